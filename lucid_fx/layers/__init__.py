@@ -1,0 +1,5 @@
+"""Pure layers: frozen config dataclasses that are pytrees and callables."""
+
+from lucid_fx.layers._leaky_relu import LeakyReLU
+
+__all__ = ["LeakyReLU"]
