@@ -1,0 +1,247 @@
+"""Module: attribute registration, traversal, modes, state dicts and repr."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from lucid_fx.nn._parameter import Parameter
+from lucid_fx.nn._state_dict import IncompatibleKeys, plan_load
+from lucid_fx.tensor import Tensor, _tape
+
+_MSG_NOT_PARAMETER = (
+    "{cls}: cannot assign {kind} to {name!r}, which is a Parameter. Assign a "
+    "Parameter (e.g. nn.Parameter(value)) or None, or load values with "
+    "load_state_dict."
+)
+_MSG_NOT_MODULE = (
+    "{cls}: cannot assign {kind} to {name!r}, which is a sub-module. Assign a "
+    "Module or None."
+)
+_MSG_INIT = (
+    "{cls}: cannot assign {kind} {name!r} before Module.__init__() ran. Call "
+    "super().__init__() first in your __init__."
+)
+
+
+class Module:
+    """Base class of every layer and model, as ``lucid.nn.Module``.
+
+    Assigning a :class:`Parameter` or a ``Module`` to an attribute registers it.
+    Subclasses implement :meth:`forward`; calling the module runs it. Called
+    with Tensors it records the tape; called with plain JAX or numpy arrays
+    (tracers included) it runs purely, with no tape, and returns arrays, so a
+    module composes with ``jax.jit`` and ``jax.vmap``.
+
+    Examples:
+      >>> import lucid_fx.nn as nn
+      >>> class TwoLayer(nn.Module):
+      ...     def __init__(self):
+      ...         super().__init__()
+      ...         self.fc = nn.Linear(3, 2)
+      ...         self.act = nn.LeakyReLU(0.125)
+      ...
+      ...     def forward(self, x):
+      ...         return self.act(self.fc(x))
+      >>> model = TwoLayer()
+      >>> model
+      TwoLayer(
+        (fc): Linear(in_features=3, out_features=2, bias=True)
+        (act): LeakyReLU(negative_slope=0.125)
+      )
+      >>> [name for name, _ in model.named_parameters()]
+      ['fc.weight', 'fc.bias']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # ---------------------------------------------------------- registration
+    def __setattr__(self, name: str, value: Any) -> None:
+        params = self.__dict__.get("_parameters")
+        modules = self.__dict__.get("_modules")
+        cls = type(self).__name__
+        if params is None or modules is None:
+            if isinstance(value, Parameter | Module):
+                kind = type(value).__name__
+                raise RuntimeError(_MSG_INIT.format(cls=cls, kind=kind, name=name))
+            object.__setattr__(self, name, value)
+            return
+        if isinstance(value, Parameter):
+            self._forget(name)
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                kind = type(value).__name__
+                raise TypeError(
+                    _MSG_NOT_PARAMETER.format(cls=cls, kind=kind, name=name)
+                )
+            params[name] = None
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                kind = type(value).__name__
+                raise TypeError(_MSG_NOT_MODULE.format(cls=cls, kind=kind, name=name))
+            modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        self.__dict__.pop(name, None)
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        for registry in ("_parameters", "_modules"):
+            entries = self.__dict__.get(registry, {})
+            if name in entries:
+                return entries[name]
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._parameters or name in self._modules:
+            self._forget(name)
+        else:
+            object.__delattr__(self, name)
+
+    # --------------------------------------------------------------- calling
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses override it."""
+        raise NotImplementedError(
+            f"{type(self).__name__}: define forward(self, ...) in your Module."
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        taped = any(isinstance(a, Tensor) for a in (*args, *kwargs.values()))
+        if taped or _tape.is_pure():
+            return self.forward(*args, **kwargs)
+        with _tape.pure_mode():
+            return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------- traversal
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Direct sub-modules with their attribute names."""
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        """Direct sub-modules."""
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and all sub-modules, depth first, with dotted names."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        """This module and all sub-modules, depth first."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """Parameters with dotted names (``"fc.weight"``), each once."""
+        seen: set[int] = set()
+        sources = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in sources:
+            for name, param in module._parameters.items():
+                if param is None or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), param
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """All parameters, each once, in registration order."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    # ----------------------------------------------------------------- modes
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode on this module and all sub-modules."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}.")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode (``train(False)``)."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient."""
+        for param in self.parameters():
+            param.grad = None if set_to_none or param.grad is None else param.grad * 0
+
+    # ----------------------------------------------------------- state dicts
+    def state_dict(self) -> dict[str, Tensor]:
+        """Parameter values by dotted name, as Tensors (snapshots).
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> {k: v.shape for k, v in nn.Linear(3, 2).state_dict().items()}
+          {'weight': (2, 3), 'bias': (2,)}
+        """
+        return {name: p.detach() for name, p in self.named_parameters()}
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
+        """Copy values into the parameters; all-or-nothing.
+
+        Accepts Tensors, numpy or JAX arrays (a PyTorch ``state_dict`` converted
+        with ``.numpy()`` loads into the same architecture). Floating values are
+        cast to each parameter's dtype. Every missing or unexpected key, shape or
+        dtype problem is reported in one error, and on any error the module is
+        left exactly as it was.
+
+        Args:
+          state_dict: mapping from dotted parameter names to values.
+          strict: require exactly the module's keys. Default ``True``.
+
+        Returns:
+          ``IncompatibleKeys(missing_keys, unexpected_keys)``.
+
+        Raises:
+          TypeError: a value is not an array, or is not floating.
+          ValueError: missing/unexpected keys (strict) or shape mismatches.
+
+        Examples:
+          >>> import numpy as np
+          >>> import lucid_fx.nn as nn
+          >>> layer = nn.Linear(2, 1)
+          >>> layer.load_state_dict({"weight": np.ones((1, 2)), "bias": np.zeros(1)})
+          IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+          >>> layer.weight
+          Parameter([[1.0, 1.0]], grad=None)
+        """
+        current = dict(self.named_parameters())
+        arrays, result = plan_load(current, state_dict, strict)
+        for name, array in arrays.items():
+            current[name].data = array
+        return result
+
+    # ------------------------------------------------------------------ repr
+    def extra_repr(self) -> str:
+        """Extra text inside this module's repr; subclasses override it."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, child in self.named_children():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        return head + (")" if not lines else "\n" + "\n".join(lines) + "\n)")

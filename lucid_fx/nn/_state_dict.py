@@ -1,0 +1,97 @@
+"""Validation of a state dict against a module's parameters, before any write.
+
+Every problem is collected and reported in one error; nothing is changed unless
+everything checks out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lucid_fx.tensor import Tensor
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped, as in PyTorch."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def _as_array(value: Any) -> jax.Array | np.ndarray | None:
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, jax.Array | np.ndarray | np.generic):
+        return value
+    return None
+
+
+def _dtype_kind_ok(source: Any, target: Any) -> bool:
+    """Only floating values load into floating parameters (any float width)."""
+    return bool(
+        jnp.issubdtype(source, jnp.floating) and jnp.issubdtype(target, jnp.floating)
+    )
+
+
+def plan_load(
+    current: Mapping[str, Tensor], state_dict: Mapping[str, Any], strict: bool
+) -> tuple[dict[str, jax.Array], IncompatibleKeys]:
+    """Check ``state_dict`` against ``current``; return the arrays to write.
+
+    Raises:
+      TypeError: a value is not an array or has a non-floating dtype (the
+        message also lists every other problem found).
+      ValueError: missing or unexpected keys (when ``strict``) or shape
+        mismatches.
+    """
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"load_state_dict: state_dict must be a mapping of names to arrays, "
+            f"got {type(state_dict).__name__}."
+        )
+    missing = [k for k in current if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in current]
+    type_problems: list[str] = []
+    problems: list[str] = []
+    if strict:
+        problems += [f"missing key {k!r}" for k in missing]
+        problems += [f"unexpected key {k!r}" for k in unexpected]
+    updates: dict[str, jax.Array] = {}
+    for name, param in current.items():
+        if name not in state_dict:
+            continue
+        value = _as_array(state_dict[name])
+        if value is None:
+            type_problems.append(
+                f"{name!r}: expected a Tensor, numpy or JAX array, got "
+                f"{type(state_dict[name]).__name__}"
+            )
+            continue
+        if tuple(value.shape) != param.shape:
+            problems.append(
+                f"{name!r}: shape {tuple(value.shape)} in the state dict, "
+                f"{param.shape} in the module"
+            )
+        if not _dtype_kind_ok(value.dtype, param.dtype):
+            type_problems.append(
+                f"{name!r}: dtype {value.dtype} cannot load into a {param.dtype} "
+                f"parameter (only floating values load into floating parameters)"
+            )
+        updates[name] = value
+    if type_problems or problems:
+        error = TypeError if type_problems else ValueError
+        listing = "\n  ".join(type_problems + problems)
+        raise error(
+            f"load_state_dict: {len(type_problems) + len(problems)} problem(s); "
+            f"the module was not changed:\n  {listing}"
+        )
+    arrays = {
+        name: jnp.asarray(value, dtype=current[name].dtype)
+        for name, value in updates.items()
+    }
+    return arrays, IncompatibleKeys(missing, unexpected)

@@ -1,0 +1,5 @@
+"""Optimizers (``SGD``, ``Adam``) over Parameters, built on optax."""
+
+from lucid_fx.optim._optimizer import SGD, Adam, Optimizer
+
+__all__ = ["SGD", "Adam", "Optimizer"]

@@ -1,0 +1,128 @@
+"""The autograd tape: graph nodes, reverse topological order, grad modes.
+
+A node links an op's output to its parent tensors and holds the op's compiled
+vector-Jacobian product (the residuals live inside it). ``backward`` walks the
+graph once in reverse topological order, as micrograd does, accumulating
+cotangents per tensor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import jax
+
+_GRAD_ENABLED = contextvars.ContextVar("lucid_fx_grad_enabled", default=True)
+_PURE = contextvars.ContextVar("lucid_fx_pure", default=False)
+
+_MSG_FREED = (
+    "backward: the graph behind this tensor was already used by a backward() "
+    "call and its saved values were freed. Call backward(retain_graph=True) the "
+    "first time to backpropagate through the same graph again."
+)
+
+
+@jax.jit
+def _apply_vjp(vjp_fn: Callable, g: jax.Array) -> tuple[jax.Array, ...]:
+    return vjp_fn(g)
+
+
+add = jax.jit(jax.numpy.add)  # gradient accumulation: one compiled call
+
+
+class Node:
+    """One recorded op: its parents and its compiled vector-Jacobian product."""
+
+    __slots__ = ("parents", "vjp_fn")
+
+    def __init__(self, parents: Sequence[Any], vjp_fn: Callable) -> None:
+        self.parents = tuple(parents)
+        self.vjp_fn: Callable | None = vjp_fn
+
+    def backward(self, g: jax.Array) -> tuple[jax.Array, ...]:
+        if self.vjp_fn is None:
+            raise RuntimeError(_MSG_FREED)
+        return _apply_vjp(self.vjp_fn, g)
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the tape (False inside ``no_grad``)."""
+    return _GRAD_ENABLED.get() and not _PURE.get()
+
+
+def is_pure() -> bool:
+    """Whether ops run purely on raw arrays (inside a Module called with arrays)."""
+    return _PURE.get()
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator that stops ops from recording the tape.
+
+    Examples:
+      >>> from lucid_fx import Tensor, no_grad
+      >>> x = Tensor([1.0, 2.0], requires_grad=True)
+      >>> with no_grad():
+      ...     y = x * 2.0
+      >>> y.requires_grad
+      False
+    """
+
+    def __enter__(self) -> no_grad:
+        self._token = _GRAD_ENABLED.set(False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GRAD_ENABLED.reset(self._token)
+
+
+@contextlib.contextmanager
+def pure_mode() -> Iterator[None]:
+    """Run ops on raw arrays with no tape (tracers welcome)."""
+    token = _PURE.set(True)
+    try:
+        yield
+    finally:
+        _PURE.reset(token)
+
+
+def reverse_topological(root: Any) -> list[Any]:
+    """Tensors reachable from ``root`` through nodes, outputs before inputs."""
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor._node is not None:
+            stack.extend((p, False) for p in tensor._node.parents)
+    order.reverse()
+    return order
+
+
+def backward(root: Any, seed: jax.Array, retain_graph: bool) -> None:
+    """Accumulate d(root)/d(leaf) . seed into every leaf's ``grad``."""
+    cotangents: dict[int, jax.Array] = {id(root): seed}
+    for tensor in reverse_topological(root):
+        g = cotangents.pop(id(tensor), None)
+        if g is None:
+            continue
+        node = tensor._node
+        if node is None:
+            tensor._accumulate_grad(g)
+            continue
+        for parent, pg in zip(node.parents, node.backward(g), strict=True):
+            if not parent.requires_grad:
+                continue
+            previous = cotangents.get(id(parent))
+            cotangents[id(parent)] = pg if previous is None else add(previous, pg)
+        if not retain_graph:
+            node.vjp_fn = None

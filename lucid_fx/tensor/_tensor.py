@@ -1,0 +1,367 @@
+"""Tensor: an eager array with an autograd tape, as in lucid and PyTorch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lucid_fx._typing import DTypeLike
+from lucid_fx.tensor import _format, _ops, _tape
+
+_MSG_RAGGED = (
+    "Tensor: data must be rectangular, got nested sequences of unequal lengths "
+    "({detail}). Pad or trim the rows so every row has the same length."
+)
+_MSG_NON_NUMERIC = (
+    "Tensor: data must be numbers, nested lists of numbers or an array, got "
+    "{kind}. Convert it first, e.g. Tensor([1.0, 2.0])."
+)
+_MSG_INT_GRAD = (
+    "Tensor: only floating tensors can require gradients, got requires_grad=True "
+    "with dtype {dtype}. Pass float data or dtype=jnp.float32."
+)
+_MSG_NO_GRAD = (
+    "backward: this tensor does not require grad and has no graph. Create its "
+    "inputs with requires_grad=True (and outside no_grad()) to backpropagate."
+)
+_MSG_GRAD_SHAPE = (
+    "backward: gradient has shape {got} but the tensor has shape {want}. Pass a "
+    "gradient of the tensor's shape, or none to seed with ones."
+)
+_MSG_GRAD_DTYPE = (
+    "backward: gradient must be floating, got dtype {dtype}. Pass a float "
+    "gradient, e.g. Tensor.ones_like(t)."
+)
+_MSG_GRAD_ASSIGN = (
+    "Tensor.grad: expected None or an array of shape {want}, got {got}. Assign "
+    "None to clear, or an array of the tensor's shape."
+)
+
+_ONES: dict[tuple[tuple[int, ...], Any], jax.Array] = {}
+
+
+def _is_float(dtype: Any) -> bool:
+    return bool(jnp.issubdtype(dtype, jnp.floating))
+
+
+def _to_array(data: Any, dtype: DTypeLike | None) -> jax.Array:
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, jax.Array):
+        return data if dtype is None else data.astype(dtype)
+    python_data = not isinstance(data, np.ndarray | np.generic)
+    try:
+        host = np.asarray(data)
+    except ValueError as err:
+        raise ValueError(_MSG_RAGGED.format(detail=err)) from None
+    if host.dtype.kind not in "biuf" and host.dtype != jnp.bfloat16:
+        raise TypeError(_MSG_NON_NUMERIC.format(kind=_describe(data, host)))
+    if dtype is None and python_data and host.dtype == np.float64:
+        dtype = jnp.float32  # Python floats become float32, as in lucid
+    if dtype is None and host.dtype == np.int64:
+        dtype = jnp.result_type(int)
+    return jnp.asarray(host, dtype=dtype)
+
+
+def _describe(data: Any, host: np.ndarray) -> str:
+    if host.dtype == object or host.dtype.kind in "USO":
+        return f"{type(data).__name__} holding {host.dtype} values"
+    return f"{type(data).__name__} of dtype {host.dtype}"
+
+
+def _ones(shape: tuple[int, ...], dtype: Any) -> jax.Array:
+    key = (shape, dtype)
+    if key not in _ONES:
+        _ONES[key] = jnp.ones(shape, dtype)
+    return _ONES[key]
+
+
+class Tensor:
+    r"""An eager array with autograd: lucid's ``Tensor`` on XLA.
+
+    Every op runs a pre-compiled XLA program and, when an input requires grad,
+    records itself on a tape; :meth:`backward` walks that tape and accumulates
+    :math:`\partial \text{out} / \partial \text{leaf}` into each leaf's ``grad``.
+
+    Args:
+      data: a number, nested lists of numbers, or a numpy/JAX array. Python
+        floats become float32 (lucid's default); Python ints the default int.
+      requires_grad: record ops on this tensor for :meth:`backward`; only for
+        floating dtypes. Default ``False``.
+      dtype: convert the data to this dtype. Default: inferred.
+
+    Raises:
+      TypeError: for non-numeric data, or ``requires_grad=True`` on a
+        non-floating dtype.
+      ValueError: for ragged nested lists.
+
+    Examples:
+      >>> from lucid_fx import Tensor
+      >>> x = Tensor([[-1.0, 2.0]], requires_grad=True)
+      >>> y = (x * x).sum()
+      >>> y
+      Tensor(5.0, grad=None)
+      >>> y.backward()
+      >>> x.grad
+      Tensor([[-2.0, 4.0]])
+    """
+
+    __slots__ = ("data", "requires_grad", "_grad", "_node", "__weakref__")
+    __array_ufunc__ = None  # numpy defers to our reflected operators
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None
+    ) -> None:
+        array = _to_array(data, dtype)
+        if not isinstance(requires_grad, bool):
+            raise TypeError(
+                f"Tensor: requires_grad must be True or False, got "
+                f"{type(requires_grad).__name__} {requires_grad!r}."
+            )
+        if requires_grad and not _is_float(array.dtype):
+            raise TypeError(_MSG_INT_GRAD.format(dtype=array.dtype))
+        self.data: jax.Array = array
+        self.requires_grad = requires_grad
+        self._grad: Tensor | None = None
+        self._node: _tape.Node | None = None
+
+    @classmethod
+    def _wrap(cls, array: jax.Array, node: _tape.Node | None = None) -> Tensor:
+        """Wrap an op's output without re-validating it."""
+        out = object.__new__(cls)
+        out.data = array
+        out.requires_grad = node is not None
+        out._grad = None
+        out._node = node
+        return out
+
+    # ----------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user rather than by a taped op."""
+        return self._node is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (a Tensor that does not require grad)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is None:
+            self._grad = None
+            return
+        array = _to_array(value, None)
+        if array.shape != self.data.shape:
+            raise ValueError(
+                _MSG_GRAD_ASSIGN.format(want=self.shape, got=tuple(array.shape))
+            )
+        self._grad = Tensor._wrap(array.astype(self.data.dtype))
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802
+        """The tensor with all axes reversed."""
+        return _ops.transpose(self)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802
+        """The tensor with its last two axes swapped."""
+        return _ops.matrix_transpose(self)
+
+    # -------------------------------------------------------------- autograd
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into every leaf's ``grad``.
+
+        Args:
+          gradient: the cotangent, of this tensor's shape. Default: ones (for a
+            scalar, 1), as in lucid.
+          retain_graph: keep the saved values so backward can run again through
+            the same graph. Default ``False``.
+
+        Raises:
+          RuntimeError: if this tensor does not require grad, or its graph was
+            already freed by an earlier ``backward``.
+          ValueError: if ``gradient`` has the wrong shape.
+          TypeError: if ``gradient`` is not floating.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(_MSG_NO_GRAD)
+        if gradient is None:
+            seed = _ones(self.shape, self.dtype)
+        else:
+            seed = _to_array(gradient, None)
+            if not _is_float(seed.dtype):
+                raise TypeError(_MSG_GRAD_DTYPE.format(dtype=seed.dtype))
+            if tuple(seed.shape) != self.shape:
+                raise ValueError(
+                    _MSG_GRAD_SHAPE.format(got=tuple(seed.shape), want=self.shape)
+                )
+            seed = seed.astype(self.dtype)
+        _tape.backward(self, seed, retain_graph)
+
+    def _accumulate_grad(self, g: jax.Array) -> None:
+        if self._grad is None:
+            self._grad = Tensor._wrap(g)
+        else:
+            self._grad = Tensor._wrap(_tape.add(self._grad.data, g))
+
+    def zero_grad(self) -> None:
+        """Clear the accumulated gradient (sets ``grad`` to ``None``)."""
+        self._grad = None
+
+    def detach(self) -> Tensor:
+        """A tensor with the same data, cut from the tape."""
+        return Tensor._wrap(self.data)
+
+    # ------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array (a copy)."""
+        return np.array(self.data)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = np.asarray(self.data)
+        return out if dtype is None else out.astype(dtype)
+
+    def item(self) -> float | int | bool:
+        """The single value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(
+                f"Tensor.item: only one-element tensors convert to a Python "
+                f"number, got shape {self.shape}."
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        """The data as (nested) Python lists."""
+        return self.data.tolist()
+
+    def __repr__(self) -> str:
+        values = _format.format_values(np.asarray(self.data))
+        parts = [values]
+        if not _is_float(self.dtype):
+            parts.append(f"dtype={self.dtype}")
+        if self.requires_grad:
+            grad = self._grad
+            parts.append(
+                "grad=None"
+                if grad is None
+                else "grad=" + _format.format_values(np.asarray(grad.data))
+            )
+        return f"Tensor({', '.join(parts)})"
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ ops
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.neg(self)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _ops.eq(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _ops.ne(self, other)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return _ops.lt(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return _ops.le(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _ops.gt(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _ops.ge(self, other)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.getitem(self, index)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes by default)."""
+        return _ops.sum(self, axis=_axis_key(axis), keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes by default)."""
+        return _ops.mean(self, axis=_axis_key(axis), keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same data in a new shape (one entry may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape=tuple(int(n) for n in shape))
+
+    def exp(self) -> Tensor:
+        """Elementwise :math:`e^x`."""
+        return _ops.exp(self)
+
+    def log(self) -> Tensor:
+        """Elementwise natural logarithm."""
+        return _ops.log(self)
+
+    def maximum(self, other: Any) -> Tensor:
+        """Elementwise maximum with ``other``."""
+        return _ops.maximum(self, other)
+
+
+def _axis_key(axis: Any) -> Any:
+    return tuple(axis) if isinstance(axis, list) else axis

@@ -1,0 +1,84 @@
+"""nn.functional against float64 references, on Tensors and on plain arrays."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lucid_fx.nn.functional as F
+from lucid_fx import Tensor
+
+LOGITS = np.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]])
+LABELS = np.array([1, 2])
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_cross_entropy_with_indices():
+    x = Tensor(LOGITS.astype(np.float32), requires_grad=True)
+    loss = F.cross_entropy(x, Tensor(LABELS))
+    expected = -np.log(_softmax(LOGITS)[[0, 1], LABELS]).mean()
+    np.testing.assert_allclose(loss.item(), expected, rtol=1e-6)
+    loss.backward()
+    grad = (_softmax(LOGITS) - np.eye(3)[LABELS]) / 2
+    np.testing.assert_allclose(x.grad.numpy(), grad, rtol=1e-5, atol=1e-7)
+
+
+def test_cross_entropy_with_probabilities_and_reductions():
+    probs = np.array([[0.2, 0.8, 0.0], [0.0, 0.5, 0.5]])
+    per = -(probs * np.log(_softmax(LOGITS))).sum(-1)
+    x = Tensor(LOGITS.astype(np.float32))
+    t = Tensor(probs.astype(np.float32))
+    np.testing.assert_allclose(F.cross_entropy(x, t, "none").numpy(), per, rtol=1e-6)
+    np.testing.assert_allclose(
+        F.cross_entropy(x, t, "sum").item(), per.sum(), rtol=1e-6
+    )
+
+
+def test_mse_loss_value_and_grad():
+    a, b = np.array([1.0, -2.0, 0.5]), np.array([0.0, 1.0, 0.5])
+    x = Tensor(a.astype(np.float32), requires_grad=True)
+    loss = F.mse_loss(x, Tensor(b.astype(np.float32)))
+    np.testing.assert_allclose(loss.item(), ((a - b) ** 2).mean(), rtol=1e-6)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (a - b) / 3, rtol=1e-6)
+
+
+def test_functions_on_arrays_are_pure():
+    f = jax.jit(lambda z, y: F.cross_entropy(F.leaky_relu(z, 0.5), y))
+    out = f(jnp.asarray(LOGITS, jnp.float32), jnp.asarray(LABELS))
+    assert isinstance(out, jax.Array)
+    expected = -np.log(
+        _softmax(np.where(LOGITS > 0, LOGITS, 0.5 * LOGITS))[[0, 1], LABELS]
+    )
+    np.testing.assert_allclose(out, expected.mean(), rtol=1e-6)
+
+
+def test_learnable_slope_tensor_gets_a_gradient():
+    x = Tensor([-2.0, 3.0, -1.0])
+    slope = Tensor([0.25], requires_grad=True)
+    F.leaky_relu(x, slope).sum().backward()
+    np.testing.assert_array_equal(slope.grad.numpy(), [-3.0])
+
+
+@pytest.mark.parametrize(
+    "call,phrase",
+    [
+        (lambda: F.mse_loss(Tensor([1.0]), Tensor([1.0, 2.0])), "target shape"),
+        (
+            lambda: F.cross_entropy(Tensor(np.ones((2, 3))), Tensor([1, 2, 0])),
+            "class-index",
+        ),
+        (
+            lambda: F.mse_loss(Tensor([1.0]), Tensor([1.0]), reduction="avg"),
+            "reduction",
+        ),
+        (lambda: F.leaky_relu(Tensor([1.0]), float("nan")), "negative_slope"),
+    ],
+)
+def test_bad_arguments(call, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        call()
