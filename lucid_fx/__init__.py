@@ -2,17 +2,21 @@
 
 from lucid_fx import functional, layers, nn, optim, random
 from lucid_fx.tensor import Tensor, lift, no_grad
+from lucid_fx.transforms import compile, functionalize, stack_params
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor",
     "__version__",
+    "compile",
     "functional",
+    "functionalize",
     "layers",
     "lift",
     "nn",
     "no_grad",
     "optim",
     "random",
+    "stack_params",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import jax.numpy as jnp
+
 from lucid_fx.nn._parameter import Parameter
 from lucid_fx.nn._state_dict import IncompatibleKeys, plan_load
 from lucid_fx.tensor import Tensor, _tape
@@ -54,6 +56,9 @@ class Module:
     """
 
     training: bool
+    # Bumped by every attribute assignment and mode change on any Module, so
+    # compiled programs can cache what they read from the module tree.
+    structure_version: int = 0
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -62,6 +67,7 @@ class Module:
 
     # ---------------------------------------------------------- registration
     def __setattr__(self, name: str, value: Any) -> None:
+        Module.structure_version += 1
         params = self.__dict__.get("_parameters")
         modules = self.__dict__.get("_modules")
         cls = type(self).__name__
@@ -107,6 +113,7 @@ class Module:
         )
 
     def __delattr__(self, name: str) -> None:
+        Module.structure_version += 1
         if name in self._parameters or name in self._modules:
             self._forget(name)
         else:
@@ -174,6 +181,7 @@ class Module:
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}.")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
+        Module.structure_version += 1
         return self
 
     def eval(self) -> Module:
@@ -187,14 +195,17 @@ class Module:
 
     # ----------------------------------------------------------- state dicts
     def state_dict(self) -> dict[str, Tensor]:
-        """Parameter values by dotted name, as Tensors (snapshots).
+        """Parameter values by dotted name, as Tensors holding copies.
+
+        The copies stay valid when a compiled training step later donates the
+        parameters' buffers to XLA.
 
         Examples:
           >>> import lucid_fx.nn as nn
           >>> {k: v.shape for k, v in nn.Linear(3, 2).state_dict().items()}
           {'weight': (2, 3), 'bias': (2,)}
         """
-        return {name: p.detach() for name, p in self.named_parameters()}
+        return {name: Tensor(jnp.copy(p.data)) for name, p in self.named_parameters()}
 
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lucid_fx.tensor import Tensor
+from lucid_fx.tensor import Tensor, _tape
 
 
 def _check_number(api: str, name: str, value: Any, low: float, high: float) -> float:
@@ -68,6 +68,7 @@ class Optimizer:
                 )
         self.params: list[Tensor] = params
         self.lr = lr
+        self._birth = _tape.stamp()
         transform = self._make(1.0, *self._hyper())
         self.state: list[Any] = [transform.init(p.data) for p in params]
 
@@ -90,9 +91,13 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient (others are skipped)."""
+        _tape.check_writable(self, self._birth, f"a {type(self).__name__} optimizer")
         live = [i for i, p in enumerate(self.params) if p.grad is not None]
         if not live:
             return
+        for i in live:
+            p = self.params[i]
+            _tape.check_writable(p, p._birth, f"a parameter of shape {p.shape}")
         params = tuple(self.params[i].data for i in live)
         grads = tuple(self.params[i].grad.data for i in live)  # type: ignore[union-attr]
         states = tuple(self.state[i] for i in live)

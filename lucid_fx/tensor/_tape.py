@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -17,6 +18,19 @@ import jax
 
 _GRAD_ENABLED = contextvars.ContextVar("lucid_fx_grad_enabled", default=True)
 _PURE = contextvars.ContextVar("lucid_fx_pure", default=False)
+# While lucid_fx.compile traces a function: (ids of the state it tracks, the
+# creation stamp at trace start). Older objects outside it must not be written.
+_TRACKED: contextvars.ContextVar[tuple[frozenset[int], int] | None] = (
+    contextvars.ContextVar("lucid_fx_tracked", default=None)
+)
+_STAMPS = itertools.count()
+
+_MSG_UNTRACKED = (
+    "lucid_fx.compile: {what} that is not reachable from the compiled function's "
+    "arguments was changed while tracing (e.g. a model or optimizer captured by "
+    "closure). Its update would be lost. Pass it as an argument, e.g. "
+    "train_step(model, opt, x, y)."
+)
 
 _MSG_FREED = (
     "backward: the graph behind this tensor was already used by a backward() "
@@ -86,6 +100,28 @@ def pure_mode() -> Iterator[None]:
         yield
     finally:
         _PURE.reset(token)
+
+
+def stamp() -> int:
+    """A creation stamp: increases with every tensor made."""
+    return next(_STAMPS)
+
+
+@contextlib.contextmanager
+def tracking(ids: frozenset[int]) -> Iterator[None]:
+    """Mark the objects (by id) that a compiled trace may write."""
+    token = _TRACKED.set((ids, stamp()))
+    try:
+        yield
+    finally:
+        _TRACKED.reset(token)
+
+
+def check_writable(obj: Any, birth: int, what: str) -> None:
+    """Raise if a compile trace would write state it does not track."""
+    tracked = _TRACKED.get()
+    if tracked is not None and id(obj) not in tracked[0] and birth < tracked[1]:
+        raise RuntimeError(_MSG_UNTRACKED.format(what=what))
 
 
 def reverse_topological(root: Any) -> list[Any]:

@@ -73,10 +73,15 @@ def _describe(data: Any, host: np.ndarray) -> str:
 
 
 def _ones(shape: tuple[int, ...], dtype: Any) -> jax.Array:
+    """The default backward seed, cached per shape and dtype (eager only)."""
     key = (shape, dtype)
-    if key not in _ONES:
-        _ONES[key] = jnp.ones(shape, dtype)
-    return _ONES[key]
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = jnp.ones(shape, dtype)
+        # Inside a lucid_fx.compile trace this is a tracer: never cache it.
+        if not isinstance(ones, jax.core.Tracer):
+            _ONES[key] = ones
+    return ones
 
 
 class Tensor:
@@ -109,7 +114,7 @@ class Tensor:
       Tensor([[-2.0, 4.0]])
     """
 
-    __slots__ = ("data", "requires_grad", "_grad", "_node", "__weakref__")
+    __slots__ = ("data", "requires_grad", "_grad", "_node", "_birth", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators
 
     def __init__(
@@ -127,6 +132,7 @@ class Tensor:
         self.requires_grad = requires_grad
         self._grad: Tensor | None = None
         self._node: _tape.Node | None = None
+        self._birth = _tape.stamp()
 
     @classmethod
     def _wrap(cls, array: jax.Array, node: _tape.Node | None = None) -> Tensor:
@@ -136,6 +142,7 @@ class Tensor:
         out.requires_grad = node is not None
         out._grad = None
         out._node = node
+        out._birth = _tape.stamp()
         return out
 
     # ----------------------------------------------------------- properties
@@ -219,6 +226,7 @@ class Tensor:
         _tape.backward(self, seed, retain_graph)
 
     def _accumulate_grad(self, g: jax.Array) -> None:
+        _tape.check_writable(self, self._birth, f"a tensor of shape {self.shape}")
         if self._grad is None:
             self._grad = Tensor._wrap(g)
         else:

@@ -13,6 +13,9 @@ from tests import reference
 
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 WRAPS = (lambda f: f, jax.jit)
+# Slopes are rounded to float32 or narrower before use (as in PyTorch), and
+# XLA:CPU flushes subnormal ones: draw normal float32 values.
+SLOPES = st.floats(-2.0, 2.0, width=32, allow_subnormal=False)
 
 
 def _numpy_dtype(name):
@@ -72,7 +75,7 @@ def _check(name, x, slope, fn, expected):
 
 
 @settings(deadline=None, max_examples=40)
-@given(inputs(), st.floats(-2.0, 2.0))
+@given(inputs(), SLOPES)
 def test_forward_matches_reference(data, slope):
     name, x = data
     ref = reference.leaky_relu(x, slope)
@@ -82,7 +85,7 @@ def test_forward_matches_reference(data, slope):
 
 
 @settings(deadline=None, max_examples=40)
-@given(inputs(), st.floats(-2.0, 2.0))
+@given(inputs(), SLOPES)
 def test_gradient_matches_reference(data, slope):
     name, x = data
     keep = ~_flushed(name, x)

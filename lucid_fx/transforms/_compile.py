@@ -1,0 +1,327 @@
+"""``lucid_fx.compile``: one XLA program where the user wrote eager code.
+
+On a module, the whole forward becomes one taped op (one compiled forward and
+one compiled backward per input signature). On a function (a training step),
+the Modules, optimizers and Tensors reachable from its arguments are state: the
+function is traced once per signature with their arrays as inputs (tape,
+backward and optimizer update inside the trace), runs as one XLA program, and
+the new arrays are written back after each call.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import jax
+import numpy as np
+
+from lucid_fx.nn import Module
+from lucid_fx.optim import Optimizer
+from lucid_fx.tensor import Tensor, _tape, lift
+from lucid_fx.transforms._functionalize import swapped
+from lucid_fx.transforms._signature import module_structure
+
+_UNTRACEABLE = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerArrayConversionError,
+    jax.errors.TracerIntegerConversionError,
+)
+_MSG_FALLBACK = (
+    "lucid_fx.compile: {name} uses Python control flow on tensor values and "
+    "cannot be traced into one XLA program ({error}). Falling back to the eager "
+    "path for it; results are the same, only slower."
+)
+_MSG_TARGET = (
+    "compile: expected an nn.Module or a callable, got {kind}. Use "
+    "lucid_fx.compile(model) or @lucid_fx.compile on a training step function."
+)
+
+
+def compile(target: Any) -> Any:  # noqa: A001
+    """Compile a module's forward, or a whole eager training step, with XLA.
+
+    Args:
+      target: an ``nn.Module`` (returns a callable sharing its Parameters), or a
+        function taking Modules, optimizers, Tensors and hashable constants.
+
+    Returns:
+      A ``CompiledModule`` or ``CompiledFunction``.
+
+    Raises:
+      TypeError: if ``target`` is neither a Module nor callable.
+
+    Examples:
+      >>> import lucid_fx
+      >>> import lucid_fx.nn as nn
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor, optim
+      >>> lucid_fx.random.seed(0)
+      >>> model = nn.Sequential(nn.Linear(2, 4), nn.LeakyReLU(0.125), nn.Linear(4, 2))
+      >>> opt = optim.SGD(model.parameters(), lr=0.1)
+      >>> @lucid_fx.compile
+      ... def train_step(model, opt, x, y):
+      ...     opt.zero_grad()
+      ...     loss = F.cross_entropy(model(x), y)
+      ...     loss.backward()
+      ...     opt.step()
+      ...     return loss
+      >>> x, y = Tensor([[1.0, 2.0], [-1.0, 0.5]]), Tensor([0, 1])
+      >>> first = train_step(model, opt, x, y).item()
+      >>> for _ in range(20):
+      ...     loss = train_step(model, opt, x, y)
+      >>> loss.item() < first
+      True
+    """
+    if isinstance(target, Module):
+        return CompiledModule(target)
+    if callable(target):
+        return CompiledFunction(target)
+    raise TypeError(_MSG_TARGET.format(kind=type(target).__name__))
+
+
+def _warn_fallback(name: str, error: Exception) -> None:
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    warnings.warn(
+        _MSG_FALLBACK.format(name=name, error=type(error).__name__ + ": " + first_line),
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+# ------------------------------------------------------------------ modules
+
+
+def _run_module(*arrays: jax.Array, module: Module, signature: Hashable) -> Any:
+    parameters = dict(module.named_parameters())
+    n = len(parameters)
+    with swapped(parameters, dict(zip(parameters, arrays[:n], strict=True))):
+        return module(*arrays[n:])
+
+
+_module_op = lift(_run_module, "compiled_module")
+
+
+class CompiledModule:
+    """A module whose whole forward runs as one XLA program and one tape node.
+
+    It shares the module's Parameters, so optimizers built on
+    ``module.parameters()`` keep working, and ``backward()`` fills the same
+    ``.grad``\\ s as the eager path. Config changes, ``train()``/``eval()``,
+    replaced sub-modules or Parameters and loaded state dicts are all seen by
+    the next call. The forward must return one array.
+    """
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.eager = False
+        self._jitted_apply = jax.jit(self._apply)
+
+    def _apply(self, params: dict[str, jax.Array], *args: jax.Array) -> Any:
+        with swapped(dict(self.module.named_parameters()), params):
+            return self.module(*args)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.eager:
+            return self.module(*args)
+        params = dict(self.module.named_parameters())
+        signature = (module_structure(self.module)[0], tuple(params), len(args))
+        try:
+            if not any(isinstance(a, Tensor) for a in args):
+                arrays = {k: p.data for k, p in params.items()}
+                return self._jitted_apply(arrays, *args)
+            return _module_op(
+                *params.values(), *args, module=self.module, signature=signature
+            )
+        except _UNTRACEABLE as error:
+            _warn_fallback(type(self.module).__name__, error)
+            self.eager = True
+            return self.module(*args)
+
+    def __repr__(self) -> str:
+        return f"CompiledModule({self.module!r})"
+
+
+# ---------------------------------------------------------------- functions
+
+
+class _Collected:
+    """The state reachable from one call's arguments, and its signature."""
+
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.tensors: list[Tensor] = []
+        self.optimizers: list[Optimizer] = []
+        self._index: dict[int, int] = {}
+        self.owned: set[int] = set()  # tensor positions held by modules/optimizers
+        described = (
+            tuple(self._describe(a) for a in args),
+            tuple((k, self._describe(v)) for k, v in kwargs.items()),
+        )
+        tensors = tuple(
+            (t.data.shape, t.data.dtype, t.requires_grad, t._grad is None)
+            for t in self.tensors
+        )
+        self.signature = (described, tensors, tuple(sorted(self.owned)))
+
+    def _track(self, tensor: Tensor, owned: bool = False) -> int:
+        i = self._index.get(id(tensor))
+        if i is None:
+            i = self._index[id(tensor)] = len(self.tensors)
+            self.tensors.append(tensor)
+        if owned:
+            self.owned.add(i)
+        return i
+
+    def _describe(self, value: Any) -> Hashable:
+        if isinstance(value, Tensor):
+            return ("tensor", self._track(value))
+        if isinstance(value, Module):
+            signature, parameters = module_structure(value)
+            ids = tuple(self._track(p, owned=True) for p in parameters)
+            return ("module", signature, ids)
+        if isinstance(value, Optimizer):
+            self.optimizers.append(value)
+            ids = tuple(self._track(p, owned=True) for p in value.params)
+            return ("optimizer", type(value), value._hyper(), ids)
+        if isinstance(value, list | tuple):
+            return (type(value).__name__, tuple(self._describe(v) for v in value))
+        if isinstance(value, dict):
+            return ("dict", tuple((k, self._describe(v)) for k, v in value.items()))
+        if isinstance(value, jax.Array | np.ndarray):
+            raise TypeError(
+                f"compile: got a raw {type(value).__name__} argument of shape "
+                f"{value.shape}; wrap it as Tensor(...) so it is an input of the "
+                f"compiled program rather than a constant."
+            )
+        try:
+            hash(value)
+        except TypeError:
+            raise TypeError(
+                f"compile: cannot pass a {type(value).__name__} to a compiled "
+                f"function; pass Modules, optimizers, Tensors, or hashable "
+                f"constants."
+            ) from None
+        return ("static", value)
+
+    def ids(self) -> frozenset[int]:
+        return frozenset(map(id, [*self.tensors, *self.optimizers]))
+
+    def donated(self) -> tuple[Any, ...]:
+        """What a training step replaces: owned data, every grad, optimizer state."""
+        owned = [self.tensors[i].data for i in sorted(self.owned)]
+        grads = [None if t.grad is None else t.grad.data for t in self.tensors]
+        states = [list(o.state) for o in self.optimizers]
+        return owned, grads, states
+
+    def kept(self) -> tuple[Any, ...]:
+        inputs = [t.data for i, t in enumerate(self.tensors) if i not in self.owned]
+        lrs = [np.float32(o.lr) for o in self.optimizers]
+        return inputs, lrs
+
+    def install(self, donated: tuple[Any, ...], kept: tuple[Any, ...]) -> None:
+        owned, grads, states = donated
+        inputs, lrs = kept
+        datas = iter(owned)
+        others = iter(inputs)
+        for i, t in enumerate(self.tensors):
+            t.data = next(datas) if i in self.owned else next(others)
+            t._grad = None if grads[i] is None else Tensor._wrap(grads[i])
+        for o, state, lr in zip(self.optimizers, states, lrs, strict=True):
+            o.state = list(state)
+            o._lr = lr
+
+    def snapshot(self) -> tuple[Any, ...]:
+        return self.donated(), self.kept()
+
+
+def _output_leaves(out: Any) -> tuple[list[Any], Any, tuple[bool, ...]]:
+    leaves, treedef = jax.tree.flatten(out, is_leaf=lambda v: isinstance(v, Tensor))
+    mask = tuple(isinstance(v, Tensor) for v in leaves)
+    arrays = [v.data if isinstance(v, Tensor) else v for v in leaves]
+    return arrays, treedef, mask
+
+
+class CompiledFunction:
+    """A function over Modules, optimizers and Tensors run as one XLA program.
+
+    Each call collects the state reachable from the arguments (parameter data,
+    gradients, optimizer states and learning rates, input Tensors), runs the
+    program compiled for that signature, and writes the new arrays back.
+    Parameters, gradients and optimizer states are donated to XLA so memory is
+    not doubled: arrays taken from them before the call (``p.data``) are no
+    longer valid after it; ``state_dict()`` returns copies that stay valid.
+    """
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.eager = False
+        self._current: _Collected | None = None
+        self._outputs: dict[Hashable, tuple[Any, tuple[bool, ...]]] = {}
+        self._program = jax.jit(
+            self._pure,
+            static_argnames=("signature",),
+            donate_argnums=(0,),
+        )
+        functools.update_wrapper(self, fn)
+
+    def _pure(self, donated: Any, kept: Any, *, signature: Hashable) -> Any:
+        state, args, kwargs = self._current  # type: ignore[misc]
+        before = state.snapshot()
+        try:
+            state.install(donated, kept)
+            installed = [t.data for t in state.tensors]
+            with _tape.tracking(state.ids()):
+                out = self.fn(*args, **kwargs)
+            new_donated = state.donated()
+            changed = [
+                None if t.data is installed[i] else t.data
+                for i, t in enumerate(state.tensors)
+                if i not in state.owned
+            ]
+        finally:
+            state.install(*before)
+        arrays, treedef, mask = _output_leaves(out)
+        self._outputs[signature] = (treedef, mask)
+        return new_donated, changed, arrays
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.eager:
+            return self.fn(*args, **kwargs)
+        state = _Collected(args, kwargs)
+        self._current = (state, args, kwargs)  # type: ignore[assignment]
+        try:
+            new_donated, changed, arrays = self._program(
+                state.donated(), state.kept(), signature=state.signature
+            )
+        except _UNTRACEABLE as error:
+            _warn_fallback(getattr(self.fn, "__name__", "the function"), error)
+            self.eager = True
+            return self.fn(*args, **kwargs)
+        finally:
+            self._current = None
+        self._write_back(state, new_donated, changed)
+        treedef, mask = self._outputs[state.signature]
+        leaves = [
+            Tensor._wrap(a) if m else a for a, m in zip(arrays, mask, strict=True)
+        ]
+        return jax.tree.unflatten(treedef, leaves)
+
+    @staticmethod
+    def _write_back(state: _Collected, donated: Any, changed: list[Any]) -> None:
+        owned, grads, states = donated
+        datas, others = iter(owned), iter(changed)
+        for i, t in enumerate(state.tensors):
+            if i in state.owned:
+                t.data = next(datas)
+            else:
+                new = next(others)
+                if new is not None:
+                    t.data = new
+            t._grad = None if grads[i] is None else Tensor._wrap(grads[i])
+        for o, s in zip(state.optimizers, states, strict=True):
+            o.state = list(s)
+
+    def __repr__(self) -> str:
+        return f"CompiledFunction({getattr(self.fn, '__name__', self.fn)!r})"

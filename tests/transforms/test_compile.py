@@ -1,0 +1,208 @@
+"""lucid_fx.compile on modules and on whole training steps."""
+
+import copy
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+import lucid_fx
+import lucid_fx.nn as nn
+import lucid_fx.nn.functional as F
+from lucid_fx import Tensor, optim
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(8, 4)).astype(np.float32)
+Y = RNG.integers(0, 3, 8).astype(np.int32)
+
+
+def _model(seed=0):
+    lucid_fx.random.seed(seed)
+    return nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.125), nn.Linear(6, 3))
+
+
+def _eager_step(model, opt, x, y):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _grads(model):
+    return {k: p.grad.numpy() for k, p in model.named_parameters()}
+
+
+class TestCompiledModule:
+    def test_backward_fills_same_grads_as_eager(self):
+        eager, compiled_model = _model(), _model()
+        compiled = lucid_fx.compile(compiled_model)
+        xe, xc = Tensor(X, requires_grad=True), Tensor(X, requires_grad=True)
+        F.cross_entropy(eager(xe), Tensor(Y)).backward()
+        out = compiled(xc)
+        assert out._node is not None and out._node.parents[-1] is xc  # one node
+        F.cross_entropy(out, Tensor(Y)).backward()
+        for k, g in _grads(eager).items():
+            np.testing.assert_allclose(
+                _grads(compiled_model)[k], g, rtol=1e-6, atol=1e-6
+            )
+        np.testing.assert_allclose(
+            xc.grad.numpy(), xe.grad.numpy(), rtol=1e-6, atol=1e-6
+        )
+
+    def test_optimizer_on_shared_parameters(self):
+        model = _model()
+        compiled = lucid_fx.compile(model)
+        opt = optim.SGD(model.parameters(), lr=0.5)
+        first = F.cross_entropy(compiled(Tensor(X)), Tensor(Y))
+        for _ in range(10):
+            opt.zero_grad()
+            loss = F.cross_entropy(compiled(Tensor(X)), Tensor(Y))
+            loss.backward()
+            opt.step()
+        assert loss.item() < first.item()
+
+    def test_never_stale(self):
+        model = _model()
+        compiled = lucid_fx.compile(model)
+        x = Tensor(X)
+        compiled(x)
+        model[1].negative_slope = 0.5
+        np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), rtol=1e-6)
+        model.eval()
+        np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), rtol=1e-6)
+        setattr(model, "1", nn.ReLU())  # replace a sub-module
+        np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), rtol=1e-6)
+        model = _model(seed=3)
+        compiled = lucid_fx.compile(model)
+        compiled(x)
+        model.load_state_dict(_model(seed=4).state_dict())
+        np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), rtol=1e-6)
+        model[0].weight = nn.Parameter(np.zeros((6, 4), np.float32))
+        np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), rtol=1e-6)
+
+    def test_arrays_in_arrays_out(self):
+        model = _model()
+        out = lucid_fx.compile(model)(X)
+        assert isinstance(out, jax.Array)
+        np.testing.assert_allclose(out, model(Tensor(X)).numpy(), rtol=1e-6)
+
+    def test_value_dependent_control_flow_falls_back_with_one_warning(self):
+        class Branchy(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 3)
+
+            def forward(self, x):
+                h = self.fc(x)
+                return h * 2.0 if (h.sum() > 0).item() else h
+
+        model = Branchy()
+        compiled = lucid_fx.compile(model)
+        with pytest.warns(RuntimeWarning, match="Falling back to the eager path"):
+            out = compiled(Tensor(X))
+        np.testing.assert_allclose(out.numpy(), model(Tensor(X)).numpy())
+        compiled(Tensor(X))  # no second warning (filterwarnings=error)
+
+
+class TestCompiledStep:
+    def test_matches_eager_training(self):
+        eager_model, model = _model(), _model()
+        eager_opt = optim.SGD(eager_model.parameters(), lr=0.1, momentum=0.9)
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        step = lucid_fx.compile(_eager_step)
+        for _ in range(5):
+            want = _eager_step(eager_model, eager_opt, Tensor(X), Tensor(Y))
+            got = step(model, opt, Tensor(X), Tensor(Y))
+            np.testing.assert_allclose(got.item(), want.item(), rtol=1e-5)
+        for (k, p), q in zip(
+            model.named_parameters(), eager_model.parameters(), strict=True
+        ):
+            np.testing.assert_allclose(
+                p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6, err_msg=k
+            )
+            np.testing.assert_allclose(
+                p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-6, err_msg=k
+            )
+
+    def test_traces_at_most_twice_for_a_fixed_signature(self):
+        traced = []
+
+        def step(model, opt, x, y):
+            traced.append(1)
+            return _eager_step(model, opt, x, y)
+
+        model = _model()
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        compiled = lucid_fx.compile(step)
+        for _ in range(6):
+            compiled(model, opt, Tensor(X), Tensor(Y))
+        # once with no grads yet, once with grads from the previous step
+        assert len(traced) == 2
+
+    def test_never_stale_lr_slope_mode_and_state_dict(self):
+        model, reference_model = _model(), _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        ref_opt = optim.SGD(reference_model.parameters(), lr=0.1)
+        step = lucid_fx.compile(_eager_step)
+        changes = [
+            lambda m, o: setattr(o, "lr", 0.5),
+            lambda m, o: setattr(m[1], "negative_slope", 0.3),
+            lambda m, o: m.eval(),
+            lambda m, o: m.load_state_dict(_model(seed=9).state_dict()),
+            lambda m, o: setattr(m, "1", nn.ReLU()),
+        ]
+        for change in changes:
+            change(model, opt)
+            change(reference_model, ref_opt)
+            got = step(model, opt, Tensor(X), Tensor(Y)).item()
+            want = _eager_step(reference_model, ref_opt, Tensor(X), Tensor(Y)).item()
+            np.testing.assert_allclose(got, want, rtol=1e-5)
+
+    def test_closure_captured_model_is_an_error(self):
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        @lucid_fx.compile
+        def step(x, y):
+            return _eager_step(model, opt, x, y)
+
+        before = copy.deepcopy({k: v.numpy() for k, v in model.state_dict().items()})
+        with pytest.raises(RuntimeError, match="Pass it as an argument"):
+            step(Tensor(X), Tensor(Y))
+        for k, p in model.named_parameters():
+            np.testing.assert_array_equal(p.numpy(), before[k])
+            assert p.grad is None
+
+    def test_state_dict_copies_survive_donation(self):
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        step = lucid_fx.compile(_eager_step)
+        saved = model.state_dict()
+        step(model, opt, Tensor(X), Tensor(Y))
+        assert saved["0.weight"].numpy().shape == (6, 4)
+
+    def test_bad_targets_and_arguments(self):
+        with pytest.raises(TypeError, match="expected an nn.Module or a callable"):
+            lucid_fx.compile(42)
+        step = lucid_fx.compile(_eager_step)
+        model = _model()
+        with pytest.raises(TypeError, match="wrap it as Tensor"):
+            step(model, optim.SGD(model.parameters(), lr=0.1), X, Tensor(Y))
+        with pytest.raises(TypeError, match="cannot pass a set"):
+            lucid_fx.compile(lambda v: v)({1, 2})
+
+
+def test_compiled_module_forward_traces_once_per_signature():
+    model = _model()
+    compiled = lucid_fx.compile(model)
+
+    @chex.assert_max_traces(n=1)
+    def forward(self, x):
+        return nn.Sequential.forward(self, x)
+
+    model.forward = forward.__get__(model)
+    for _ in range(3):
+        compiled(Tensor(X, requires_grad=True)).sum().backward()
+    chex.clear_trace_counter()
