@@ -1,5 +1,7 @@
 """Smoke tests: the examples run as a user runs them and print what they claim."""
 
+import json
+import math
 import pathlib
 import subprocess
 import sys
@@ -25,3 +27,24 @@ def test_quickstart_prints_the_spec_examples():
     assert "gradient: [[0.01, 1.0, 0.01, 1.0]]" in out
     assert "output:   [[-0.2, 0.0, 1.5, -0.3]]" in out
     assert "gradient: [[0.1, 0.1, 1.0, 0.1]]" in out
+
+
+def test_dying_relu_quick_writes_finite_results(tmp_path):
+    out = _run("dying_relu.py", "--quick", "--out", str(tmp_path))
+    assert "match" in out and "MISMATCH" not in out
+    results = json.loads((tmp_path / "results.json").read_text())
+    for name in results["plots"]:
+        assert (tmp_path / name).stat().st_size > 1000
+    assert len(results["models"]) == 12
+    trained = [m for m in results["models"] if not m["diverged"]]
+    assert trained
+    for m in trained:
+        values = [m["train_acc"], m["test_acc"], m["train_loss"], m["dead_fraction"]]
+        assert all(math.isfinite(v) for v in values), m
+        assert 0.0 <= m["dead_fraction"] <= 1.0
+    assert results["stateful_check"]["matches"]
+
+
+def test_data_parallel_runs_on_one_device():
+    out = _run("data_parallel.py", "--steps", "3")
+    assert "devices: 1" in out

@@ -90,8 +90,10 @@ def plan_load(
             f"load_state_dict: {len(type_problems) + len(problems)} problem(s); "
             f"the module was not changed:\n  {listing}"
         )
+    # Copies: the module must own its buffers, since a compiled training step
+    # donates them to XLA (the caller's arrays stay valid).
     arrays = {
-        name: jnp.asarray(value, dtype=current[name].dtype)
+        name: jnp.array(value, dtype=current[name].dtype, copy=True)
         for name, value in updates.items()
     }
     return arrays, IncompatibleKeys(missing, unexpected)
