@@ -1,6 +1,7 @@
 """lucid_fx: lucid's ``nn`` API and an exact LeakyReLU stack, compiled by XLA."""
 
 from lucid_fx import functional, layers, nn, optim, random
+from lucid_fx.io import load, save
 from lucid_fx.tensor import Tensor, lift, no_grad
 from lucid_fx.transforms import compile, functionalize, stack_params
 
@@ -14,9 +15,11 @@ __all__ = [
     "functionalize",
     "layers",
     "lift",
+    "load",
     "nn",
     "no_grad",
     "optim",
     "random",
+    "save",
     "stack_params",
 ]

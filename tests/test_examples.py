@@ -48,3 +48,11 @@ def test_dying_relu_quick_writes_finite_results(tmp_path):
 def test_data_parallel_runs_on_one_device():
     out = _run("data_parallel.py", "--steps", "3")
     assert "devices: 1" in out
+
+
+def test_benchmark_quick_smoke(tmp_path):
+    _run("benchmark.py", "--quick", "--only", "memory", "eager", "--out", str(tmp_path))
+    results = json.loads((tmp_path / "benchmark.json").read_text())
+    f32 = results["memory"]["float32"]
+    assert f32["lucid_fx_bytes"] == f32["no_activation_bytes"]
+    assert results["eager"]["microseconds"]["lucid_fx"] > 0

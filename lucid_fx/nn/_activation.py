@@ -7,6 +7,7 @@ from typing import Any
 from lucid_fx import layers
 from lucid_fx.nn import functional as F
 from lucid_fx.nn._module import Module
+from lucid_fx.tensor import Tensor
 
 
 class LeakyReLU(Module):
@@ -26,6 +27,8 @@ class LeakyReLU(Module):
 
     Args:
       negative_slope: slope where ``x <= 0``, a finite number. Default ``0.01``.
+      inplace: modify Tensor inputs in place (their buffer is donated to XLA;
+        see :func:`lucid_fx.nn.functional.leaky_relu_`). Default ``False``.
 
     Shape:
       - Input: any shape.
@@ -41,9 +44,17 @@ class LeakyReLU(Module):
       Tensor([-0.5, 0.0, 3.0])
     """
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    _config_fields = ("negative_slope",)
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
+        if not isinstance(inplace, bool):
+            raise TypeError(
+                f"LeakyReLU: inplace must be True or False, got "
+                f"{type(inplace).__name__} {inplace!r}."
+            )
         self.config = layers.LeakyReLU(negative_slope)
+        self.inplace = inplace
 
     @property
     def negative_slope(self) -> Any:
@@ -54,10 +65,13 @@ class LeakyReLU(Module):
         self.config = layers.LeakyReLU(value)
 
     def forward(self, input: Any) -> Any:  # noqa: A002
+        if self.inplace and isinstance(input, Tensor):
+            return F.leaky_relu_(input, self.config.negative_slope)
         return F.leaky_relu(input, self.config.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.config.negative_slope}"
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"negative_slope={self.config.negative_slope}{inplace}"
 
 
 class ReLU(Module):

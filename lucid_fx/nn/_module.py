@@ -8,7 +8,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from lucid_fx.nn._parameter import Parameter
-from lucid_fx.nn._state_dict import IncompatibleKeys, plan_load
+from lucid_fx.nn._state_dict import IncompatibleKeys, plan_configs, plan_load
 from lucid_fx.tensor import Tensor, _tape
 
 _MSG_NOT_PARAMETER = (
@@ -56,6 +56,8 @@ class Module:
     """
 
     training: bool
+    # Plain attributes that configure a module and travel with checkpoints.
+    _config_fields: tuple[str, ...] = ()
     # Bumped by every attribute assignment and mode change on any Module, so
     # compiled programs can cache what they read from the module tree.
     structure_version: int = 0
@@ -207,27 +209,49 @@ class Module:
         """
         return {name: Tensor(jnp.copy(p.data)) for name, p in self.named_parameters()}
 
+    def configs(self) -> dict[str, Any]:
+        """Non-array settings by dotted name (e.g. ``"1.negative_slope"``).
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> nn.Sequential(nn.Linear(2, 2), nn.LeakyReLU(0.25)).configs()
+          {'1.negative_slope': 0.25}
+        """
+        return {
+            f"{prefix}.{field}" if prefix else field: getattr(module, field)
+            for prefix, module in self.named_modules()
+            for field in module._config_fields
+        }
+
     def load_state_dict(
-        self, state_dict: Mapping[str, Any], strict: bool = True
+        self,
+        state_dict: Mapping[str, Any],
+        strict: bool = True,
+        override_configs: bool = False,
     ) -> IncompatibleKeys:
         """Copy values into the parameters; all-or-nothing.
 
         Accepts Tensors, numpy or JAX arrays (a PyTorch ``state_dict`` converted
         with ``.numpy()`` loads into the same architecture). Floating values are
-        cast to each parameter's dtype. Every missing or unexpected key, shape or
-        dtype problem is reported in one error, and on any error the module is
-        left exactly as it was.
+        cast to each parameter's dtype, and copied. Every missing or unexpected
+        key, shape or dtype problem is reported in one error, and on any error
+        the module is left exactly as it was. A state dict from
+        :func:`lucid_fx.load` also carries configs (each LeakyReLU's slope): one
+        that disagrees with the module is an error naming both values, unless
+        ``override_configs=True``, which sets the module's to the file's.
 
         Args:
           state_dict: mapping from dotted parameter names to values.
           strict: require exactly the module's keys. Default ``True``.
+          override_configs: take the state dict's configs. Default ``False``.
 
         Returns:
           ``IncompatibleKeys(missing_keys, unexpected_keys)``.
 
         Raises:
           TypeError: a value is not an array, or is not floating.
-          ValueError: missing/unexpected keys (strict) or shape mismatches.
+          ValueError: missing/unexpected keys (strict), shape mismatches, or
+            disagreeing configs.
 
         Examples:
           >>> import numpy as np
@@ -239,9 +263,15 @@ class Module:
           Parameter([[1.0, 1.0]], grad=None)
         """
         current = dict(self.named_parameters())
-        arrays, result = plan_load(current, state_dict, strict)
+        file_configs = getattr(state_dict, "configs", None) or {}
+        updates, problems = plan_configs(self.configs(), file_configs, override_configs)
+        arrays, result = plan_load(current, state_dict, strict, problems)
         for name, array in arrays.items():
             current[name].data = array
+        modules = dict(self.named_modules())
+        for name, value in updates.items():
+            path, _, field = name.rpartition(".")
+            setattr(modules[path], field, value)
         return result
 
     # ------------------------------------------------------------------ repr

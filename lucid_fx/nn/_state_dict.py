@@ -6,6 +6,7 @@ everything checks out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -38,8 +39,34 @@ def _dtype_kind_ok(source: Any, target: Any) -> bool:
     )
 
 
+def plan_configs(
+    module_configs: Mapping[str, Any], file_configs: Mapping[str, Any], override: bool
+) -> tuple[dict[str, float], list[str]]:
+    """Configs to set (when overriding) and disagreements (when not)."""
+    updates: dict[str, float] = {}
+    problems: list[str] = []
+    for name, value in file_configs.items():
+        if name not in module_configs:
+            problems.append(f"config {name!r} in the state dict has no module")
+        elif not math.isfinite(value):
+            problems.append(f"config {name!r} is not finite: {value!r}")
+        elif value != module_configs[name]:
+            if override:
+                updates[name] = value
+            else:
+                problems.append(
+                    f"config {name!r} is {value!r} in the state dict but "
+                    f"{module_configs[name]!r} in the module (pass "
+                    f"override_configs=True to take the state dict's)"
+                )
+    return updates, problems
+
+
 def plan_load(
-    current: Mapping[str, Tensor], state_dict: Mapping[str, Any], strict: bool
+    current: Mapping[str, Tensor],
+    state_dict: Mapping[str, Any],
+    strict: bool,
+    config_problems: list[str] | None = None,
 ) -> tuple[dict[str, jax.Array], IncompatibleKeys]:
     """Check ``state_dict`` against ``current``; return the arrays to write.
 
@@ -57,7 +84,7 @@ def plan_load(
     missing = [k for k in current if k not in state_dict]
     unexpected = [k for k in state_dict if k not in current]
     type_problems: list[str] = []
-    problems: list[str] = []
+    problems: list[str] = list(config_problems or [])
     if strict:
         problems += [f"missing key {k!r}" for k in missing]
         problems += [f"unexpected key {k!r}" for k in unexpected]

@@ -15,9 +15,16 @@ import jax.numpy as jnp
 
 from lucid_fx import _validate
 from lucid_fx import functional as _core
-from lucid_fx.tensor import lift
+from lucid_fx.tensor import lift, lift_inplace
 
-__all__ = ["cross_entropy", "leaky_relu", "linear", "mse_loss", "relu"]
+__all__ = [
+    "cross_entropy",
+    "leaky_relu",
+    "leaky_relu_",
+    "linear",
+    "mse_loss",
+    "relu",
+]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -78,6 +85,36 @@ def _relu(x: jax.Array) -> jax.Array:
 
 
 _relu_op = lift(_relu, "relu")
+
+
+_leaky_relu_inplace_op = lift_inplace(_leaky_relu_static, "leaky_relu_")
+
+
+def leaky_relu_(input: Any, negative_slope: float = 0.01) -> Any:  # noqa: A002
+    r"""In-place :func:`leaky_relu` of a Tensor, as ``torch.nn.functional.leaky_relu_``.
+
+    The Tensor's buffer is donated to XLA, which writes the result into it, and
+    the Tensor is rebound to the result: no new memory. The op joins the
+    tensor's autograd history; a leaf that requires grad raises
+    ``RuntimeError``. For plain JAX arrays the idiom is
+    ``jax.jit(leaky_relu, donate_argnums=0)``.
+
+    Args:
+      input: the Tensor to modify.
+      negative_slope: a finite number. Default ``0.01``.
+
+    Returns:
+      ``input`` itself.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> t = Tensor([-2.0, 0.0, 3.0])
+      >>> F.leaky_relu_(t, 0.25) is t, t
+      (True, Tensor([-0.5, 0.0, 3.0]))
+    """
+    slope = _validate.check_slope_number(negative_slope, "leaky_relu_")
+    return _leaky_relu_inplace_op(input, negative_slope=slope)
 
 
 def relu(input: Any) -> Any:  # noqa: A002

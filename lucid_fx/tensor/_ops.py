@@ -9,6 +9,7 @@ function's own (custom_vjp) rule.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -20,7 +21,10 @@ from lucid_fx.tensor import _tape, _tensor
 
 
 def _programs(
-    fn: Callable, static: dict[str, Hashable], diff: tuple[int, ...]
+    fn: Callable,
+    static: dict[str, Hashable],
+    diff: tuple[int, ...],
+    donate: tuple[int, ...] = (),
 ) -> tuple[Callable, Callable]:
     def forward(*arrays: jax.Array) -> jax.Array:
         return fn(*arrays, **static)
@@ -34,7 +38,10 @@ def _programs(
 
         return jax.vjp(of_diff, *(arrays[i] for i in diff))
 
-    return jax.jit(forward), jax.jit(forward_and_vjp)
+    return (
+        jax.jit(forward, donate_argnums=donate),
+        jax.jit(forward_and_vjp, donate_argnums=donate),
+    )
 
 
 def _unwrap(value: Any) -> Any:
@@ -94,6 +101,60 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
 
     op.__name__ = op.__qualname__ = op_name
     op.__doc__ = fn.__doc__
+    return op
+
+
+_MSG_INPLACE_LEAF = (
+    "{name}: a leaf tensor that requires grad cannot be modified in place (its "
+    "gradient would refer to a value that no longer exists). Use the "
+    "out-of-place function, or modify it under lucid_fx.no_grad()."
+)
+
+
+def lift_inplace(fn: Callable, name: str) -> Callable:
+    """Turn a pure elementwise function into an in-place op on a Tensor.
+
+    In place means PyTorch's semantics with XLA's means: the input's buffer is
+    donated to the compiled program, which writes the result into it, and the
+    Tensor is rebound to the result. If anything else still references the
+    buffer (a view from ``detach()``, a saved ``.data``), donating would delete
+    it under them, so the op computes out of place and rebinds instead.
+
+    The tape stays correct: each op's saved values are its own buffers, so an
+    in-place change never alters them, and the op is recorded on the tensor's
+    history like any other. A leaf that requires grad raises ``RuntimeError``.
+    ``Tensor._version`` counts in-place changes.
+    """
+    cache: dict[Hashable, tuple[Callable, Callable]] = {}
+    tensor_type = _tensor.Tensor
+
+    def op(t: Any, **static: Hashable) -> Any:
+        if not isinstance(t, tensor_type):
+            raise TypeError(
+                f"{name}: expects a Tensor to modify in place, got "
+                f"{type(t).__name__}. Use the out-of-place function for arrays."
+            )
+        grad = _tape.is_grad_enabled() and t.requires_grad
+        if grad and t.is_leaf:
+            raise RuntimeError(_MSG_INPLACE_LEAF.format(name=name))
+        # 2 = the tensor's own slot + getrefcount's argument: nobody else holds it.
+        donate = (0,) if sys.getrefcount(t.data) <= 2 else ()
+        key = (tuple(static.items()), grad, donate)
+        programs = cache.get(key)
+        if programs is None:
+            diff = (0,) if grad else ()
+            programs = cache[key] = _programs(fn, static, diff, donate)
+        if grad:
+            before = tensor_type._wrap(t.data, node=t._node)
+            t.data, vjp_fn = programs[1](t.data)
+            t._node = _tape.Node([before], vjp_fn)
+            before.data = None  # donated: only its place in the graph is kept
+        else:
+            t.data = programs[0](t.data)
+        t._version += 1
+        return t
+
+    op.__name__ = op.__qualname__ = name
     return op
 
 

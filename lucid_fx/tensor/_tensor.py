@@ -114,7 +114,15 @@ class Tensor:
       Tensor([[-2.0, 4.0]])
     """
 
-    __slots__ = ("data", "requires_grad", "_grad", "_node", "_birth", "__weakref__")
+    __slots__ = (
+        "data",
+        "requires_grad",
+        "_grad",
+        "_node",
+        "_birth",
+        "_version",
+        "__weakref__",
+    )
     __array_ufunc__ = None  # numpy defers to our reflected operators
 
     def __init__(
@@ -133,6 +141,7 @@ class Tensor:
         self._grad: Tensor | None = None
         self._node: _tape.Node | None = None
         self._birth = _tape.stamp()
+        self._version = 0  # in-place changes so far, as PyTorch's Tensor._version
 
     @classmethod
     def _wrap(cls, array: jax.Array, node: _tape.Node | None = None) -> Tensor:
@@ -143,6 +152,7 @@ class Tensor:
         out._grad = None
         out._node = node
         out._birth = _tape.stamp()
+        out._version = 0
         return out
 
     # ----------------------------------------------------------- properties

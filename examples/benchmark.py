@@ -1,0 +1,448 @@
+"""lucid_fx against what a user would pick instead, side by side in one process.
+
+Each figure is a ratio to a reference measured in the same run, interleaved,
+repeated, and reported as medians; memory comes from XLA's deterministic
+``memory_analysis()``. PyTorch columns need the ``bench`` extra and say so when
+it is missing.
+
+    python examples/benchmark.py            # full run (< 10 min on 2 cores)
+    python examples/benchmark.py --quick    # everything small (< 1 min)
+    python examples/benchmark.py --only eager training
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import pathlib
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import lucid_fx
+import lucid_fx.nn as nn
+import lucid_fx.nn.functional as F
+from lucid_fx import Tensor, optim
+from lucid_fx.functional import leaky_relu
+from lucid_fx.layers import LeakyReLU
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import dying_relu  # noqa: E402  (the main job's model, reused for the sweep)
+
+try:
+    import torch
+except ImportError:  # the bench extra is optional
+    torch = None
+
+SLOPE = 0.01
+NOT_INSTALLED = "torch not installed (pip install '.[bench]')"
+
+
+# ------------------------------------------------------------------ timing
+def _block(value):
+    if isinstance(value, Tensor):
+        value = value.data
+    return jax.block_until_ready(value)
+
+
+def measure(
+    fns: dict[str, Callable], repeats: int, seconds: float = 0.2
+) -> dict[str, float]:
+    """Median seconds per call of each function, interleaved round by round.
+
+    Each function is called enough times per sample to take about ``seconds``
+    (estimated after warming up), and blocked on once per sample.
+    """
+    numbers = {}
+    for name, fn in fns.items():  # warm up (compile, allocate), then estimate
+        _block(fn())
+        start = time.perf_counter()
+        _block(fn())
+        numbers[name] = max(1, int(seconds / max(time.perf_counter() - start, 1e-7)))
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(numbers[name]):
+                out = fn()
+            _block(out)
+            samples[name].append((time.perf_counter() - start) / numbers[name])
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def ratios(times: dict[str, float], reference: str) -> dict[str, float]:
+    return {name: t / times[reference] for name, t in times.items()}
+
+
+# ------------------------------------------------- 1. elementwise throughput
+def bench_elementwise(size: int, repeats: int) -> dict:
+    rng = np.random.default_rng(0)
+    host = rng.normal(size=size).astype(np.float32)
+    dst = np.empty_like(host)
+    x = jnp.asarray(host)
+    g = jnp.asarray(rng.normal(size=size).astype(np.float32))
+
+    ours = jax.jit(lambda v: leaky_relu(v, SLOPE))
+    theirs = jax.jit(lambda v: jax.nn.leaky_relu(v, SLOPE))
+    ours_vjp = jax.jit(lambda v, c: jax.vjp(ours, v)[1](c)[0])
+    theirs_vjp = jax.jit(lambda v, c: jax.vjp(theirs, v)[1](c)[0])
+
+    def lucid_numpy():  # lucid 0.13: mask arithmetic in numpy
+        mask = host > 0
+        return host * mask + host * SLOPE * (1 - mask)
+
+    def lucid_numpy_bwd():
+        mask = host > 0
+        out = host * mask + host * SLOPE * (1 - mask)
+        return out, (mask + SLOPE * (1 - mask)) * np.asarray(g)
+
+    state = {"t": Tensor(host.copy())}
+
+    def inplace():  # F.leaky_relu_: donated buffer, rebinding the same Tensor
+        return F.leaky_relu_(state["t"], SLOPE)
+
+    t_eager = Tensor(host)
+    fwd = {
+        "bandwidth bound (numpy copy)": lambda: np.copyto(dst, host),
+        "lucid_fx jit": lambda: ours(x),
+        "lucid_fx eager in-place": inplace,
+        "lucid_fx eager": lambda: F.leaky_relu(t_eager, SLOPE),
+        "jax.nn.leaky_relu jit": lambda: theirs(x),
+        "lucid 0.13 numpy": lucid_numpy,
+    }
+    bwd = {
+        "bandwidth bound (numpy copy)": lambda: np.copyto(dst, host),
+        "lucid_fx jit": lambda: ours_vjp(x, g),
+        "jax.nn.leaky_relu jit": lambda: theirs_vjp(x, g),
+        "lucid 0.13 numpy": lucid_numpy_bwd,
+    }
+    if torch is not None:
+        tx = torch.from_numpy(host.copy())
+        tg = torch.from_numpy(np.asarray(g).copy())
+        fwd["torch leaky_relu"] = lambda: torch.nn.functional.leaky_relu(tx, SLOPE)
+
+        def torch_bwd():
+            v = tx.detach().requires_grad_()
+            torch.nn.functional.leaky_relu(v, SLOPE).backward(tg)
+            return v.grad
+
+        bwd["torch leaky_relu"] = torch_bwd
+    fwd_t = measure(fwd, repeats)
+    bwd_t = measure(bwd, repeats)
+    return dict(
+        elements=size,
+        forward_ms={k: v * 1e3 for k, v in fwd_t.items()},
+        forward_vs_bandwidth=ratios(fwd_t, "bandwidth bound (numpy copy)"),
+        forward_backward_ms={k: v * 1e3 for k, v in bwd_t.items()},
+        forward_backward_vs_bandwidth=ratios(bwd_t, "bandwidth bound (numpy copy)"),
+        torch=None if torch is not None else NOT_INSTALLED,
+    )
+
+
+# ------------------------------------------------------- 2. compiled memory
+def temp_bytes(act: Callable, dtype, depth=8, width=1024, batch=512) -> int:
+    def loss(ws, x, t):
+        h = x
+        for w in ws:
+            h = act(h @ w)
+        return jnp.mean((h - t).astype(jnp.float32) ** 2)
+
+    ws = [jax.ShapeDtypeStruct((width, width), dtype)] * depth
+    x = jax.ShapeDtypeStruct((batch, width), dtype)
+    compiled = jax.jit(jax.value_and_grad(loss)).lower(ws, x, x).compile()
+    return int(compiled.memory_analysis().temp_size_in_bytes)
+
+
+def bench_memory() -> dict:
+    out = {}
+    for name, dtype in (("float32", jnp.float32), ("bfloat16", jnp.bfloat16)):
+        none = temp_bytes(lambda h: h, dtype)
+        ours = temp_bytes(lambda h: leaky_relu(h, SLOPE), dtype)
+        theirs = temp_bytes(lambda h: jax.nn.leaky_relu(h, SLOPE), dtype)
+        out[name] = dict(
+            no_activation_bytes=none,
+            lucid_fx_bytes=ours,
+            jax_nn_bytes=theirs,
+            lucid_fx_vs_none=ours / none,
+            jax_nn_vs_none=theirs / none,
+        )
+    return out
+
+
+# -------------------------------------------------------- 3. eager overhead
+def bench_eager(repeats: int) -> dict:
+    t = Tensor([-1.0, 2.0, -0.5, 3.0], requires_grad=True)
+    fns = {"lucid_fx": lambda: F.leaky_relu(t).sum().backward() or t.grad}
+    if torch is not None:
+        tt = torch.tensor([-1.0, 2.0, -0.5, 3.0], requires_grad=True)
+        fns["torch"] = lambda: torch.nn.functional.leaky_relu(tt).sum().backward()
+    times = measure(fns, repeats)
+    result = dict(microseconds={k: v * 1e6 for k, v in times.items()})
+    if torch is not None:
+        result["lucid_fx_vs_torch"] = times["lucid_fx"] / times["torch"]
+    else:
+        result["torch"] = NOT_INSTALLED
+    return result
+
+
+# ------------------------------------------------------ 4. training steps
+def _mlp(inp: int, hidden: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(inp, hidden),
+        nn.LeakyReLU(SLOPE),
+        nn.Linear(hidden, hidden),
+        nn.LeakyReLU(SLOPE),
+        nn.Linear(hidden, 10),
+    )
+
+
+def _eager_step(model, opt, x, y):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def bench_training(sizes, repeats: int) -> list[dict]:
+    rows = []
+    for batch, inp, hidden in sizes:
+        lucid_fx.random.seed(0)
+        rng = np.random.default_rng(0)
+        xh = rng.normal(size=(batch, inp)).astype(np.float32)
+        yh = rng.integers(0, 10, batch).astype(np.int32)
+        x, y = Tensor(xh), Tensor(yh)
+        models = {k: _mlp(inp, hidden) for k in ("eager", "module", "step")}
+        opts = {k: optim.SGD(m.parameters(), lr=0.01) for k, m in models.items()}
+        compiled_model = lucid_fx.compile(models["module"])
+        step = lucid_fx.compile(_eager_step)
+
+        def module_compiled():
+            opt = opts["module"]
+            opt.zero_grad()
+            loss = F.cross_entropy(compiled_model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        apply, params = lucid_fx.functionalize(_mlp(inp, hidden))
+        state = {"p": jax.tree.map(jnp.copy, params)}
+
+        @functools.partial(jax.jit, donate_argnums=0)  # what a careful user writes
+        def jax_step(p, xb, yb):
+            loss, g = jax.value_and_grad(lambda q: F.cross_entropy(apply(q, xb), yb))(p)
+            return jax.tree.map(lambda a, b: a - 0.01 * b, p, g), loss
+
+        def hand_written():
+            state["p"], loss = jax_step(state["p"], x.data, y.data)
+            return loss
+
+        fns = {
+            "jax.jit hand-written": hand_written,
+            "lucid_fx step-compiled": lambda: step(models["step"], opts["step"], x, y),
+            "lucid_fx module-compiled": module_compiled,
+            "lucid_fx eager": lambda: _eager_step(models["eager"], opts["eager"], x, y),
+        }
+        if torch is not None:
+            torch.manual_seed(0)
+            tm = torch.nn.Sequential(
+                torch.nn.Linear(inp, hidden),
+                torch.nn.LeakyReLU(SLOPE),
+                torch.nn.Linear(hidden, hidden),
+                torch.nn.LeakyReLU(SLOPE),
+                torch.nn.Linear(hidden, 10),
+            )
+            topt = torch.optim.SGD(tm.parameters(), lr=0.01)
+            tx, ty = torch.from_numpy(xh), torch.from_numpy(yh.astype(np.int64))
+
+            def torch_step():
+                topt.zero_grad()
+                loss = torch.nn.functional.cross_entropy(tm(tx), ty)
+                loss.backward()
+                topt.step()
+                return loss
+
+            fns["torch eager"] = torch_step
+        times = measure(fns, repeats, seconds=0.3)
+        rows.append(
+            dict(
+                size=[batch, inp, hidden],
+                ms={k: v * 1e3 for k, v in times.items()},
+                vs_jax=ratios(times, "jax.jit hand-written"),
+                torch=None if torch is not None else NOT_INSTALLED,
+            )
+        )
+    return rows
+
+
+# ---------------------------------------------------------- 5. slope sweep
+def bench_sweep(repeats: int, k_seeds: int = 8) -> dict:
+    slopes = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3]
+    rng = np.random.default_rng(0)
+    x, y = (jnp.asarray(a) for a in dying_relu.spiral(300, rng))
+    batch = jnp.asarray(rng.integers(0, len(x), dying_relu.BATCH))
+    inits = [dying_relu.init_params(s) for s in range(k_seeds)]
+    per_model = [
+        (inits[s], LeakyReLU(jnp.float32(a))) for a in slopes for s in range(k_seeds)
+    ]
+    stacked = lucid_fx.stack_params([p for p, _ in per_model])
+    acts = LeakyReLU(jnp.asarray([float(a.negative_slope) for _, a in per_model]))
+    one = jax.jit(dying_relu.sgd_step)
+    many = jax.jit(jax.vmap(dying_relu.sgd_step, in_axes=(0, 0, None, None)))
+    xb, yb = x[batch], y[batch]
+    times = measure(
+        {
+            "python loop over models": lambda: [
+                one(p, a, xb, yb) for p, a in per_model
+            ],
+            "one vmapped jitted step": lambda: many(stacked, acts, xb, yb),
+        },
+        repeats,
+    )
+    return dict(
+        models=len(per_model),
+        ms_per_step_of_all_models={k: v * 1e3 for k, v in times.items()},
+        speedup=times["python loop over models"] / times["one vmapped jitted step"],
+    )
+
+
+# ------------------------------------------------------------------ output
+def environment() -> dict:
+    return dict(
+        python=platform.python_version(),
+        jax=jax.__version__,
+        lucid_fx=lucid_fx.__version__,
+        numpy=np.__version__,
+        torch=torch.__version__ if torch is not None else None,
+        devices=[str(d) for d in jax.devices()],
+        machine=platform.machine(),
+        processor=platform.processor() or platform.machine(),
+    )
+
+
+def print_report(results: dict) -> None:
+    print(f"\nlucid_fx benchmark ({'quick' if results['quick'] else 'full'} run)")
+    for k, v in results["environment"].items():
+        print(f"  {k}: {v}")
+    if "elementwise" in results:
+        e = results["elementwise"]
+        print(f"\n1. leaky_relu on {e['elements']:,} float32, time / bandwidth bound")
+        for name, r in e["forward_vs_bandwidth"].items():
+            fb = e["forward_backward_vs_bandwidth"].get(name)
+            fb_text = f"{fb:6.2f}x" if fb is not None else "   n/a"
+            print(
+                f"   {name:30s} fwd {r:6.2f}x   fwd+bwd {fb_text}"
+                f"   ({e['forward_ms'][name]:.1f} ms fwd)"
+            )
+        if e["torch"]:
+            print(f"   {e['torch']}")
+    if "memory" in results:
+        print("\n2. temp bytes of the 8x1024 MLP train step (memory_analysis)")
+        for dtype, m in results["memory"].items():
+            print(
+                f"   {dtype:9s} none {m['no_activation_bytes']:>10,}  lucid_fx "
+                f"{m['lucid_fx_bytes']:>10,} ({m['lucid_fx_vs_none']:.2f}x)  "
+                f"jax.nn {m['jax_nn_bytes']:>10,} ({m['jax_nn_vs_none']:.2f}x)"
+            )
+    if "eager" in results:
+        e = results["eager"]
+        us = ", ".join(f"{k} {v:.1f} us" for k, v in e["microseconds"].items())
+        ratio = e.get("lucid_fx_vs_torch")
+        print(
+            f"\n3. eager F.leaky_relu(t).sum().backward(), 4 elements: {us}"
+            + (f"  -> {ratio:.2f}x torch" if ratio else f"  ({e['torch']})")
+        )
+    if "training" in results:
+        print("\n4. training step, ratio to the hand-written jax.jit step")
+        for row in results["training"]:
+            cells = "  ".join(
+                f"{k} {v:.2f}x"
+                for k, v in row["vs_jax"].items()
+                if k != "jax.jit hand-written"
+            )
+            print(
+                f"   {tuple(row['size'])}: jax {row['ms']['jax.jit hand-written']:.2f}"
+                f" ms | {cells}"
+            )
+    if "sweep" in results:
+        s = results["sweep"]
+        print(
+            f"\n5. slope sweep, {s['models']} models: vmapped step is "
+            f"{s['speedup']:.1f}x faster than a Python loop "
+            f"({s['ms_per_step_of_all_models']})"
+        )
+
+
+def plot(results: dict, path: pathlib.Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = []
+    if "elementwise" in results:
+        panels.append(
+            (
+                "leaky_relu fwd / bandwidth bound",
+                results["elementwise"]["forward_vs_bandwidth"],
+            )
+        )
+    if "training" in results:
+        for row in results["training"]:
+            panels.append((f"train step {tuple(row['size'])} / jax.jit", row["vs_jax"]))
+    if not panels:
+        return
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.2 * len(panels)))
+    for ax, (title, values) in zip(np.atleast_1d(axes), panels, strict=True):
+        ax.barh(list(values), list(values.values()), color="tab:blue")
+        ax.axvline(1.0, color="black", lw=0.8)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+SECTIONS = ("elementwise", "memory", "eager", "training", "sweep")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS)
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("."))
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 7
+    sizes = [(32, 64, 64), (128, 784, 256), (512, 1024, 1024)]
+    results: dict = dict(quick=args.quick, environment=environment())
+    if "elementwise" in args.only:
+        results["elementwise"] = bench_elementwise(
+            2**18 if args.quick else 2**24, repeats
+        )
+    if "memory" in args.only:
+        results["memory"] = bench_memory()
+    if "eager" in args.only:
+        results["eager"] = bench_eager(repeats)
+    if "training" in args.only:
+        results["training"] = bench_training(
+            sizes[:1] if args.quick else sizes, repeats
+        )
+    if "sweep" in args.only:
+        results["sweep"] = bench_sweep(repeats, k_seeds=2 if args.quick else 8)
+    print_report(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "benchmark.json").write_text(json.dumps(results, indent=2))
+    plot(results, args.out / "benchmark.png")
+    print(f"\nwrote {args.out / 'benchmark.json'} and {args.out / 'benchmark.png'}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
