@@ -159,11 +159,15 @@ class _Collected:
             tuple(self._describe(a) for a in args),
             tuple((k, self._describe(v)) for k, v in kwargs.items()),
         )
+        self.structure = (described, tuple(sorted(self.owned)))
+
+    def signature(self) -> Hashable:
+        """The structure plus what can change between calls on the same objects."""
         tensors = tuple(
             (t.data.shape, t.data.dtype, t.requires_grad, t._grad is None)
             for t in self.tensors
         )
-        self.signature = (described, tensors, tuple(sorted(self.owned)))
+        return (self.structure, tensors, tuple(o._hyper() for o in self.optimizers))
 
     def _track(self, tensor: Tensor, owned: bool = False) -> int:
         i = self._index.get(id(tensor))
@@ -184,7 +188,7 @@ class _Collected:
         if isinstance(value, Optimizer):
             self.optimizers.append(value)
             ids = tuple(self._track(p, owned=True) for p in value.params)
-            return ("optimizer", type(value), value._hyper(), ids)
+            return ("optimizer", type(value), ids)
         if isinstance(value, list | tuple):
             return (type(value).__name__, tuple(self._describe(v) for v in value))
         if isinstance(value, dict):
@@ -258,6 +262,7 @@ class CompiledFunction:
         self.fn = fn
         self.eager = False
         self._current: _Collected | None = None
+        self._last: tuple[Any, ...] | None = None
         self._outputs: dict[Hashable, tuple[Any, tuple[bool, ...]]] = {}
         self._program = jax.jit(
             self._pure,
@@ -286,14 +291,32 @@ class CompiledFunction:
         self._outputs[signature] = (treedef, mask)
         return new_donated, changed, arrays
 
+    def _collect(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Collected:
+        """The state of this call; reused when the same objects come again and
+        no Module attribute changed (the common training-loop case)."""
+        last = self._last
+        if (
+            last is not None
+            and last[0] == Module.structure_version
+            and len(last[1]) == len(args)
+            and all(a is b for a, b in zip(last[1], args, strict=True))
+            and last[2].keys() == kwargs.keys()
+            and all(kwargs[k] is last[2][k] for k in kwargs)
+        ):
+            return last[3]
+        state = _Collected(args, kwargs)
+        self._last = (Module.structure_version, args, kwargs, state)
+        return state
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.eager:
             return self.fn(*args, **kwargs)
-        state = _Collected(args, kwargs)
+        state = self._collect(args, kwargs)
+        signature = state.signature()
         self._current = (state, args, kwargs)  # type: ignore[assignment]
         try:
             new_donated, changed, arrays = self._program(
-                state.donated(), state.kept(), signature=state.signature
+                state.donated(), state.kept(), signature=signature
             )
         except _UNTRACEABLE as error:
             _warn_fallback(getattr(self.fn, "__name__", "the function"), error)
@@ -302,7 +325,7 @@ class CompiledFunction:
         finally:
             self._current = None
         self._write_back(state, new_donated, changed)
-        treedef, mask = self._outputs[state.signature]
+        treedef, mask = self._outputs[signature]
         leaves = [
             Tensor._wrap(a) if m else a for a, m in zip(arrays, mask, strict=True)
         ]
