@@ -61,11 +61,15 @@ def measure(
     (estimated after warming up), and blocked on once per sample.
     """
     numbers = {}
-    for name, fn in fns.items():  # warm up (compile, allocate), then estimate
-        _block(fn())
+    for name, fn in fns.items():
+        for _ in range(3):  # warm up: compile (a step traces twice), allocate
+            _block(fn())
         start = time.perf_counter()
-        _block(fn())
-        numbers[name] = max(1, int(seconds / max(time.perf_counter() - start, 1e-7)))
+        for _ in range(3):
+            out = fn()
+        _block(out)
+        per_call = max((time.perf_counter() - start) / 3, 1e-7)
+        numbers[name] = max(1, int(seconds / per_call))
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():

@@ -2,7 +2,7 @@
 
 from lucid_fx import functional, layers, nn, optim, random
 from lucid_fx.io import load, save
-from lucid_fx.tensor import Tensor, lift, no_grad
+from lucid_fx.tensor import Tensor, default_device, devices, lift, no_grad
 from lucid_fx.transforms import compile, functionalize, stack_params
 
 __version__ = "0.1.0"
@@ -11,6 +11,8 @@ __all__ = [
     "Tensor",
     "__version__",
     "compile",
+    "default_device",
+    "devices",
     "functional",
     "functionalize",
     "layers",

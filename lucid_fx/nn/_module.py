@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from lucid_fx.nn._parameter import Parameter
 from lucid_fx.nn._state_dict import IncompatibleKeys, plan_configs, plan_load
-from lucid_fx.tensor import Tensor, _tape
+from lucid_fx.tensor import Tensor, _tape, resolve
 
 _MSG_NOT_PARAMETER = (
     "{cls}: cannot assign {kind} to {name!r}, which is a Parameter. Assign a "
@@ -189,6 +190,63 @@ class Module:
     def eval(self) -> Module:
         """Set evaluation mode (``train(False)``)."""
         return self.train(False)
+
+    # ------------------------------------------------------ device and dtype
+    def to(self, device: Any = None, dtype: Any = None) -> Module:
+        """Move parameters (and their grads) to ``device`` and/or cast floating
+        ones to ``dtype``, in place; returns the module.
+
+        Integer parameters keep their dtype. Build optimizers after moving, as
+        in PyTorch: their state follows the parameters they were built on.
+
+        Args:
+          device: ``"cpu"``, ``"gpu"``/``"cuda"``, ``"tpu"``, ``"gpu:1"`` or a
+            ``jax.Device``. Default: stay.
+          dtype: a floating dtype (e.g. ``jnp.bfloat16``). Default: keep.
+
+        Raises:
+          TypeError: if ``dtype`` is not floating.
+          ValueError, RuntimeError: for an unknown or absent device.
+
+        Examples:
+          >>> import jax.numpy as jnp
+          >>> import lucid_fx.nn as nn
+          >>> layer = nn.Linear(2, 2).to("cpu", dtype=jnp.bfloat16)
+          >>> layer.weight.dtype, layer.weight.device.platform
+          (dtype(bfloat16), 'cpu')
+        """
+        if device is not None and not isinstance(device, str | jax.Device):
+            device, dtype = None, device  # .to(dtype)
+        target = None if device is None else resolve(device)
+        if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
+            raise TypeError(
+                f"{type(self).__name__}.to: dtype must be a floating dtype such as "
+                f"jnp.bfloat16, got {dtype!r}."
+            )
+
+        def convert(array: jax.Array) -> jax.Array:
+            if dtype is not None and jnp.issubdtype(array.dtype, jnp.floating):
+                array = array.astype(dtype)
+            return array if target is None else jax.device_put(array, target)
+
+        for param in self.parameters():
+            param.data = convert(param.data)
+            if param.grad is not None:
+                param.grad = convert(param.grad.data)
+        Module.structure_version += 1
+        return self
+
+    def float(self) -> Module:
+        """Cast floating parameters to float32."""
+        return self.to(dtype=jnp.float32)
+
+    def half(self) -> Module:
+        """Cast floating parameters to float16."""
+        return self.to(dtype=jnp.float16)
+
+    def bfloat16(self) -> Module:
+        """Cast floating parameters to bfloat16."""
+        return self.to(dtype=jnp.bfloat16)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient."""

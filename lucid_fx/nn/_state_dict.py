@@ -117,10 +117,13 @@ def plan_load(
             f"load_state_dict: {len(type_problems) + len(problems)} problem(s); "
             f"the module was not changed:\n  {listing}"
         )
-    # Copies: the module must own its buffers, since a compiled training step
-    # donates them to XLA (the caller's arrays stay valid).
+    # Copies, placed like each parameter: the module must own its buffers (a
+    # compiled training step donates them) and keep its device and sharding.
     arrays = {
-        name: jnp.array(value, dtype=current[name].dtype, copy=True)
+        name: jax.device_put(
+            jnp.array(value, dtype=current[name].dtype, copy=True),
+            current[name].data.sharding,
+        )
         for name, value in updates.items()
     }
     return arrays, IncompatibleKeys(missing, unexpected)

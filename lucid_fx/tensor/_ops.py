@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lucid_fx.tensor import _tape, _tensor
+from lucid_fx.tensor import _device, _tape, _tensor
 
 
 def _programs(
@@ -42,6 +42,32 @@ def _programs(
         jax.jit(forward, donate_argnums=donate),
         jax.jit(forward_and_vjp, donate_argnums=donate),
     )
+
+
+_MSG_DEVICES = (
+    "{op}: tensors are on different devices, {a} and {b}. Move one with "
+    ".to(device) first; lucid_fx never copies between devices silently."
+)
+
+
+def _check_devices(op: str, arrays: list[Any]) -> None:
+    """Single-device operands must share a device (PyTorch's rule). Sharded
+    arrays follow JAX's SPMD rules; tracers are placed by the outer program."""
+    first = None
+    for array in arrays:
+        if isinstance(array, jax.core.Tracer):
+            return
+        placed = array.sharding.device_set
+        if len(placed) != 1:
+            return
+        if first is None:
+            first = (placed, array)
+        elif placed != first[0]:
+            raise RuntimeError(
+                _MSG_DEVICES.format(
+                    op=op, a=_device.describe(first[1]), b=_device.describe(array)
+                )
+            )
 
 
 def _unwrap(value: Any) -> Any:
@@ -86,6 +112,8 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
         if not tensors or _tape.is_pure():
             return fn(*map(_unwrap, args), **static)
         arrays = tuple(a.data if isinstance(a, tensor_type) else a for a in args)
+        if len(tensors) > 1:
+            _check_devices(op_name, [arrays[i] for i in tensors])
         diff = ()
         if _tape.is_grad_enabled():
             diff = tuple(i for i in tensors if args[i].requires_grad)
@@ -246,6 +274,11 @@ def _matrix_transpose(x: jax.Array) -> jax.Array:
     return jnp.swapaxes(x, -1, -2)
 
 
+def _astype(x: jax.Array, *, dtype: Any) -> jax.Array:
+    return x.astype(dtype)
+
+
+astype = lift(_astype, "astype")
 sum = lift(_sum, "sum")  # noqa: A001
 mean = lift(_mean, "mean")
 reshape = lift(_reshape, "reshape")

@@ -48,18 +48,26 @@ add = jax.jit(jax.numpy.add)  # gradient accumulation: one compiled call
 
 
 class Node:
-    """One recorded op: its parents and its compiled vector-Jacobian product."""
+    """One recorded op: its parents and its vector-Jacobian product.
 
-    __slots__ = ("parents", "vjp_fn")
+    ``vjp_fn`` is normally the pytree ``jax.vjp`` returned from a compiled
+    forward, applied by one compiled call; ``direct=True`` marks a plain Python
+    function (device moves), called as is.
+    """
 
-    def __init__(self, parents: Sequence[Any], vjp_fn: Callable) -> None:
+    __slots__ = ("parents", "vjp_fn", "direct")
+
+    def __init__(
+        self, parents: Sequence[Any], vjp_fn: Callable, direct: bool = False
+    ) -> None:
         self.parents = tuple(parents)
         self.vjp_fn: Callable | None = vjp_fn
+        self.direct = direct
 
     def backward(self, g: jax.Array) -> tuple[jax.Array, ...]:
         if self.vjp_fn is None:
             raise RuntimeError(_MSG_FREED)
-        return _apply_vjp(self.vjp_fn, g)
+        return self.vjp_fn(g) if self.direct else _apply_vjp(self.vjp_fn, g)
 
 
 def is_grad_enabled() -> bool:

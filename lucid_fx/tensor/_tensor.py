@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._typing import DTypeLike
-from lucid_fx.tensor import _format, _ops, _tape
+from lucid_fx.tensor import _device, _format, _ops, _tape
 
 _MSG_RAGGED = (
     "Tensor: data must be rectangular, got nested sequences of unequal lengths "
@@ -97,11 +97,14 @@ class Tensor:
       requires_grad: record ops on this tensor for :meth:`backward`; only for
         floating dtypes. Default ``False``.
       dtype: convert the data to this dtype. Default: inferred.
+      device: ``"cpu"``, ``"gpu"`` (or ``"cuda"``), ``"tpu"``, ``"gpu:1"`` or a
+        ``jax.Device``. Default: JAX's default device.
 
     Raises:
       TypeError: for non-numeric data, or ``requires_grad=True`` on a
         non-floating dtype.
-      ValueError: for ragged nested lists.
+      ValueError: for ragged nested lists or an unknown device name.
+      RuntimeError: for a device that is not present.
 
     Examples:
       >>> from lucid_fx import Tensor
@@ -126,9 +129,15 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to our reflected operators
 
     def __init__(
-        self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: DTypeLike | None = None,
+        device: _device.DeviceLike | None = None,
     ) -> None:
         array = _to_array(data, dtype)
+        if device is not None:
+            array = jax.device_put(array, _device.resolve(device))
         if not isinstance(requires_grad, bool):
             raise TypeError(
                 f"Tensor: requires_grad must be True or False, got "
@@ -171,6 +180,51 @@ class Tensor:
     @property
     def dtype(self) -> Any:
         return self.data.dtype
+
+    @property
+    def device(self) -> Any:
+        """The ``jax.Device`` holding the data (its sharding, if spread out)."""
+        placed = self.data.devices()
+        return next(iter(placed)) if len(placed) == 1 else self.data.sharding
+
+    def to(self, device: Any = None, dtype: DTypeLike | None = None) -> Tensor:
+        """A copy on ``device`` and/or with floating ``dtype``; differentiable.
+
+        ``t.to(jnp.bfloat16)`` (a dtype first) also works, as in PyTorch.
+
+        Examples:
+          >>> import jax.numpy as jnp
+          >>> from lucid_fx import Tensor
+          >>> x = Tensor([1.0, 2.0], requires_grad=True)
+          >>> y = x.to("cpu", dtype=jnp.bfloat16)
+          >>> y.dtype, y.device.platform
+          (dtype(bfloat16), 'cpu')
+          >>> (y * 2.0).sum().backward()
+          >>> x.grad
+          Tensor([2.0, 2.0])
+        """
+        if device is not None and not isinstance(device, str | jax.Device):
+            device, dtype = None, device  # .to(dtype)
+        out = self
+        if dtype is not None and jnp.dtype(dtype) != self.dtype:
+            out = _ops.astype(out, dtype=jnp.dtype(dtype))
+        if device is not None:
+            out = out._moved(_device.resolve(device))
+        return out
+
+    def cpu(self) -> Tensor:
+        """A copy on the first CPU device (``to("cpu")``)."""
+        return self.to("cpu")
+
+    def _moved(self, target: jax.Device) -> Tensor:
+        if self.data.devices() == {target}:
+            return self
+        moved = jax.device_put(self.data, target)
+        if not (self.requires_grad and _tape.is_grad_enabled()):
+            return Tensor._wrap(moved)
+        source = self.data.sharding
+        node = _tape.Node([self], lambda g: (jax.device_put(g, source),), direct=True)
+        return Tensor._wrap(moved, node=node)
 
     @property
     def is_leaf(self) -> bool:

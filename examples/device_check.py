@@ -1,0 +1,99 @@
+"""Run the device-dependent checks and benchmarks on whatever accelerator is here.
+
+Prints a short report: the devices, the device-dependent tests' verdict,
+leaky_relu forward and forward+backward throughput as a fraction of the
+measured memory bandwidth (a same-size device copy), and the compiled training
+step ratios from examples/benchmark.py. Use it when a GPU or TPU machine is
+available; on CPU it runs too and says so.
+
+    python examples/device_check.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+
+from lucid_fx.functional import leaky_relu
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples"))
+import benchmark  # noqa: E402
+
+
+def device_tests() -> str:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/devices",
+            "tests/functional/test_exhaustive_16bit.py",
+            "tests/functional/test_memory.py",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    lines = [ln for ln in done.stdout.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else done.stderr.strip()[-500:]
+
+
+def throughput(size: int, repeats: int) -> dict[str, float]:
+    """Bytes moved per second, as a fraction of a device copy's."""
+    x = jnp.linspace(-1.0, 1.0, size, dtype=jnp.float32)
+    g = jnp.ones_like(x)
+    copy = jax.jit(lambda v: v * 2.0)  # the cheapest real read-and-write
+    fwd = jax.jit(lambda v: leaky_relu(v, 0.01))
+    fwd_bwd = jax.jit(lambda v, c: jax.vjp(lambda u: leaky_relu(u, 0.01), v)[1](c)[0])
+    times = benchmark.measure(
+        {
+            "copy": lambda: copy(x),
+            "fwd": lambda: fwd(x),
+            "fwd+bwd": lambda: fwd_bwd(x, g),
+        },
+        repeats,
+    )
+    nbytes = 4 * size
+    bandwidth = 2 * nbytes / times["copy"]  # read + write
+    return {
+        "copy GB/s": bandwidth / 1e9,
+        "fwd fraction of bandwidth": (2 * nbytes / times["fwd"]) / bandwidth,
+        # forward: read x, write y; backward: read y (residual) and g, write dx
+        "fwd+bwd fraction of bandwidth": (3 * nbytes / times["fwd+bwd"]) / bandwidth,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    backend = jax.default_backend()
+    print(f"backend: {backend}; devices: {jax.devices()}")
+    if backend == "cpu":
+        print("no accelerator present: GPU/TPU are NOT exercised by this run")
+    print(f"device-dependent tests: {device_tests()}")
+    size = 2**20 if args.quick else 2**26
+    for key, value in throughput(size, 3 if args.quick else 7).items():
+        print(f"leaky_relu on {size:,} float32: {key} = {value:.3f}")
+    sizes = (
+        [(32, 64, 64)]
+        if args.quick
+        else [(32, 64, 64), (128, 784, 256), (512, 1024, 1024)]
+    )
+    for row in benchmark.bench_training(sizes, 3 if args.quick else 7):
+        cells = ", ".join(f"{k} {v:.2f}x" for k, v in row["vs_jax"].items())
+        print(f"train step {tuple(row['size'])} vs hand-written jax.jit: {cells}")
+
+
+if __name__ == "__main__":
+    main()
