@@ -17,23 +17,16 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 import lucid_fx
 import lucid_fx.nn as nn
-import lucid_fx.nn.functional as F
 from lucid_fx import Tensor, optim
 from tests.fingerprint import fingerprint
+from tests.helpers import train_step
 
 DOCUMENTED = (TypeError, ValueError, KeyError, RuntimeError, FileNotFoundError)
 VALUES = st.one_of(st.floats(-10, 10, width=32), st.sampled_from([0.0, -0.0]))
 
 
-def _step(model, opt, x, y):
-    opt.zero_grad()
-    loss = F.cross_entropy(model(x), y)
-    loss.backward()
-    opt.step()
-    return loss
-
-
-_compiled_step = lucid_fx.compile(_step)
+_step = train_step
+_compiled_step = lucid_fx.compile(train_step)
 
 
 class LibraryMachine(RuleBasedStateMachine):

@@ -6,8 +6,8 @@ import pytest
 
 import lucid_fx
 import lucid_fx.nn as nn
-import lucid_fx.nn.functional as F
 from lucid_fx import Tensor, optim
+from tests.helpers import train_step
 
 
 @pytest.fixture(autouse=True)
@@ -43,13 +43,7 @@ def test_grads_optimizer_state_and_compiled_steps_stay_on_the_device():
     x = Tensor(np.ones((5, 3), np.float32), device="cpu:3")
     y = Tensor(np.zeros(5, np.int32), device="cpu:3")
 
-    @lucid_fx.compile
-    def step(model, opt, x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = lucid_fx.compile(train_step)
 
     for _ in range(2):
         loss = step(model, opt, x, y)

@@ -11,6 +11,7 @@ import lucid_fx
 import lucid_fx.nn as nn
 import lucid_fx.nn.functional as F
 from lucid_fx import Tensor, optim
+from tests.helpers import train_step as _eager_step
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(8, 4)).astype(np.float32)
@@ -20,14 +21,6 @@ Y = RNG.integers(0, 3, 8).astype(np.int32)
 def _model(seed=0):
     lucid_fx.random.seed(seed)
     return nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.125), nn.Linear(6, 3))
-
-
-def _eager_step(model, opt, x, y):
-    opt.zero_grad()
-    loss = F.cross_entropy(model(x), y)
-    loss.backward()
-    opt.step()
-    return loss
 
 
 def _grads(model):
