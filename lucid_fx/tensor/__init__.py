@@ -1,6 +1,9 @@
 """The eager Tensor with its autograd tape, and the op-lifting mechanism."""
 
-# _ops before _tensor: _ops imports _tensor, whose Tensor its module-level ops need.
+# Import cycle, resolved by order: _math (the op library) lifts its ops through
+# _ops at import time, and _ops reaches Tensor in _tensor only when an op runs.
+# Importing _math first finishes _ops before _math needs `lift`.
+from lucid_fx.tensor import _math  # noqa: F401  (must come first)
 from lucid_fx.tensor._device import default_device, devices, resolve
 from lucid_fx.tensor._ops import lift, lift_inplace
 from lucid_fx.tensor._tape import is_grad_enabled, no_grad

@@ -9,16 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._typing import DTypeLike
-from lucid_fx.tensor import _device, _format, _ops, _tape
+from lucid_fx.tensor import _device, _format, _math, _ops, _tape
+from lucid_fx.tensor._convert import is_float, to_array
 
-_MSG_RAGGED = (
-    "Tensor: data must be rectangular, got nested sequences of unequal lengths "
-    "({detail}). Pad or trim the rows so every row has the same length."
-)
-_MSG_NON_NUMERIC = (
-    "Tensor: data must be numbers, nested lists of numbers or an array, got "
-    "{kind}. Convert it first, e.g. Tensor([1.0, 2.0])."
-)
 _MSG_INT_GRAD = (
     "Tensor: only floating tensors can require gradients, got requires_grad=True "
     "with dtype {dtype}. Pass float data or dtype=jnp.float32."
@@ -41,35 +34,6 @@ _MSG_GRAD_ASSIGN = (
 )
 
 _ONES: dict[tuple[tuple[int, ...], Any], jax.Array] = {}
-
-
-def _is_float(dtype: Any) -> bool:
-    return bool(jnp.issubdtype(dtype, jnp.floating))
-
-
-def _to_array(data: Any, dtype: DTypeLike | None) -> jax.Array:
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, jax.Array):
-        return data if dtype is None else data.astype(dtype)
-    python_data = not isinstance(data, np.ndarray | np.generic)
-    try:
-        host = np.asarray(data)
-    except ValueError as err:
-        raise ValueError(_MSG_RAGGED.format(detail=err)) from None
-    if host.dtype.kind not in "biuf" and host.dtype != jnp.bfloat16:
-        raise TypeError(_MSG_NON_NUMERIC.format(kind=_describe(data, host)))
-    if dtype is None and python_data and host.dtype == np.float64:
-        dtype = jnp.float32  # Python floats become float32, as in lucid
-    if dtype is None and host.dtype == np.int64:
-        dtype = jnp.result_type(int)
-    return jnp.asarray(host, dtype=dtype)
-
-
-def _describe(data: Any, host: np.ndarray) -> str:
-    if host.dtype == object or host.dtype.kind in "USO":
-        return f"{type(data).__name__} holding {host.dtype} values"
-    return f"{type(data).__name__} of dtype {host.dtype}"
 
 
 def _ones(shape: tuple[int, ...], dtype: Any) -> jax.Array:
@@ -135,7 +99,7 @@ class Tensor:
         dtype: DTypeLike | None = None,
         device: _device.DeviceLike | None = None,
     ) -> None:
-        array = _to_array(data, dtype)
+        array = to_array(_ops.unwrap(data), dtype)
         if device is not None:
             array = jax.device_put(array, _device.resolve(device))
         if not isinstance(requires_grad, bool):
@@ -143,7 +107,7 @@ class Tensor:
                 f"Tensor: requires_grad must be True or False, got "
                 f"{type(requires_grad).__name__} {requires_grad!r}."
             )
-        if requires_grad and not _is_float(array.dtype):
+        if requires_grad and not is_float(array.dtype):
             raise TypeError(_MSG_INT_GRAD.format(dtype=array.dtype))
         self.data: jax.Array = array
         self.requires_grad = requires_grad
@@ -207,7 +171,7 @@ class Tensor:
             device, dtype = None, device  # .to(dtype)
         out = self
         if dtype is not None and jnp.dtype(dtype) != self.dtype:
-            out = _ops.astype(out, dtype=jnp.dtype(dtype))
+            out = _math.astype(out, dtype=jnp.dtype(dtype))
         if device is not None:
             out = out._moved(_device.resolve(device))
         return out
@@ -241,7 +205,7 @@ class Tensor:
         if value is None:
             self._grad = None
             return
-        array = _to_array(value, None)
+        array = to_array(_ops.unwrap(value), None)
         if array.shape != self.data.shape:
             raise ValueError(
                 _MSG_GRAD_ASSIGN.format(want=self.shape, got=tuple(array.shape))
@@ -251,12 +215,12 @@ class Tensor:
     @property
     def T(self) -> Tensor:  # noqa: N802
         """The tensor with all axes reversed."""
-        return _ops.transpose(self)
+        return _math.transpose(self)
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
         """The tensor with its last two axes swapped."""
-        return _ops.matrix_transpose(self)
+        return _math.matrix_transpose(self)
 
     # -------------------------------------------------------------- autograd
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
@@ -279,8 +243,8 @@ class Tensor:
         if gradient is None:
             seed = _ones(self.shape, self.dtype)
         else:
-            seed = _to_array(gradient, None)
-            if not _is_float(seed.dtype):
+            seed = to_array(_ops.unwrap(gradient), None)
+            if not is_float(seed.dtype):
                 raise TypeError(_MSG_GRAD_DTYPE.format(dtype=seed.dtype))
             if tuple(seed.shape) != self.shape:
                 raise ValueError(
@@ -329,7 +293,7 @@ class Tensor:
     def __repr__(self) -> str:
         values = _format.format_values(np.asarray(self.data))
         parts = [values]
-        if not _is_float(self.dtype):
+        if not is_float(self.dtype):
             parts.append(f"dtype={self.dtype}")
         if self.requires_grad:
             grad = self._grad
@@ -349,90 +313,90 @@ class Tensor:
 
     # ------------------------------------------------------------------ ops
     def __add__(self, other: Any) -> Tensor:
-        return _ops.add(self, other)
+        return _math.add(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return _ops.add(other, self)
+        return _math.add(other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops.sub(self, other)
+        return _math.sub(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ops.sub(other, self)
+        return _math.sub(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _ops.mul(self, other)
+        return _math.mul(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _ops.mul(other, self)
+        return _math.mul(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _ops.div(self, other)
+        return _math.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.div(other, self)
+        return _math.div(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _ops.pow(self, other)
+        return _math.pow(self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _ops.pow(other, self)
+        return _math.pow(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(self, other)
+        return _math.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(other, self)
+        return _math.matmul(other, self)
 
     def __neg__(self) -> Tensor:
-        return _ops.neg(self)
+        return _math.neg(self)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _ops.eq(self, other)
+        return _math.eq(self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _ops.ne(self, other)
+        return _math.ne(self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return _ops.lt(self, other)
+        return _math.lt(self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return _ops.le(self, other)
+        return _math.le(self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return _ops.gt(self, other)
+        return _math.gt(self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return _ops.ge(self, other)
+        return _math.ge(self, other)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return _ops.getitem(self, index)
+        return _math.getitem(self, index)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes by default)."""
-        return _ops.sum(self, axis=_axis_key(axis), keepdims=keepdims)
+        return _math.sum(self, axis=_axis_key(axis), keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis`` (all axes by default)."""
-        return _ops.mean(self, axis=_axis_key(axis), keepdims=keepdims)
+        return _math.mean(self, axis=_axis_key(axis), keepdims=keepdims)
 
     def reshape(self, *shape: Any) -> Tensor:
         """The same data in a new shape (one entry may be -1)."""
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = tuple(shape[0])
-        return _ops.reshape(self, shape=tuple(int(n) for n in shape))
+        return _math.reshape(self, shape=tuple(int(n) for n in shape))
 
     def exp(self) -> Tensor:
         """Elementwise :math:`e^x`."""
-        return _ops.exp(self)
+        return _math.exp(self)
 
     def log(self) -> Tensor:
         """Elementwise natural logarithm."""
-        return _ops.log(self)
+        return _math.log(self)
 
     def maximum(self, other: Any) -> Tensor:
         """Elementwise maximum with ``other``."""
-        return _ops.maximum(self, other)
+        return _math.maximum(self, other)
 
 
 def _axis_key(axis: Any) -> Any:

@@ -16,13 +16,12 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import jax
-import numpy as np
 
 from lucid_fx.nn import Module
-from lucid_fx.optim import Optimizer
 from lucid_fx.tensor import Tensor, _tape, lift
 from lucid_fx.transforms._functionalize import swapped
 from lucid_fx.transforms._signature import module_structure
+from lucid_fx.transforms._state import Collected, output_leaves
 
 _UNTRACEABLE = (
     jax.errors.ConcretizationTypeError,
@@ -147,106 +146,6 @@ class CompiledModule:
 # ---------------------------------------------------------------- functions
 
 
-class _Collected:
-    """The state reachable from one call's arguments, and its signature."""
-
-    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        self.tensors: list[Tensor] = []
-        self.optimizers: list[Optimizer] = []
-        self._index: dict[int, int] = {}
-        self.owned: set[int] = set()  # tensor positions held by modules/optimizers
-        described = (
-            tuple(self._describe(a) for a in args),
-            tuple((k, self._describe(v)) for k, v in kwargs.items()),
-        )
-        self.structure = (described, tuple(sorted(self.owned)))
-
-    def signature(self) -> Hashable:
-        """The structure plus what can change between calls on the same objects."""
-        tensors = tuple(
-            (t.data.shape, t.data.dtype, t.requires_grad, t._grad is None)
-            for t in self.tensors
-        )
-        return (self.structure, tensors, tuple(o._hyper() for o in self.optimizers))
-
-    def _track(self, tensor: Tensor, owned: bool = False) -> int:
-        i = self._index.get(id(tensor))
-        if i is None:
-            i = self._index[id(tensor)] = len(self.tensors)
-            self.tensors.append(tensor)
-        if owned:
-            self.owned.add(i)
-        return i
-
-    def _describe(self, value: Any) -> Hashable:
-        if isinstance(value, Tensor):
-            return ("tensor", self._track(value))
-        if isinstance(value, Module):
-            signature, parameters = module_structure(value)
-            ids = tuple(self._track(p, owned=True) for p in parameters)
-            return ("module", signature, ids)
-        if isinstance(value, Optimizer):
-            self.optimizers.append(value)
-            ids = tuple(self._track(p, owned=True) for p in value.params)
-            return ("optimizer", type(value), ids)
-        if isinstance(value, list | tuple):
-            return (type(value).__name__, tuple(self._describe(v) for v in value))
-        if isinstance(value, dict):
-            return ("dict", tuple((k, self._describe(v)) for k, v in value.items()))
-        if isinstance(value, jax.Array | np.ndarray):
-            raise TypeError(
-                f"compile: got a raw {type(value).__name__} argument of shape "
-                f"{value.shape}; wrap it as Tensor(...) so it is an input of the "
-                f"compiled program rather than a constant."
-            )
-        try:
-            hash(value)
-        except TypeError:
-            raise TypeError(
-                f"compile: cannot pass a {type(value).__name__} to a compiled "
-                f"function; pass Modules, optimizers, Tensors, or hashable "
-                f"constants."
-            ) from None
-        return ("static", value)
-
-    def ids(self) -> frozenset[int]:
-        return frozenset(map(id, [*self.tensors, *self.optimizers]))
-
-    def donated(self) -> tuple[Any, ...]:
-        """What a training step replaces: owned data, every grad, optimizer state."""
-        owned = [self.tensors[i].data for i in sorted(self.owned)]
-        grads = [None if t.grad is None else t.grad.data for t in self.tensors]
-        states = [list(o.state) for o in self.optimizers]
-        return owned, grads, states
-
-    def kept(self) -> tuple[Any, ...]:
-        inputs = [t.data for i, t in enumerate(self.tensors) if i not in self.owned]
-        lrs = [np.float32(o.lr) for o in self.optimizers]
-        return inputs, lrs
-
-    def install(self, donated: tuple[Any, ...], kept: tuple[Any, ...]) -> None:
-        owned, grads, states = donated
-        inputs, lrs = kept
-        datas = iter(owned)
-        others = iter(inputs)
-        for i, t in enumerate(self.tensors):
-            t.data = next(datas) if i in self.owned else next(others)
-            t._grad = None if grads[i] is None else Tensor._wrap(grads[i])
-        for o, state, lr in zip(self.optimizers, states, lrs, strict=True):
-            o.state = list(state)
-            o._lr = lr
-
-    def snapshot(self) -> tuple[Any, ...]:
-        return self.donated(), self.kept()
-
-
-def _output_leaves(out: Any) -> tuple[list[Any], Any, tuple[bool, ...]]:
-    leaves, treedef = jax.tree.flatten(out, is_leaf=lambda v: isinstance(v, Tensor))
-    mask = tuple(isinstance(v, Tensor) for v in leaves)
-    arrays = [v.data if isinstance(v, Tensor) else v for v in leaves]
-    return arrays, treedef, mask
-
-
 class CompiledFunction:
     """A function over Modules, optimizers and Tensors run as one XLA program.
 
@@ -261,7 +160,7 @@ class CompiledFunction:
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.eager = False
-        self._current: _Collected | None = None
+        self._current: Collected | None = None
         self._last: tuple[Any, ...] | None = None
         self._outputs: dict[Hashable, tuple[Any, tuple[bool, ...]]] = {}
         self._program = jax.jit(
@@ -287,11 +186,11 @@ class CompiledFunction:
             ]
         finally:
             state.install(*before)
-        arrays, treedef, mask = _output_leaves(out)
+        arrays, treedef, mask = output_leaves(out)
         self._outputs[signature] = (treedef, mask)
         return new_donated, changed, arrays
 
-    def _collect(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Collected:
+    def _collect(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Collected:
         """The state of this call; reused when the same objects come again and
         no Module attribute changed (the common training-loop case)."""
         last = self._last
@@ -304,7 +203,7 @@ class CompiledFunction:
             and all(kwargs[k] is last[2][k] for k in kwargs)
         ):
             return last[3]
-        state = _Collected(args, kwargs)
+        state = Collected(args, kwargs)
         self._last = (Module.structure_version, args, kwargs, state)
         return state
 
@@ -332,7 +231,7 @@ class CompiledFunction:
         return jax.tree.unflatten(treedef, leaves)
 
     @staticmethod
-    def _write_back(state: _Collected, donated: Any, changed: list[Any]) -> None:
+    def _write_back(state: Collected, donated: Any, changed: list[Any]) -> None:
         owned, grads, states = donated
         datas, others = iter(owned), iter(changed)
         for i, t in enumerate(state.tensors):
