@@ -116,9 +116,12 @@ class CompiledModule:
     def __init__(self, module: Module) -> None:
         self.module = module
         self.eager = False
-        self._jitted_apply = jax.jit(self._apply)
+        # The signature is static so config or mode changes retrace here too.
+        self._jitted_apply = jax.jit(self._apply, static_argnames=("signature",))
 
-    def _apply(self, params: dict[str, jax.Array], *args: jax.Array) -> Any:
+    def _apply(
+        self, params: dict[str, jax.Array], *args: jax.Array, signature: Hashable
+    ) -> Any:
         with swapped(dict(self.module.named_parameters()), params):
             return self.module(*args)
 
@@ -130,7 +133,7 @@ class CompiledModule:
         try:
             if not any(isinstance(a, Tensor) for a in args):
                 arrays = {k: p.data for k, p in params.items()}
-                return self._jitted_apply(arrays, *args)
+                return self._jitted_apply(arrays, *args, signature=signature)
             return _module_op(
                 *params.values(), *args, module=self.module, signature=signature
             )
@@ -160,7 +163,7 @@ class CompiledFunction:
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.eager = False
-        self._current: Collected | None = None
+        self._current: tuple[Collected, tuple, dict] | None = None
         self._last: tuple[Any, ...] | None = None
         self._outputs: dict[Hashable, tuple[Any, tuple[bool, ...]]] = {}
         self._program = jax.jit(
@@ -171,7 +174,8 @@ class CompiledFunction:
         functools.update_wrapper(self, fn)
 
     def _pure(self, donated: Any, kept: Any, *, signature: Hashable) -> Any:
-        state, args, kwargs = self._current  # type: ignore[misc]
+        assert self._current is not None, "traced outside __call__"
+        state, args, kwargs = self._current
         before = state.snapshot()
         try:
             state.install(donated, kept)
@@ -212,7 +216,7 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         state = self._collect(args, kwargs)
         signature = state.signature()
-        self._current = (state, args, kwargs)  # type: ignore[assignment]
+        self._current = (state, args, kwargs)
         try:
             new_donated, changed, arrays = self._program(
                 state.donated(), state.kept(), signature=signature

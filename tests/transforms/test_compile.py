@@ -75,11 +75,14 @@ class TestCompiledModule:
         model[0].weight = nn.Parameter(np.zeros((6, 4), np.float32))
         np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), rtol=1e-6)
 
-    def test_arrays_in_arrays_out(self):
+    def test_arrays_in_arrays_out_and_never_stale(self):
         model = _model()
-        out = lucid_fx.compile(model)(X)
+        compiled = lucid_fx.compile(model)
+        out = compiled(X)
         assert isinstance(out, jax.Array)
         np.testing.assert_allclose(out, model(Tensor(X)).numpy(), rtol=1e-6)
+        model[1].negative_slope = 2.0
+        np.testing.assert_allclose(compiled(X), model(Tensor(X)).numpy(), rtol=1e-6)
 
     def test_value_dependent_control_flow_falls_back_with_one_warning(self):
         class Branchy(nn.Module):
