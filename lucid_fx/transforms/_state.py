@@ -86,10 +86,12 @@ class Collected:
         states = [list(o.state) for o in self.optimizers]
         return owned, grads, states
 
+    def _inputs(self) -> list[Any]:
+        return [t.data for i, t in enumerate(self.tensors) if i not in self.owned]
+
     def kept(self) -> tuple[Any, ...]:
-        inputs = [t.data for i, t in enumerate(self.tensors) if i not in self.owned]
-        lrs = [np.float32(o.lr) for o in self.optimizers]
-        return inputs, lrs
+        """What a step only reads: input tensors and learning rates (traced)."""
+        return self._inputs(), [np.float32(o.lr) for o in self.optimizers]
 
     def install(self, donated: tuple[Any, ...], kept: tuple[Any, ...]) -> None:
         owned, grads, states = donated
@@ -104,7 +106,8 @@ class Collected:
             o._lr = lr
 
     def snapshot(self) -> tuple[Any, ...]:
-        return self.donated(), self.kept()
+        """Everything ``install`` overwrites, as it is (lrs stay Python floats)."""
+        return self.donated(), (self._inputs(), [o.lr for o in self.optimizers])
 
 
 def output_leaves(out: Any) -> tuple[list[Any], Any, tuple[bool, ...]]:

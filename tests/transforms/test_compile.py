@@ -171,6 +171,12 @@ class TestCompiledStep:
             np.testing.assert_array_equal(p.numpy(), before[k])
             assert p.grad is None
 
+    def test_learning_rate_stays_a_python_float(self):
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        lucid_fx.compile(_eager_step)(model, opt, Tensor(X), Tensor(Y))
+        assert type(opt.lr) is float and opt.lr == 0.1
+
     def test_state_dict_copies_survive_donation(self):
         model = _model()
         opt = optim.SGD(model.parameters(), lr=0.1)
