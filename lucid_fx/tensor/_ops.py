@@ -108,13 +108,14 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
         # The eager hot path: keep it to a few dict lookups and one XLA call.
         tensor_type = _tensor.Tensor  # looked up late: _tensor imports the ops
         tensors = [i for i, a in enumerate(args) if isinstance(a, tensor_type)]
-        if not tensors or _tape.is_pure():
+        mode = _tape.MODE.get()
+        if not tensors or mode == _tape.PURE:
             return fn(*map(unwrap, args), **static)
         arrays = tuple(a.data if isinstance(a, tensor_type) else a for a in args)
         if len(tensors) > 1:
             _check_devices(op_name, [arrays[i] for i in tensors])
         diff = ()
-        if _tape.is_grad_enabled():
+        if mode == _tape.RECORD:
             diff = tuple(i for i in tensors if args[i].requires_grad)
         key = (tuple(static.items()), diff) if static else diff
         programs = cache.get(key)

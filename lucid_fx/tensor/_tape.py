@@ -16,8 +16,10 @@ from typing import Any
 
 import jax
 
-_GRAD_ENABLED = contextvars.ContextVar("lucid_fx_grad_enabled", default=True)
-_PURE = contextvars.ContextVar("lucid_fx_pure", default=False)
+# One context variable for the op mode, read once per eager op: RECORD (tape
+# on), NO_GRAD (inside no_grad), PURE (a Module called with plain arrays).
+RECORD, NO_GRAD, PURE = 0, 1, 2
+MODE = contextvars.ContextVar("lucid_fx_mode", default=RECORD)
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
 # creation stamp at trace start). Older objects outside it must not be written.
 _TRACKED: contextvars.ContextVar[tuple[frozenset[int], int] | None] = (
@@ -72,12 +74,12 @@ class Node:
 
 def is_grad_enabled() -> bool:
     """Whether ops record the tape (False inside ``no_grad``)."""
-    return _GRAD_ENABLED.get() and not _PURE.get()
+    return MODE.get() == RECORD
 
 
 def is_pure() -> bool:
     """Whether ops run purely on raw arrays (inside a Module called with arrays)."""
-    return _PURE.get()
+    return MODE.get() == PURE
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -93,21 +95,21 @@ class no_grad(contextlib.ContextDecorator):
     """
 
     def __enter__(self) -> no_grad:
-        self._token = _GRAD_ENABLED.set(False)
+        self._token = MODE.set(max(MODE.get(), NO_GRAD))  # pure stays pure
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _GRAD_ENABLED.reset(self._token)
+        MODE.reset(self._token)
 
 
 @contextlib.contextmanager
 def pure_mode() -> Iterator[None]:
     """Run ops on raw arrays with no tape (tracers welcome)."""
-    token = _PURE.set(True)
+    token = MODE.set(PURE)
     try:
         yield
     finally:
-        _PURE.reset(token)
+        MODE.reset(token)
 
 
 def stamp() -> int:
