@@ -73,33 +73,28 @@ class Module:
         Module.structure_version += 1
         params = self.__dict__.get("_parameters")
         modules = self.__dict__.get("_modules")
-        cls = type(self).__name__
+        cls, kind = type(self).__name__, type(value).__name__
         if params is None or modules is None:
             if isinstance(value, Parameter | Module):
-                kind = type(value).__name__
                 raise RuntimeError(_MSG_INIT.format(cls=cls, kind=kind, name=name))
             object.__setattr__(self, name, value)
             return
-        if isinstance(value, Parameter):
-            self._forget(name)
-            params[name] = value
-        elif name in params:
-            if value is not None:
-                kind = type(value).__name__
-                raise TypeError(
-                    _MSG_NOT_PARAMETER.format(cls=cls, kind=kind, name=name)
-                )
-            params[name] = None
-        elif isinstance(value, Module):
-            self._forget(name)
-            modules[name] = value
-        elif name in modules:
-            if value is not None:
-                kind = type(value).__name__
-                raise TypeError(_MSG_NOT_MODULE.format(cls=cls, kind=kind, name=name))
-            modules[name] = None
-        else:
-            object.__setattr__(self, name, value)
+        # A registered name keeps its kind: Parameter (or None) where a Parameter
+        # was, Module (or None) where a sub-module was.
+        for registry, kind_type, message in (
+            (params, Parameter, _MSG_NOT_PARAMETER),
+            (modules, Module, _MSG_NOT_MODULE),
+        ):
+            if isinstance(value, kind_type):
+                self._forget(name)
+                registry[name] = value
+                return
+            if name in registry:
+                if value is not None:
+                    raise TypeError(message.format(cls=cls, kind=kind, name=name))
+                registry[name] = None
+                return
+        object.__setattr__(self, name, value)
 
     def _forget(self, name: str) -> None:
         self.__dict__.pop(name, None)
