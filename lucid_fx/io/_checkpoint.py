@@ -50,6 +50,16 @@ class StateDict(dict):
       metadata: the user metadata stored with :func:`save`.
       configs: module configs (e.g. ``{"1.negative_slope": 0.01}``), which
         ``Module.load_state_dict`` checks against the module.
+
+    Examples:
+      >>> import os, tempfile
+      >>> import lucid_fx
+      >>> import lucid_fx.nn as nn
+      >>> path = os.path.join(tempfile.mkdtemp(), "act.safetensors")
+      >>> lucid_fx.save(nn.Sequential(nn.LeakyReLU(0.5)), path, {"note": "hi"})
+      >>> state = lucid_fx.load(path)
+      >>> dict(state), state.configs, state.metadata
+      ({}, {'0.negative_slope': 0.5}, {'note': 'hi'})
     """
 
     metadata: dict[str, str]
@@ -251,6 +261,20 @@ def load(path: str | os.PathLike) -> StateDict:
       ValueError: if the file is not a valid safetensors file (too short,
         truncated, a header length past the end, non-JSON header, duplicate
         names, overlapping or uncovered bytes, trailing bytes).
+
+    Examples:
+      >>> import os, tempfile
+      >>> import numpy as np
+      >>> import lucid_fx
+      >>> path = os.path.join(tempfile.mkdtemp(), "w.safetensors")
+      >>> lucid_fx.save({"w": np.array([1.5, -0.0], np.float32)}, path)
+      >>> lucid_fx.load(path)["w"]
+      array([ 1.5, -0. ], dtype=float32)
+      >>> open(path, "wb").close()  # an empty file
+      >>> lucid_fx.load(path)
+      Traceback (most recent call last):
+      ...
+      ValueError: load: '...w.safetensors' is not a valid safetensors file: ...
     """
     p = pathlib.Path(path)
     if p.is_dir():

@@ -18,7 +18,14 @@ from lucid_fx.tensor import Tensor
 
 
 class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict(strict=False)`` skipped, as in PyTorch."""
+    """What ``load_state_dict(strict=False)`` skipped, as in PyTorch.
+
+    Examples:
+      >>> import numpy as np
+      >>> import lucid_fx.nn as nn
+      >>> nn.Linear(2, 1).load_state_dict({"bias": np.zeros(1)}, strict=False)
+      IncompatibleKeys(missing_keys=['weight'], unexpected_keys=[])
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]

@@ -48,6 +48,21 @@ class Optimizer:
 
     Subclasses provide ``_make(lr, *hyper) -> optax.GradientTransformation`` (a
     static method) and ``_hyper()`` (hashable hyperparameters other than lr).
+
+    Examples:
+      >>> import optax
+      >>> from lucid_fx import optim
+      >>> from lucid_fx.nn import Parameter
+      >>> class RMSprop(optim.Optimizer):  # first step: -lr * g / sqrt(0.1 g^2)
+      ...     _make = staticmethod(lambda lr, decay: optax.rmsprop(lr, decay=decay))
+      ...     def _hyper(self):
+      ...         return (0.9,)
+      >>> w = Parameter([1.0, -1.0])
+      >>> opt = RMSprop([w], lr=0.5)
+      >>> w.grad = [3.0, -0.1]
+      >>> opt.step()
+      >>> [round(v, 3) for v in w.tolist()]
+      [-0.581, 0.581]
     """
 
     _make: Callable[..., optax.GradientTransformation]

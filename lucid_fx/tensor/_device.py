@@ -61,6 +61,16 @@ def resolve(spec: Any) -> jax.Device:
     Raises:
       ValueError: for a string that names no kind of device.
       RuntimeError: for a device that is not present (lists those that are).
+
+    Examples:
+      >>> import jax
+      >>> from lucid_fx.tensor import resolve
+      >>> resolve("CPU:0") == jax.devices("cpu")[0]
+      True
+      >>> resolve("npu")
+      Traceback (most recent call last):
+      ...
+      ValueError: device: expected 'cpu', 'gpu' (or 'cuda'), ... got 'npu'.
     """
     if isinstance(spec, jax.Device):
         return spec

@@ -152,6 +152,15 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
     in-place change never alters them, and the op is recorded on the tensor's
     history like any other. A leaf that requires grad raises ``RuntimeError``.
     ``Tensor._version`` counts in-place changes.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx import Tensor
+      >>> from lucid_fx.tensor import lift_inplace
+      >>> clamp_ = lift_inplace(lambda x: jnp.clip(x, -1.0, 1.0), "clamp_")
+      >>> t = Tensor([-3.0, 0.5, 2.0])
+      >>> clamp_(t) is t, t, t._version
+      (True, Tensor([-1.0, 0.5, 1.0]), 1)
     """
     cache: dict[Hashable, tuple[Callable, Callable]] = {}
 

@@ -73,7 +73,16 @@ class Node:
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops record the tape (False inside ``no_grad``)."""
+    """Whether ops record the tape (False inside ``no_grad``).
+
+    Examples:
+      >>> from lucid_fx import no_grad
+      >>> from lucid_fx.tensor import is_grad_enabled
+      >>> with no_grad():
+      ...     inside = is_grad_enabled()
+      >>> is_grad_enabled(), inside
+      (True, False)
+    """
     return MODE.get() == RECORD
 
 

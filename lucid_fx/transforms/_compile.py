@@ -111,6 +111,16 @@ class CompiledModule:
     ``.grad``\\ s as the eager path. Config changes, ``train()``/``eval()``,
     replaced sub-modules or Parameters and loaded state dicts are all seen by
     the next call. The forward must return one array.
+
+    Examples:
+      >>> import lucid_fx
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor
+      >>> model = nn.Sequential(nn.Linear(2, 2), nn.LeakyReLU(0.5))
+      >>> fast = lucid_fx.compile(model)
+      >>> x = Tensor([[1.0, -1.0]])
+      >>> bool((fast(x).numpy() == model(x).numpy()).all())
+      True
     """
 
     def __init__(self, module: Module) -> None:
@@ -158,6 +168,23 @@ class CompiledFunction:
     Parameters, gradients and optimizer states are donated to XLA so memory is
     not doubled: arrays taken from them before the call (``p.data``) are no
     longer valid after it; ``state_dict()`` returns copies that stay valid.
+
+    Examples:
+      >>> import lucid_fx
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor, optim
+      >>> w = nn.Linear(1, 1, bias=False)
+      >>> w.weight = nn.Parameter([[1.0]])
+      >>> opt = optim.SGD(w.parameters(), lr=0.25)
+      >>> @lucid_fx.compile
+      ... def step(model, opt, x):
+      ...     opt.zero_grad()
+      ...     loss = (model(x) ** 2.0).sum()   # d/dw = 2 w x^2 = 2
+      ...     loss.backward()
+      ...     opt.step()
+      ...     return loss
+      >>> step(w, opt, Tensor([[1.0]])).item(), w.weight.item(), w.weight.grad.item()
+      (1.0, 0.5, 2.0)
     """
 
     def __init__(self, fn: Callable[..., Any]) -> None:
