@@ -206,14 +206,13 @@ class CompiledFunction:
         before = state.snapshot()
         try:
             state.install(donated, kept)
-            installed = [t.data for t in state.tensors]
+            installed = {id(t): t.data for t in state.input_tensors}
             with _tape.tracking(state.ids()):
                 out = self.fn(*args, **kwargs)
             new_donated = state.donated()
             changed = [
-                None if t.data is installed[i] else t.data
-                for i, t in enumerate(state.tensors)
-                if i not in state.owned
+                None if t.data is installed[id(t)] else t.data
+                for t in state.input_tensors
             ]
         finally:
             state.install(*before)
@@ -264,15 +263,13 @@ class CompiledFunction:
     @staticmethod
     def _write_back(state: Collected, donated: Any, changed: list[Any]) -> None:
         owned, grads, states = donated
-        datas, others = iter(owned), iter(changed)
-        for i, t in enumerate(state.tensors):
-            if i in state.owned:
-                t.data = next(datas)
-            else:
-                new = next(others)
-                if new is not None:
-                    t.data = new
-            t._grad = None if grads[i] is None else Tensor._wrap(grads[i])
+        for t, data in zip(state.owned_tensors, owned, strict=True):
+            t.data = data
+        for t, data in zip(state.input_tensors, changed, strict=True):
+            if data is not None:
+                t.data = data
+        for t, g in zip(state.tensors, grads, strict=True):
+            t._grad = None if g is None else Tensor._wrap(g)
         for o, s in zip(state.optimizers, states, strict=True):
             o.state = list(s)
 

@@ -27,14 +27,23 @@ class Collected:
             tuple((k, self._describe(v)) for k, v in kwargs.items()),
         )
         self.structure = (described, tuple(sorted(self.owned)))
+        # Precomputed splits for the per-call hot path.
+        self.owned_tensors = [self.tensors[i] for i in sorted(self.owned)]
+        self.input_tensors = [
+            t for i, t in enumerate(self.tensors) if i not in self.owned
+        ]
 
     def signature(self) -> Hashable:
-        """The structure plus what can change between calls on the same objects."""
-        tensors = tuple(
-            (t.data.shape, t.data.dtype, t.requires_grad, t._grad is None)
-            for t in self.tensors
+        """The structure plus what can change between calls on the same objects.
+
+        Shapes, dtypes and which grads exist are not here: they are the compiled
+        program's argument shapes and pytree structure, which jit keys on itself.
+        """
+        return (
+            self.structure,
+            tuple(t.requires_grad for t in self.tensors),
+            tuple(o._hyper() for o in self.optimizers),
         )
-        return (self.structure, tensors, tuple(o._hyper() for o in self.optimizers))
 
     def _track(self, tensor: Tensor, owned: bool = False) -> int:
         i = self._index.get(id(tensor))
@@ -81,13 +90,13 @@ class Collected:
 
     def donated(self) -> tuple[Any, ...]:
         """What a training step replaces: owned data, every grad, optimizer state."""
-        owned = [self.tensors[i].data for i in sorted(self.owned)]
-        grads = [None if t.grad is None else t.grad.data for t in self.tensors]
+        owned = [t.data for t in self.owned_tensors]
+        grads = [None if t._grad is None else t._grad.data for t in self.tensors]
         states = [list(o.state) for o in self.optimizers]
         return owned, grads, states
 
     def _inputs(self) -> list[Any]:
-        return [t.data for i, t in enumerate(self.tensors) if i not in self.owned]
+        return [t.data for t in self.input_tensors]
 
     def kept(self) -> tuple[Any, ...]:
         """What a step only reads: input tensors and learning rates (traced)."""
@@ -96,11 +105,12 @@ class Collected:
     def install(self, donated: tuple[Any, ...], kept: tuple[Any, ...]) -> None:
         owned, grads, states = donated
         inputs, lrs = kept
-        datas = iter(owned)
-        others = iter(inputs)
-        for i, t in enumerate(self.tensors):
-            t.data = next(datas) if i in self.owned else next(others)
-            t._grad = None if grads[i] is None else Tensor._wrap(grads[i])
+        for t, data in zip(self.owned_tensors, owned, strict=True):
+            t.data = data
+        for t, data in zip(self.input_tensors, inputs, strict=True):
+            t.data = data
+        for t, g in zip(self.tensors, grads, strict=True):
+            t._grad = None if g is None else Tensor._wrap(g)
         for o, state, lr in zip(self.optimizers, states, lrs, strict=True):
             o.state = list(state)
             o._lr = lr
