@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -308,6 +309,26 @@ class Tensor:
         if not self.shape:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        # Without this Python would index until IndexError, which JAX's clamped
+        # indexing never raises: iterate over the first axis explicitly.
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                f"Tensor: the truth value of a tensor of shape {self.shape} is "
+                f"ambiguous. Use (t > 0).tolist(), or reduce it first."
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
 
     __hash__ = object.__hash__
 

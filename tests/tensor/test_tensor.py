@@ -45,6 +45,17 @@ class TestConstruction:
         with pytest.raises(TypeError, match="requires_grad=True with dtype int32"):
             Tensor([1, 2], requires_grad=True)
 
+    def test_iteration_truth_and_number_conversions(self):
+        t = Tensor([[1.0, 2.0], [3.0, 4.0]])
+        rows = list(t)
+        assert len(rows) == 2 and rows[1].tolist() == [3.0, 4.0]
+        assert float(Tensor([2.5])) == 2.5 and int(Tensor(3.0)) == 3
+        assert bool(Tensor([1.0])) and not bool(Tensor(0.0))
+        with pytest.raises(ValueError, match="ambiguous"):
+            bool(t)
+        with pytest.raises(TypeError, match="0-d"):
+            list(Tensor(1.0))
+
     def test_item_on_many_elements_raises(self):
         with pytest.raises(ValueError, match=r"shape \(2,\)"):
             Tensor([1.0, 2.0]).item()
