@@ -19,6 +19,7 @@ import numpy as np
 
 from lucid_fx.nn import Module, Parameter
 from lucid_fx.tensor import Tensor
+from lucid_fx.tensor._ops import unwrap
 
 Params = dict[str, jax.Array]
 
@@ -68,10 +69,6 @@ def swapped(
             p.data = saved[name]
 
 
-def _unwrap(value: Any) -> Any:
-    return value.data if isinstance(value, Tensor) else value
-
-
 def functionalize(module: Module) -> tuple[Callable[..., Any], Params]:
     """Split a module into a pure ``apply`` function and its parameters.
 
@@ -110,7 +107,7 @@ def functionalize(module: Module) -> tuple[Callable[..., Any], Params]:
 
     def apply(params: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
         parameters = _check_params(module, params)
-        args = tuple(_unwrap(a) for a in args)
+        args = tuple(unwrap(a) for a in args)
         with swapped(parameters, params):
             return module(*args, **kwargs)
 

@@ -11,6 +11,7 @@ import numpy as np
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
 from lucid_fx.tensor import Tensor
+from lucid_fx.tensor._ops import unwrap
 from lucid_fx.transforms._signature import module_structure
 
 
@@ -123,5 +124,5 @@ class Collected:
 def output_leaves(out: Any) -> tuple[list[Any], Any, tuple[bool, ...]]:
     leaves, treedef = jax.tree.flatten(out, is_leaf=lambda v: isinstance(v, Tensor))
     mask = tuple(isinstance(v, Tensor) for v in leaves)
-    arrays = [v.data if isinstance(v, Tensor) else v for v in leaves]
+    arrays = [unwrap(v) for v in leaves]
     return arrays, treedef, mask
