@@ -64,6 +64,29 @@ def test_parameters_without_grad_are_skipped():
     assert (a.tolist(), b.tolist()) == ([0.5], [2.0])
 
 
+def test_adam_state_moves_only_for_parameters_with_a_grad():
+    a, b = Parameter([1.0, -1.0]), Parameter([2.0])
+    opt = optim.Adam([a, b], lr=0.1)
+    g = np.array([0.5, -2.0], np.float32)
+    a.grad = g
+    opt.step()
+    (adam_a, _), (adam_b, _) = opt.state  # (ScaleByAdamState, EmptyState) each
+    assert (int(adam_a.count), int(adam_b.count)) == (1, 0)
+    np.testing.assert_allclose(adam_a.mu, 0.1 * g, rtol=1e-6)  # (1 - b1) g
+    np.testing.assert_allclose(adam_a.nu, 0.001 * g * g, rtol=1e-5)  # (1 - b2) g^2
+    np.testing.assert_array_equal(adam_b.mu, [0.0])
+    b.grad = np.ones(1, np.float32)
+    opt.step()
+    assert [int(s.count) for s, _ in opt.state] == [2, 1]
+
+
+def test_state_is_read_only():
+    opt = optim.SGD([Parameter([1.0])], lr=0.1, momentum=0.9)
+    assert isinstance(opt.state, tuple) and len(opt.state) == 1
+    with pytest.raises(AttributeError):
+        opt.state = ()
+
+
 @pytest.mark.parametrize(
     "make,error,phrase",
     [
