@@ -192,12 +192,10 @@ class CompiledFunction:
         self.eager = False
         self._current: tuple[Collected, tuple, dict] | None = None
         self._last: tuple[Any, ...] | None = None
-        self._outputs: dict[Hashable, tuple[Any, tuple[bool, ...]]] = {}
-        self._program = jax.jit(
-            self._pure,
-            static_argnames=("signature",),
-            donate_argnums=(0,),
-        )
+        self._outputs: dict[Hashable, tuple[Any, tuple[bool, ...], bool]] = {}
+        # One jitted program per signature, called with positional arrays only:
+        # a static keyword argument costs jit ~8 us per call (measured).
+        self._programs: dict[Hashable, Callable[..., Any]] = {}
         functools.update_wrapper(self, fn)
 
     def _pure(self, donated: Any, kept: Any, *, signature: Hashable) -> Any:
@@ -215,9 +213,11 @@ class CompiledFunction:
                 for t in state.input_tensors
             ]
         finally:
-            state.install(*before)
+            state.restore(before)
         arrays, treedef, mask = output_leaves(out)
-        self._outputs[signature] = (treedef, mask)
+        # A lone Tensor (the usual loss) skips the pytree rebuild at each call.
+        single = treedef.num_nodes == 1 and mask == (True,)
+        self._outputs[signature] = (treedef, mask, single)
         return new_donated, changed, arrays
 
     def _collect(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Collected:
@@ -242,11 +242,19 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         state = self._collect(args, kwargs)
         signature = state.signature()
+        program = self._programs.get(signature)
+        if program is None:
+            # keep_unused: the old gradients are usually never read (zero_grad
+            # comes first), but kept as arguments they are donated and XLA
+            # writes the new gradients into them instead of allocating.
+            program = self._programs[signature] = jax.jit(
+                functools.partial(self._pure, signature=signature),
+                donate_argnums=0,
+                keep_unused=True,
+            )
         self._current = (state, args, kwargs)
         try:
-            new_donated, changed, arrays = self._program(
-                state.donated(), state.kept(), signature=signature
-            )
+            new_donated, changed, arrays = program(state.donated(), state.kept())
         except _UNTRACEABLE as error:
             _warn_fallback(getattr(self.fn, "__name__", "the function"), error)
             self.eager = True
@@ -254,7 +262,9 @@ class CompiledFunction:
         finally:
             self._current = None
         self._write_back(state, new_donated, changed)
-        treedef, mask = self._outputs[signature]
+        treedef, mask, single = self._outputs[signature]
+        if single:
+            return Tensor._wrap(arrays[0])
         leaves = [
             Tensor._wrap(a) if m else a for a, m in zip(arrays, mask, strict=True)
         ]
@@ -271,7 +281,7 @@ class CompiledFunction:
         for t, g in zip(state.tensors, grads, strict=True):
             t._grad = None if g is None else Tensor._wrap(g)
         for o, s in zip(state.optimizers, states, strict=True):
-            o.state = list(s)
+            o._state_leaves = list(s)
 
     def __repr__(self) -> str:
         return f"CompiledFunction({getattr(self.fn, '__name__', self.fn)!r})"

@@ -24,18 +24,38 @@ def _static(value: Any) -> Hashable:
     return value
 
 
+class Key:
+    """A deep tuple used as a cache key, hashed once instead of at every call."""
+
+    __slots__ = ("_hash", "value")
+
+    def __init__(self, value: Hashable) -> None:
+        self.value = value
+        self._hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, Key)
+            and self._hash == other._hash
+            and self.value == other.value
+        )
+
+
 _CACHE: weakref.WeakKeyDictionary[Module, tuple[int, Any, tuple[Any, ...]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def module_structure(module: Module) -> tuple[tuple[Hashable, ...], tuple[Any, ...]]:
+def module_structure(module: Module) -> tuple[Key, tuple[Any, ...]]:
     """``(signature, parameters)`` of a module tree, cached until any Module
     attribute is assigned (``Module.structure_version`` changes)."""
     cached = _CACHE.get(module)
     if cached is not None and cached[0] == Module.structure_version:
         return cached[1], cached[2]
-    signature, parameters = module_signature(module), tuple(module.parameters())
+    signature, parameters = Key(module_signature(module)), tuple(module.parameters())
     _CACHE[module] = (Module.structure_version, signature, parameters)
     return signature, parameters
 

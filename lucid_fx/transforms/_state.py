@@ -12,7 +12,7 @@ from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
 from lucid_fx.tensor import Tensor
 from lucid_fx.tensor._ops import unwrap
-from lucid_fx.transforms._signature import module_structure
+from lucid_fx.transforms._signature import Key, module_structure
 
 
 class Collected:
@@ -27,7 +27,7 @@ class Collected:
             tuple(self._describe(a) for a in args),
             tuple((k, self._describe(v)) for k, v in kwargs.items()),
         )
-        self.structure = (described, tuple(sorted(self.owned)))
+        self.structure = Key((described, tuple(sorted(self.owned))))
         # Precomputed splits for the per-call hot path.
         self.owned_tensors = [self.tensors[i] for i in sorted(self.owned)]
         self.input_tensors = [
@@ -93,7 +93,7 @@ class Collected:
         """What a training step replaces: owned data, every grad, optimizer state."""
         owned = [t.data for t in self.owned_tensors]
         grads = [None if t._grad is None else t._grad.data for t in self.tensors]
-        states = [list(o.state) for o in self.optimizers]
+        states = [o._state_leaves for o in self.optimizers]
         return owned, grads, states
 
     def _inputs(self) -> list[Any]:
@@ -101,24 +101,36 @@ class Collected:
 
     def kept(self) -> tuple[Any, ...]:
         """What a step only reads: input tensors and learning rates (traced)."""
-        return self._inputs(), [np.float32(o.lr) for o in self.optimizers]
+        return self._inputs(), [o._lr_scalar() for o in self.optimizers]
 
     def install(self, donated: tuple[Any, ...], kept: tuple[Any, ...]) -> None:
-        owned, grads, states = donated
+        """Put a trace's input arrays (tracers) in place of the real state."""
         inputs, lrs = kept
+        self._put(donated, inputs)
+        for o, lr in zip(self.optimizers, lrs, strict=True):
+            o._lr = o._lr_cache = lr
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """Everything ``install`` overwrites, as it is."""
+        lrs = [(o._lr, o._lr_cache) for o in self.optimizers]
+        return self.donated(), self._inputs(), lrs
+
+    def restore(self, snapshot: tuple[Any, ...]) -> None:
+        donated, inputs, lrs = snapshot
+        self._put(donated, inputs)
+        for o, (lr, cache) in zip(self.optimizers, lrs, strict=True):
+            o._lr, o._lr_cache = lr, cache
+
+    def _put(self, donated: tuple[Any, ...], inputs: list[Any]) -> None:
+        owned, grads, states = donated
         for t, data in zip(self.owned_tensors, owned, strict=True):
             t.data = data
         for t, data in zip(self.input_tensors, inputs, strict=True):
             t.data = data
         for t, g in zip(self.tensors, grads, strict=True):
             t._grad = None if g is None else Tensor._wrap(g)
-        for o, state, lr in zip(self.optimizers, states, lrs, strict=True):
-            o.state = list(state)
-            o._lr = lr
-
-    def snapshot(self) -> tuple[Any, ...]:
-        """Everything ``install`` overwrites, as it is (lrs stay Python floats)."""
-        return self.donated(), (self._inputs(), [o.lr for o in self.optimizers])
+        for o, state in zip(self.optimizers, states, strict=True):
+            o._state_leaves = list(state)
 
 
 def output_leaves(out: Any) -> tuple[list[Any], Any, tuple[bool, ...]]:
