@@ -1,7 +1,7 @@
 """lucid_fx against what a user would pick instead, side by side in one process.
 
-Each figure is a ratio to a reference measured in the same run, interleaved,
-repeated, and reported as medians; memory comes from XLA's deterministic
+Each figure is a ratio to a reference measured in the same run: interleaved
+rounds, the median of the per-round ratios; memory comes from XLA's deterministic
 ``memory_analysis()``. PyTorch columns need the ``bench`` extra and say so when
 it is missing.
 
@@ -54,11 +54,13 @@ def _block(value):
 
 def measure(
     fns: dict[str, Callable], repeats: int, seconds: float = 0.2
-) -> dict[str, float]:
-    """Median seconds per call of each function, interleaved round by round.
+) -> dict[str, list[float]]:
+    """Seconds per call of each function, one sample per round, interleaved.
 
     Each function is called enough times per sample to take about ``seconds``
-    (estimated after warming up), and blocked on once per sample.
+    (estimated after warming up), and blocked on once per sample. Every round
+    runs all functions back to back, so a ratio within a round compares them
+    under the same machine load (see ``ratios``).
     """
     numbers = {}
     for name, fn in fns.items():
@@ -78,11 +80,21 @@ def measure(
                 out = fn()
             _block(out)
             samples[name].append((time.perf_counter() - start) / numbers[name])
+    return samples
+
+
+def medians(samples: dict[str, list[float]]) -> dict[str, float]:
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
-def ratios(times: dict[str, float], reference: str) -> dict[str, float]:
-    return {name: t / times[reference] for name, t in times.items()}
+def ratios(samples: dict[str, list[float]], reference: str) -> dict[str, float]:
+    """Median over rounds of each function's time over the reference's in the
+    same round: paired, so load that drifts between rounds cancels."""
+    ref = samples[reference]
+    return {
+        name: statistics.median(a / b for a, b in zip(s, ref, strict=True))
+        for name, s in samples.items()
+    }
 
 
 # ------------------------------------------------- 1. elementwise throughput
@@ -142,9 +154,9 @@ def bench_elementwise(size: int, repeats: int) -> dict:
     bwd_t = measure(bwd, repeats)
     return dict(
         elements=size,
-        forward_ms={k: v * 1e3 for k, v in fwd_t.items()},
+        forward_ms={k: v * 1e3 for k, v in medians(fwd_t).items()},
         forward_vs_bandwidth=ratios(fwd_t, "bandwidth bound (numpy copy)"),
-        forward_backward_ms={k: v * 1e3 for k, v in bwd_t.items()},
+        forward_backward_ms={k: v * 1e3 for k, v in medians(bwd_t).items()},
         forward_backward_vs_bandwidth=ratios(bwd_t, "bandwidth bound (numpy copy)"),
         torch=None if torch is not None else NOT_INSTALLED,
     )
@@ -188,9 +200,9 @@ def bench_eager(repeats: int) -> dict:
         tt = torch.tensor([-1.0, 2.0, -0.5, 3.0], requires_grad=True)
         fns["torch"] = lambda: torch.nn.functional.leaky_relu(tt).sum().backward()
     times = measure(fns, repeats)
-    result = dict(microseconds={k: v * 1e6 for k, v in times.items()})
+    result = dict(microseconds={k: v * 1e6 for k, v in medians(times).items()})
     if torch is not None:
-        result["lucid_fx_vs_torch"] = times["lucid_fx"] / times["torch"]
+        result["lucid_fx_vs_torch"] = ratios(times, "torch")["lucid_fx"]
     else:
         result["torch"] = NOT_INSTALLED
     return result
@@ -274,11 +286,11 @@ def bench_training(sizes, repeats: int) -> list[dict]:
                 return loss
 
             fns["torch eager"] = torch_step
-        times = measure(fns, repeats, seconds=0.3)
+        times = measure(fns, repeats, seconds=0.1)
         rows.append(
             dict(
                 size=[batch, inp, hidden],
-                ms={k: v * 1e3 for k, v in times.items()},
+                ms={k: v * 1e3 for k, v in medians(times).items()},
                 vs_jax=ratios(times, "jax.jit hand-written"),
                 torch=None if torch is not None else NOT_INSTALLED,
             )
@@ -312,8 +324,8 @@ def bench_sweep(repeats: int, k_seeds: int = 8) -> dict:
     )
     return dict(
         models=len(per_model),
-        ms_per_step_of_all_models={k: v * 1e3 for k, v in times.items()},
-        speedup=times["python loop over models"] / times["one vmapped jitted step"],
+        ms_per_step_of_all_models={k: v * 1e3 for k, v in medians(times).items()},
+        speedup=ratios(times, "one vmapped jitted step")["python loop over models"],
     )
 
 
@@ -436,7 +448,7 @@ def main(argv=None) -> dict:
         results["eager"] = bench_eager(repeats)
     if "training" in args.only:
         results["training"] = bench_training(
-            sizes[:1] if args.quick else sizes, repeats
+            sizes[:1] if args.quick else sizes, 3 * repeats
         )
     if "sweep" in args.only:
         results["sweep"] = bench_sweep(repeats, k_seeds=2 if args.quick else 8)
