@@ -11,6 +11,7 @@ the new arrays are written back after each call.
 from __future__ import annotations
 
 import functools
+import operator
 import warnings
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -228,7 +229,7 @@ class CompiledFunction:
             last is not None
             and last[0] == Module.structure_version
             and len(last[1]) == len(args)
-            and all(a is b for a, b in zip(last[1], args, strict=True))
+            and all(map(operator.is_, last[1], args))
             and last[2].keys() == kwargs.keys()
             and all(kwargs[k] is last[2][k] for k in kwargs)
         ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Hashable
 from typing import Any
 
@@ -13,6 +14,10 @@ from lucid_fx.optim import Optimizer
 from lucid_fx.tensor import Tensor
 from lucid_fx.tensor._ops import unwrap
 from lucid_fx.transforms._signature import Key, module_structure
+
+# This module runs at every call of a compiled step: map with C-level getters.
+_DATA = operator.attrgetter("data")
+_REQUIRES_GRAD = operator.attrgetter("requires_grad")
 
 
 class Collected:
@@ -42,7 +47,7 @@ class Collected:
         """
         return (
             self.structure,
-            tuple(t.requires_grad for t in self.tensors),
+            tuple(map(_REQUIRES_GRAD, self.tensors)),
             tuple(o._hyper() for o in self.optimizers),
         )
 
@@ -91,13 +96,13 @@ class Collected:
 
     def donated(self) -> tuple[Any, ...]:
         """What a training step replaces: owned data, every grad, optimizer state."""
-        owned = [t.data for t in self.owned_tensors]
+        owned = list(map(_DATA, self.owned_tensors))
         grads = [None if t._grad is None else t._grad.data for t in self.tensors]
         states = [o._state_leaves for o in self.optimizers]
         return owned, grads, states
 
     def _inputs(self) -> list[Any]:
-        return [t.data for t in self.input_tensors]
+        return list(map(_DATA, self.input_tensors))
 
     def kept(self) -> tuple[Any, ...]:
         """What a step only reads: input tensors and learning rates (traced)."""
