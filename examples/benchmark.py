@@ -47,9 +47,13 @@ NOT_INSTALLED = "torch not installed (pip install '.[bench]')"
 
 # ------------------------------------------------------------------ timing
 def _block(value):
-    if isinstance(value, Tensor):
-        value = value.data
-    return jax.block_until_ready(value)
+    """Wait for every array in ``value`` (Tensors included) to be computed."""
+    arrays = jax.tree.map(
+        lambda v: v.data if isinstance(v, Tensor) else v,
+        value,
+        is_leaf=lambda v: isinstance(v, Tensor),
+    )
+    return jax.block_until_ready(arrays)
 
 
 def measure(
@@ -73,8 +77,11 @@ def measure(
         per_call = max((time.perf_counter() - start) / 3, 1e-7)
         numbers[name] = max(1, int(seconds / per_call))
     samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
+    names = list(fns)
+    for r in range(repeats):
+        # Rotate the order so no function always runs right after another.
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            fn = fns[name]
             start = time.perf_counter()
             for _ in range(numbers[name]):
                 out = fn()
@@ -240,13 +247,19 @@ def bench_training(sizes, repeats: int) -> list[dict]:
         compiled_model = lucid_fx.compile(models["module"])
         step = lucid_fx.compile(_eager_step)
 
+        # Each step returns its loss and the updated parameters: JAX dispatches
+        # asynchronously, and blocking on the loss alone would not wait for
+        # the backward and the update that come after it.
+        def updated(name, loss):
+            return loss, [p.data for p in models[name].parameters()]
+
         def module_compiled():
             opt = opts["module"]
             opt.zero_grad()
             loss = F.cross_entropy(compiled_model(x), y)
             loss.backward()
             opt.step()
-            return loss
+            return updated("module", loss)
 
         apply, params = lucid_fx.functionalize(_mlp(inp, hidden))
         state = {"p": jax.tree.map(jnp.copy, params)}
@@ -258,13 +271,17 @@ def bench_training(sizes, repeats: int) -> list[dict]:
 
         def hand_written():
             state["p"], loss = jax_step(state["p"], x.data, y.data)
-            return loss
+            return loss, state["p"]
 
         fns = {
             "jax.jit hand-written": hand_written,
-            "lucid_fx step-compiled": lambda: step(models["step"], opts["step"], x, y),
+            "lucid_fx step-compiled": lambda: updated(
+                "step", step(models["step"], opts["step"], x, y)
+            ),
             "lucid_fx module-compiled": module_compiled,
-            "lucid_fx eager": lambda: _eager_step(models["eager"], opts["eager"], x, y),
+            "lucid_fx eager": lambda: updated(
+                "eager", _eager_step(models["eager"], opts["eager"], x, y)
+            ),
         }
         if torch is not None:
             torch.manual_seed(0)
