@@ -219,7 +219,16 @@ class CompiledFunction:
         # A lone Tensor (the usual loss) skips the pytree rebuild at each call.
         single = treedef.num_nodes == 1 and mask == (True,)
         self._outputs[signature] = (treedef, mask, single)
-        return new_donated, changed, arrays
+        # Gradients the step drops (zero_grad at its end) leave through an
+        # output all the same, to be discarded: a donated buffer with no output
+        # of its shape makes JAX warn, and passing it through costs nothing
+        # (XLA aliases it).
+        dropped = [
+            old
+            for old, new in zip(donated[1], new_donated[1], strict=True)
+            if old is not None and new is None
+        ]
+        return new_donated, changed, arrays, dropped
 
     def _collect(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Collected:
         """The state of this call; reused when the same objects come again and
@@ -255,7 +264,7 @@ class CompiledFunction:
             )
         self._current = (state, args, kwargs)
         try:
-            new_donated, changed, arrays = program(state.donated(), state.kept())
+            new_donated, changed, arrays, _ = program(state.donated(), state.kept())
         except _UNTRACEABLE as error:
             _warn_fallback(getattr(self.fn, "__name__", "the function"), error)
             self.eager = True

@@ -200,6 +200,33 @@ class TestCompiledStep:
         assert all(a.is_deleted() for a in old)
         assert not x.data.is_deleted()  # inputs are only read
 
+    def test_zero_grad_last_matches_eager_and_keeps_no_grads(self):
+        def step(model, opt, x, y):
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        eager_model, model = _model(), _model()
+        eager_opt = optim.SGD(eager_model.parameters(), lr=0.1, momentum=0.9)
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        compiled = lucid_fx.compile(step)
+        for _ in range(4):
+            want = step(eager_model, eager_opt, Tensor(X), Tensor(Y)).item()
+            got = compiled(model, opt, Tensor(X), Tensor(Y)).item()
+            np.testing.assert_allclose(got, want, rtol=1e-5)
+        for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
+            np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6)
+            assert p.grad is None and q.grad is None
+        # Gradients left by an earlier step are donated and freed, with no
+        # "donated buffers were not usable" warning (an error in this suite).
+        F.cross_entropy(model(Tensor(X)), Tensor(Y)).backward()
+        old = [p.grad.data for p in model.parameters()]
+        compiled(model, opt, Tensor(X), Tensor(Y))
+        assert all(g.is_deleted() for g in old)
+        assert all(p.grad is None for p in model.parameters())
+
     def test_bad_targets_and_arguments(self):
         with pytest.raises(TypeError, match="expected an nn.Module or a callable"):
             lucid_fx.compile(42)
