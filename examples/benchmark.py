@@ -13,7 +13,6 @@ it is missing.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import pathlib
 import platform
@@ -234,6 +233,16 @@ def _eager_step(model, opt, x, y):
     return loss
 
 
+def _zero_grad_last_step(model, opt, x, y):
+    # The same step with zero_grad moved to the end: no .grad outlives it, so
+    # a compiled step never writes gradients out of the program.
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+    return loss
+
+
 def bench_training(sizes, repeats: int) -> list[dict]:
     rows = []
     for batch, inp, hidden in sizes:
@@ -242,10 +251,11 @@ def bench_training(sizes, repeats: int) -> list[dict]:
         xh = rng.normal(size=(batch, inp)).astype(np.float32)
         yh = rng.integers(0, 10, batch).astype(np.int32)
         x, y = Tensor(xh), Tensor(yh)
-        models = {k: _mlp(inp, hidden) for k in ("eager", "module", "step")}
+        models = {k: _mlp(inp, hidden) for k in ("eager", "module", "step", "last")}
         opts = {k: optim.SGD(m.parameters(), lr=0.01) for k, m in models.items()}
         compiled_model = lucid_fx.compile(models["module"])
         step = lucid_fx.compile(_eager_step)
+        step_last = lucid_fx.compile(_zero_grad_last_step)
 
         # Each step returns its loss and the updated parameters: JAX dispatches
         # asynchronously, and blocking on the loss alone would not wait for
@@ -264,19 +274,32 @@ def bench_training(sizes, repeats: int) -> list[dict]:
         apply, params = lucid_fx.functionalize(_mlp(inp, hidden))
         state = {"p": jax.tree.map(jnp.copy, params)}
 
-        @functools.partial(jax.jit, donate_argnums=0)  # what a careful user writes
-        def jax_step(p, xb, yb):
+        def sgd(p, xb, yb):
             loss, g = jax.value_and_grad(lambda q: F.cross_entropy(apply(q, xb), yb))(p)
-            return jax.tree.map(lambda a, b: a - 0.01 * b, p, g), loss
+            return jax.tree.map(lambda a, b: a - 0.01 * b, p, g), g, loss
+
+        # What a careful user writes: donate the parameters, drop the gradients.
+        jax_step = jax.jit(lambda p, xb, yb: sgd(p, xb, yb)[::2], donate_argnums=0)
+        # The same keeping the gradients, as .grad does in PyTorch and lucid_fx.
+        jax_step_grads = jax.jit(sgd, donate_argnums=0)
+        kept = {"p": jax.tree.map(jnp.copy, params)}
 
         def hand_written():
             state["p"], loss = jax_step(state["p"], x.data, y.data)
             return loss, state["p"]
 
+        def hand_written_grads():
+            kept["p"], kept["g"], loss = jax_step_grads(kept["p"], x.data, y.data)
+            return loss, kept["p"]
+
         fns = {
             "jax.jit hand-written": hand_written,
+            "jax.jit hand-written keeping grads": hand_written_grads,
             "lucid_fx step-compiled": lambda: updated(
                 "step", step(models["step"], opts["step"], x, y)
+            ),
+            "lucid_fx step-compiled, zero_grad last": lambda: updated(
+                "last", step_last(models["last"], opts["last"], x, y)
             ),
             "lucid_fx module-compiled": module_compiled,
             "lucid_fx eager": lambda: updated(
