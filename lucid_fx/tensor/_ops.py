@@ -2,9 +2,9 @@
 
 Each lifted op compiles two programs per (shape, dtype, static arguments): a
 forward, and a forward that also returns the compiled VJP (its residuals live in
-a pytree). The tape's backward applies that VJP in one more compiled program, so
-no ``jax.vjp`` is traced per call and eager gradients are exactly the pure
-function's own (custom_vjp) rule.
+a pytree). The tape's backward applies the VJPs of a whole graph in one more
+compiled program, so no ``jax.vjp`` is traced per call and eager gradients are
+exactly the pure function's own (custom_vjp) rule.
 """
 
 from __future__ import annotations

@@ -3,15 +3,17 @@
 A node links an op's output to its parent tensors and holds the op's compiled
 vector-Jacobian product (the residuals live inside it). ``backward`` walks the
 graph once in reverse topological order, as micrograd does, accumulating
-cotangents per tensor.
+cotangents per tensor; that walk is traced into one compiled program per graph
+wiring, so a backward pass costs one XLA dispatch however many ops it spans.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -26,6 +28,10 @@ _TRACKED: contextvars.ContextVar[tuple[frozenset[int], int] | None] = (
     contextvars.ContextVar("lucid_fx_tracked", default=None)
 )
 _STAMPS = itertools.count()
+# A backward through at most this many nodes runs as one compiled program; a
+# longer graph (e.g. a long Python loop of ops) runs node by node rather than
+# compile one large program per distinct graph.
+MAX_FUSED_NODES = 256
 
 _MSG_UNTRACKED = (
     "lucid_fx.compile: {what} that is not reachable from the compiled function's "
@@ -164,9 +170,87 @@ def reverse_topological(root: Any) -> list[Any]:
 
 
 def backward(root: Any, seed: jax.Array, retain_graph: bool) -> None:
-    """Accumulate d(root)/d(leaf) . seed into every leaf's ``grad``."""
-    cotangents: dict[int, jax.Array] = {id(root): seed}
-    for tensor in reverse_topological(root):
+    """Accumulate d(root)/d(leaf) . seed into every leaf's ``grad``.
+
+    The whole pass (every node's VJP, the cotangent sums and the accumulation
+    into existing grads) runs as one compiled program, cached by the graph's
+    wiring; a graph with a ``direct`` node (a Python VJP) runs node by node.
+    """
+    order = reverse_topological(root)
+    plan, steps, leaves = _plan(order)
+    if any(node.vjp_fn is None for node in steps):
+        raise RuntimeError(_MSG_FREED)
+    if len(steps) > MAX_FUSED_NODES or any(node.direct for node in steps):
+        _backward_stepwise(order, seed)
+    else:
+        for leaf in leaves:
+            check_writable(leaf, leaf._birth, f"a tensor of shape {leaf.shape}")
+        old = tuple(None if t._grad is None else t._grad.data for t in leaves)
+        new = _program(plan)(tuple(n.vjp_fn for n in steps), seed, old)
+        for leaf, g in zip(leaves, new, strict=True):
+            leaf._grad = type(leaf)._wrap(g)
+    if not retain_graph:
+        for node in steps:
+            node.vjp_fn = None
+
+
+def _plan(order: list[Any]) -> tuple[Hashable, list[Node], list[Any]]:
+    """The graph's wiring by position in ``order`` (root first).
+
+    Returns the plan (each node step is ``(position, parent positions)``, -1
+    for a parent that does not require grad, then the leaves' positions), the
+    nodes of those steps and the leaves: tensors without a node that receive a
+    cotangent. Positions only, so graphs wired alike share one program.
+    """
+    position = {id(t): i for i, t in enumerate(order)}
+    reached = {0}
+    wiring, steps, leaves, leaf_positions = [], [], [], []
+    for i, tensor in enumerate(order):
+        if i not in reached:
+            continue
+        node = tensor._node
+        if node is None:
+            leaves.append(tensor)
+            leaf_positions.append(i)
+            continue
+        parents = tuple(
+            position[id(p)] if p.requires_grad else -1 for p in node.parents
+        )
+        reached.update(parents)
+        wiring.append((i, parents))
+        steps.append(node)
+    return (tuple(wiring), tuple(leaf_positions)), steps, leaves
+
+
+@functools.lru_cache(maxsize=512)
+def _program(plan: Hashable) -> Callable:
+    """One jitted backward per wiring, called with arrays only (a static
+    keyword argument would cost jit's dispatch ~8 us per call)."""
+    return jax.jit(functools.partial(_backward_program, plan))
+
+
+def _backward_program(
+    plan: Any,
+    vjp_fns: tuple[Callable, ...],
+    seed: jax.Array,
+    old: tuple[jax.Array | None, ...],
+) -> tuple[jax.Array, ...]:
+    wiring, leaf_positions = plan
+    cotangents: dict[int, jax.Array] = {0: seed}
+    for (i, parents), vjp_fn in zip(wiring, vjp_fns, strict=True):
+        for p, pg in zip(parents, vjp_fn(cotangents.pop(i)), strict=True):
+            if p >= 0:
+                cotangents[p] = pg if p not in cotangents else cotangents[p] + pg
+    return tuple(
+        cotangents[i] if g is None else g + cotangents[i]
+        for i, g in zip(leaf_positions, old, strict=True)
+    )
+
+
+def _backward_stepwise(order: list[Any], seed: jax.Array) -> None:
+    """The same pass one compiled call per node, for graphs with Python VJPs."""
+    cotangents: dict[int, jax.Array] = {id(order[0]): seed}
+    for tensor in order:
         g = cotangents.pop(id(tensor), None)
         if g is None:
             continue
@@ -179,5 +263,3 @@ def backward(root: Any, seed: jax.Array, retain_graph: bool) -> None:
                 continue
             previous = cotangents.get(id(parent))
             cotangents[id(parent)] = pg if previous is None else add(previous, pg)
-        if not retain_graph:
-            node.vjp_fn = None
