@@ -92,7 +92,7 @@ def main() -> None:
         if args.quick
         else [(32, 64, 64), (128, 784, 256), (512, 1024, 1024)]
     )
-    for row in benchmark.bench_training(sizes, 3 if args.quick else 7):
+    for row in benchmark.bench_training(sizes, 3 if args.quick else 21):
         cells = ", ".join(f"{k} {v:.2f}x" for k, v in row["vs_jax"].items())
         print(f"train step {tuple(row['size'])} vs hand-written jax.jit: {cells}")
 
