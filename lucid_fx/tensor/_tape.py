@@ -28,10 +28,15 @@ _TRACKED: contextvars.ContextVar[tuple[frozenset[int], int] | None] = (
     contextvars.ContextVar("lucid_fx_tracked", default=None)
 )
 _STAMPS = itertools.count()
-# A backward through at most this many nodes runs as one compiled program; a
-# longer graph (e.g. a long Python loop of ops) runs node by node rather than
-# compile one large program per distinct graph.
+# A backward through at most this many nodes, into at most this many bytes of
+# gradients, runs as one compiled program. A longer graph (e.g. a long Python
+# loop of ops) runs node by node rather than compile one large program per
+# distinct graph; a bigger model too, because the fused program holds every
+# residual until it ends (memory_analysis, 8x1024 MLP at batch 512: 62 MiB of
+# residuals incl. the weights, 32 of new grads, 2 temp; node by node frees the
+# 30 MiB of activations as it goes), and there one dispatch per node is cheap.
 MAX_FUSED_NODES = 256
+MAX_FUSED_GRAD_BYTES = 16 * 2**20
 
 _MSG_UNTRACKED = (
     "lucid_fx.compile: {what} that is not reachable from the compiled function's "
@@ -174,13 +179,19 @@ def backward(root: Any, seed: jax.Array, retain_graph: bool) -> None:
 
     The whole pass (every node's VJP, the cotangent sums and the accumulation
     into existing grads) runs as one compiled program, cached by the graph's
-    wiring; a graph with a ``direct`` node (a Python VJP) runs node by node.
+    wiring. A graph with a ``direct`` node (a Python VJP), or past the
+    ``MAX_FUSED_*`` limits, runs node by node.
     """
     order = reverse_topological(root)
     plan, steps, leaves = _plan(order)
     if any(node.vjp_fn is None for node in steps):
         raise RuntimeError(_MSG_FREED)
-    if len(steps) > MAX_FUSED_NODES or any(node.direct for node in steps):
+    if (
+        len(steps) > MAX_FUSED_NODES
+        or any(node.direct for node in steps)
+        or sum(t.data.size * t.data.dtype.itemsize for t in leaves)
+        > MAX_FUSED_GRAD_BYTES
+    ):
         _backward_stepwise(order, seed)
     else:
         for leaf in leaves:

@@ -304,18 +304,21 @@ class TestFusedBackward:
             self._diamond(x, w).backward()
         assert _tape._program.cache_info().currsize == programs
 
-    def test_graph_longer_than_the_fused_limit_runs_node_by_node(self, monkeypatch):
+    @pytest.mark.parametrize("limit", ["MAX_FUSED_NODES", "MAX_FUSED_GRAD_BYTES"])
+    def test_past_a_fused_limit_runs_node_by_node(self, monkeypatch, limit):
         from lucid_fx.tensor import _tape
 
-        monkeypatch.setattr(_tape, "MAX_FUSED_NODES", 2)
         x = Tensor([1.0, -2.0, 3.0, -4.0], requires_grad=True)
         w = Tensor([0.5, 0.5, -1.0, 2.0])
-        self._diamond(x, w).backward()
-        stepwise = x.grad.numpy()
-        monkeypatch.undo()
+        (x * w).sum().backward()
+        fused = x.grad.numpy()
+        monkeypatch.setattr(_tape, limit, 0)
+        info = _tape._program.cache_info()
         x.grad = None
-        self._diamond(x, w).backward()
-        np.testing.assert_allclose(x.grad.numpy(), stepwise, rtol=1e-6)
+        (x * w).sum().backward()
+        after = _tape._program.cache_info()
+        assert after.hits + after.misses == info.hits + info.misses  # not called
+        np.testing.assert_allclose(x.grad.numpy(), fused, rtol=1e-6)
 
     def test_freed_graph_raises_before_any_grad_changes(self):
         x = Tensor([1.0, 2.0], requires_grad=True)
