@@ -271,7 +271,7 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         finally:
             self._current = None
-        self._write_back(state, new_donated, changed)
+        state.put(new_donated, changed)
         treedef, mask, single = self._outputs[signature]
         if single:
             return Tensor._wrap(arrays[0])
@@ -279,19 +279,6 @@ class CompiledFunction:
             Tensor._wrap(a) if m else a for a, m in zip(arrays, mask, strict=True)
         ]
         return jax.tree.unflatten(treedef, leaves)
-
-    @staticmethod
-    def _write_back(state: Collected, donated: Any, changed: list[Any]) -> None:
-        owned, grads, states = donated
-        for t, data in zip(state.owned_tensors, owned, strict=True):
-            t.data = data
-        for t, data in zip(state.input_tensors, changed, strict=True):
-            if data is not None:
-                t.data = data
-        for t, g in zip(state.tensors, grads, strict=True):
-            t._grad = None if g is None else Tensor._wrap(g)
-        for o, s in zip(state.optimizers, states, strict=True):
-            o._state_leaves = list(s)
 
     def __repr__(self) -> str:
         return f"CompiledFunction({getattr(self.fn, '__name__', self.fn)!r})"

@@ -111,7 +111,7 @@ class Collected:
     def install(self, donated: tuple[Any, ...], kept: tuple[Any, ...]) -> None:
         """Put a trace's input arrays (tracers) in place of the real state."""
         inputs, lrs = kept
-        self._put(donated, inputs)
+        self.put(donated, inputs)
         for o, lr in zip(self.optimizers, lrs, strict=True):
             o._lr = o._lr_cache = lr
 
@@ -122,16 +122,19 @@ class Collected:
 
     def restore(self, snapshot: tuple[Any, ...]) -> None:
         donated, inputs, lrs = snapshot
-        self._put(donated, inputs)
+        self.put(donated, inputs)
         for o, (lr, cache) in zip(self.optimizers, lrs, strict=True):
             o._lr, o._lr_cache = lr, cache
 
-    def _put(self, donated: tuple[Any, ...], inputs: list[Any]) -> None:
+    def put(self, donated: tuple[Any, ...], inputs: list[Any]) -> None:
+        """Rebind the state to these arrays; an input given as ``None`` keeps
+        its data (a compiled step returns ``None`` for inputs it left alone)."""
         owned, grads, states = donated
         for t, data in zip(self.owned_tensors, owned, strict=True):
             t.data = data
         for t, data in zip(self.input_tensors, inputs, strict=True):
-            t.data = data
+            if data is not None:
+                t.data = data
         for t, g in zip(self.tensors, grads, strict=True):
             t._grad = None if g is None else Tensor._wrap(g)
         for o, state in zip(self.optimizers, states, strict=True):
