@@ -186,20 +186,20 @@ def backward(root: Any, seed: jax.Array, retain_graph: bool) -> None:
     plan, steps, leaves = _plan(order)
     if any(node.vjp_fn is None for node in steps):
         raise RuntimeError(_MSG_FREED)
+    for leaf in leaves:
+        check_writable(leaf, leaf._birth, f"a tensor of shape {leaf.shape}")
+    old = tuple(None if t._grad is None else t._grad.data for t in leaves)
     if (
         len(steps) > MAX_FUSED_NODES
         or any(node.direct for node in steps)
         or sum(t.data.size * t.data.dtype.itemsize for t in leaves)
         > MAX_FUSED_GRAD_BYTES
-    ):
-        _backward_stepwise(order, seed)
+    ):  # node by node: one compiled call per VJP and per sum
+        new = _walk(plan, tuple(n.backward for n in steps), seed, old)
     else:
-        for leaf in leaves:
-            check_writable(leaf, leaf._birth, f"a tensor of shape {leaf.shape}")
-        old = tuple(None if t._grad is None else t._grad.data for t in leaves)
         new = _program(plan)(tuple(n.vjp_fn for n in steps), seed, old)
-        for leaf, g in zip(leaves, new, strict=True):
-            leaf._grad = type(leaf)._wrap(g)
+    for leaf, g in zip(leaves, new, strict=True):
+        leaf._grad = type(leaf)._wrap(g)
     if not retain_graph:
         for node in steps:
             node.vjp_fn = None
@@ -237,40 +237,26 @@ def _plan(order: list[Any]) -> tuple[Hashable, list[Node], list[Any]]:
 def _program(plan: Hashable) -> Callable:
     """One jitted backward per wiring, called with arrays only (a static
     keyword argument would cost jit's dispatch ~8 us per call)."""
-    return jax.jit(functools.partial(_backward_program, plan))
+    return jax.jit(functools.partial(_walk, plan))
 
 
-def _backward_program(
+def _walk(
     plan: Any,
     vjp_fns: tuple[Callable, ...],
     seed: jax.Array,
     old: tuple[jax.Array | None, ...],
 ) -> tuple[jax.Array, ...]:
+    """Run ``plan``'s VJPs from ``seed``; each leaf's cotangent plus its old grad.
+
+    Traced whole by ``_program``, or called eagerly with ``Node.backward``s.
+    """
     wiring, leaf_positions = plan
     cotangents: dict[int, jax.Array] = {0: seed}
     for (i, parents), vjp_fn in zip(wiring, vjp_fns, strict=True):
         for p, pg in zip(parents, vjp_fn(cotangents.pop(i)), strict=True):
             if p >= 0:
-                cotangents[p] = pg if p not in cotangents else cotangents[p] + pg
+                cotangents[p] = pg if p not in cotangents else add(cotangents[p], pg)
     return tuple(
-        cotangents[i] if g is None else g + cotangents[i]
+        cotangents[i] if g is None else add(g, cotangents[i])
         for i, g in zip(leaf_positions, old, strict=True)
     )
-
-
-def _backward_stepwise(order: list[Any], seed: jax.Array) -> None:
-    """The same pass one compiled call per node, for graphs with Python VJPs."""
-    cotangents: dict[int, jax.Array] = {id(order[0]): seed}
-    for tensor in order:
-        g = cotangents.pop(id(tensor), None)
-        if g is None:
-            continue
-        node = tensor._node
-        if node is None:
-            tensor._accumulate_grad(g)
-            continue
-        for parent, pg in zip(node.parents, node.backward(g), strict=True):
-            if not parent.requires_grad:
-                continue
-            previous = cotangents.get(id(parent))
-            cotangents[id(parent)] = pg if previous is None else add(previous, pg)

@@ -255,13 +255,6 @@ class Tensor(TensorOperators):
             seed = seed.astype(self.dtype)
         _tape.backward(self, seed, retain_graph)
 
-    def _accumulate_grad(self, g: jax.Array) -> None:
-        _tape.check_writable(self, self._birth, f"a tensor of shape {self.shape}")
-        if self._grad is None:
-            self._grad = Tensor._wrap(g)
-        else:
-            self._grad = Tensor._wrap(_tape.add(self._grad.data, g))
-
     def zero_grad(self) -> None:
         """Clear the accumulated gradient (sets ``grad`` to ``None``)."""
         self._grad = None
