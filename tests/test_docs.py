@@ -11,7 +11,7 @@ PACKAGES = (
     "lucid_fx",
     "lucid_fx.functional",
     "lucid_fx.layers",
-    "lucid_fx.tensor",
+    "lucid_fx._tensor",
     "lucid_fx.nn",
     "lucid_fx.nn.functional",
     "lucid_fx.optim",

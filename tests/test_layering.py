@@ -1,4 +1,4 @@
-"""Each layer imports only leftward: functional <- layers <- tensor <- nn <- ...
+"""Each layer imports only leftward: functional <- layers <- _tensor <- nn <- ...
 
 See STYLE.md section 2. Any rightward import (or a relative import) fails here.
 """
@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "lucid_fx"
-ORDER = ("functional", "layers", "random", "tensor", "nn", "optim", "io", "transforms")
+ORDER = ("functional", "layers", "random", "_tensor", "nn", "optim", "io", "transforms")
 SHARED = {"_typing", "_validate"}
 
 

@@ -21,8 +21,8 @@ import ml_dtypes
 import numpy as np
 import safetensors
 
+from lucid_fx._tensor import Tensor
 from lucid_fx.nn import Module
-from lucid_fx.tensor import Tensor
 
 CONFIG_PREFIX = "lucid_fx.config."
 _MAX_HEADER = 100 * 2**20  # safetensors' own limit on the JSON header

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from lucid_fx import layers
+from lucid_fx._tensor import Tensor
 from lucid_fx.nn import functional as F
 from lucid_fx.nn._module import Module
-from lucid_fx.tensor import Tensor
 
 
 class LeakyReLU(Module):

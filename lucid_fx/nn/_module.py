@@ -8,9 +8,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lucid_fx._tensor import Tensor, _tape, resolve
 from lucid_fx.nn._parameter import Parameter
 from lucid_fx.nn._state_dict import IncompatibleKeys, plan_configs, plan_load
-from lucid_fx.tensor import Tensor, _tape, resolve
 
 _MSG_NOT_PARAMETER = (
     "{cls}: cannot assign {kind} to {name!r}, which is a Parameter. Assign a "
@@ -66,6 +66,8 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "training", True)
 
     # ---------------------------------------------------------- registration
@@ -94,15 +96,75 @@ class Module:
                     raise TypeError(message.format(cls=cls, kind=kind, name=name))
                 registry[name] = None
                 return
+        buffers = self.__dict__.get("_buffers", {})
+        if name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"{cls}: cannot assign {kind} to {name!r}, which is a buffer. "
+                    f"Assign a Tensor or None."
+                )
+            buffers[name] = value
+            return
         object.__setattr__(self, name, value)
+
+    def register_buffer(
+        self, name: str, tensor: Tensor | None, persistent: bool = True
+    ) -> None:
+        """Register a non-parameter Tensor (e.g. running statistics) as state.
+
+        Buffers travel with ``state_dict()`` (unless ``persistent=False``),
+        ``to()``, ``functionalize`` and compiled steps, but get no gradient and
+        are not returned by ``parameters()``.
+
+        Args:
+          name: attribute name of the buffer.
+          tensor: a Tensor, or ``None`` for an absent buffer.
+          persistent: include it in ``state_dict()``. Default ``True``.
+
+        Raises:
+          TypeError: if ``name`` is not a string or ``tensor`` not a Tensor.
+          KeyError: if ``name`` is already a parameter, sub-module or attribute.
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> from lucid_fx import Tensor
+          >>> m = nn.Module()
+          >>> m.register_buffer("count", Tensor([0.0]))
+          >>> [(k, v.tolist()) for k, v in m.named_buffers()]
+          [('count', [0.0])]
+        """
+        cls = type(self).__name__
+        if not isinstance(name, str) or not name or "." in name:
+            raise TypeError(
+                f"{cls}.register_buffer: name must be a non-empty string without "
+                f"dots, got {name!r}."
+            )
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"{cls}.register_buffer: expected a Tensor or None for {name!r}, "
+                f"got {type(tensor).__name__}."
+            )
+        if (
+            name in self._parameters
+            or name in self._modules
+            or (name in self.__dict__ and name not in self._buffers)
+        ):
+            raise KeyError(f"{cls}.register_buffer: attribute {name!r} already exists.")
+        Module.structure_version += 1
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
 
     def _forget(self, name: str) -> None:
         self.__dict__.pop(name, None)
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self.__dict__.get("_buffers", {}).pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
-        for registry in ("_parameters", "_modules"):
+        for registry in ("_parameters", "_modules", "_buffers"):
             entries = self.__dict__.get(registry, {})
             if name in entries:
                 return entries[name]
@@ -112,7 +174,7 @@ class Module:
 
     def __delattr__(self, name: str) -> None:
         Module.structure_version += 1
-        if name in self._parameters or name in self._modules:
+        if name in self._parameters or name in self._modules or name in self._buffers:
             self._forget(name)
         else:
             object.__delattr__(self, name)
@@ -172,6 +234,33 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        """Buffers with dotted names (``"bn.running_mean"``), each once."""
+        seen: set[int] = set()
+        sources = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in sources:
+            for name, buffer in module._buffers.items():
+                if buffer is None or id(buffer) in seen:
+                    continue
+                seen.add(id(buffer))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), buffer
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """All buffers, each once, in registration order."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def _named_state(self) -> dict[str, Tensor]:
+        """Parameters, then persistent buffers, by state-dict name."""
+        state: dict[str, Tensor] = dict(self.named_parameters())
+        for prefix, module in self.named_modules():
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent:
+                    state[f"{prefix}.{name}" if prefix else name] = buffer
+        return state
+
     # ----------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and all sub-modules."""
@@ -228,6 +317,8 @@ class Module:
             param.data = convert(param.data)
             if param.grad is not None:
                 param.grad = convert(param.grad.data)
+        for buffer in self.buffers():
+            buffer.data = convert(buffer.data)
         Module.structure_version += 1
         return self
 
@@ -250,7 +341,8 @@ class Module:
 
     # ----------------------------------------------------------- state dicts
     def state_dict(self) -> dict[str, Tensor]:
-        """Parameter values by dotted name, as Tensors holding copies.
+        """Parameter and persistent buffer values by dotted name, as Tensors
+        holding copies.
 
         The copies stay valid when a compiled training step later donates the
         parameters' buffers to XLA.
@@ -260,7 +352,9 @@ class Module:
           >>> {k: v.shape for k, v in nn.Linear(3, 2).state_dict().items()}
           {'weight': (2, 3), 'bias': (2,)}
         """
-        return {name: Tensor(jnp.copy(p.data)) for name, p in self.named_parameters()}
+        return {
+            name: Tensor(jnp.copy(p.data)) for name, p in self._named_state().items()
+        }
 
     def configs(self) -> dict[str, Any]:
         """Non-array settings by dotted name (e.g. ``"1.negative_slope"``).
@@ -315,7 +409,7 @@ class Module:
           >>> layer.weight
           Parameter([[1.0, 1.0]], grad=None)
         """
-        current = dict(self.named_parameters())
+        current = self._named_state()
         file_configs = getattr(state_dict, "configs", None) or {}
         updates, problems = plan_configs(self.configs(), file_configs, override_configs)
         arrays, result = plan_load(current, state_dict, strict, problems)

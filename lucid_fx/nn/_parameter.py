@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lucid_fx._tensor import Tensor
 from lucid_fx._typing import DTypeLike
-from lucid_fx.tensor import Tensor
 
 
 class Parameter(Tensor):

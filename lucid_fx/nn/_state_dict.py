@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lucid_fx.tensor import Tensor
+from lucid_fx._tensor import Tensor
 
 
 class IncompatibleKeys(NamedTuple):

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from lucid_fx import _validate
 from lucid_fx import functional as _core
-from lucid_fx.tensor import lift, lift_inplace
+from lucid_fx._tensor import lift, lift_inplace
 
 __all__ = [
     "cross_entropy",

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lucid_fx.tensor import Tensor, _tape
+from lucid_fx._tensor import Tensor, _tape
 
 
 def _check_number(api: str, name: str, value: Any, low: float, high: float) -> float:

@@ -49,3 +49,51 @@ def next_key() -> jax.Array:
         seed(_DEFAULT_SEED)
     _state["key"], key = jax.random.split(_state["key"])
     return key
+
+
+def get_rng_state() -> jax.Array:
+    """The global generator's current key (a typed JAX PRNG key).
+
+    With :func:`set_rng_state` this is the hook that makes randomness explicit
+    state: ``lucid_fx.compile`` threads the key through a compiled step so each
+    call draws fresh values, as ``torch.get_rng_state`` / ``set_rng_state``.
+
+    Examples:
+      >>> import jax
+      >>> from lucid_fx.random import get_rng_state, next_key, seed, set_rng_state
+      >>> seed(1)
+      >>> saved = get_rng_state()
+      >>> a = next_key()
+      >>> set_rng_state(saved)
+      >>> bool((jax.random.key_data(a) == jax.random.key_data(next_key())).all())
+      True
+    """
+    if "key" not in _state:
+        seed(_DEFAULT_SEED)
+    return _state["key"]
+
+
+def set_rng_state(key: jax.Array) -> None:
+    """Make ``key`` (from :func:`get_rng_state`) the global generator's key.
+
+    Raises:
+      TypeError: if ``key`` is not a typed PRNG key array of shape ``()``.
+
+    Examples:
+      >>> import jax
+      >>> from lucid_fx.random import set_rng_state, next_key
+      >>> set_rng_state(jax.random.key(7))
+      >>> next_key().shape
+      ()
+    """
+    dtype = getattr(key, "dtype", None)
+    if (
+        dtype is None
+        or not jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+        or getattr(key, "shape", None) != ()
+    ):
+        raise TypeError(
+            f"set_rng_state: expected a typed PRNG key of shape () as returned "
+            f"by get_rng_state(), got {type(key).__name__}."
+        )
+    _state["key"] = key

@@ -18,8 +18,8 @@ from typing import Any
 
 import jax
 
+from lucid_fx._tensor import Tensor, _tape, lift
 from lucid_fx.nn import Module
-from lucid_fx.tensor import Tensor, _tape, lift
 from lucid_fx.transforms._functionalize import swapped
 from lucid_fx.transforms._signature import module_structure
 from lucid_fx.transforms._state import Collected, output_leaves

@@ -17,9 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lucid_fx._tensor import Tensor
+from lucid_fx._tensor._ops import unwrap
 from lucid_fx.nn import Module, Parameter
-from lucid_fx.tensor import Tensor
-from lucid_fx.tensor._ops import unwrap
 
 Params = dict[str, jax.Array]
 

@@ -9,10 +9,10 @@ from typing import Any
 import jax
 import numpy as np
 
+from lucid_fx._tensor import Tensor
+from lucid_fx._tensor._ops import unwrap
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
-from lucid_fx.tensor import Tensor
-from lucid_fx.tensor._ops import unwrap
 from lucid_fx.transforms._signature import Key, module_structure
 
 # This module runs at every call of a compiled step: map with C-level getters.

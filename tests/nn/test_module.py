@@ -250,3 +250,22 @@ class TestStateDict:
         assert result.missing_keys == ["fc1.weight", "fc2.weight", "fc2.bias"]
         assert result.unexpected_keys == ["other"]
         assert net.fc1.bias.tolist() == [2.0] * 4
+
+
+def test_buffers_are_state_but_not_parameters():
+    import numpy as np
+
+    m = nn.Linear(2, 1)
+    m.register_buffer("count", Tensor(np.array([3.0], np.float32)))
+    m.register_buffer("scratch", Tensor(np.zeros(2, np.float32)), persistent=False)
+    assert [k for k, _ in m.named_parameters()] == ["weight", "bias"]
+    assert [k for k, _ in m.named_buffers()] == ["count", "scratch"]
+    assert list(m.state_dict()) == ["weight", "bias", "count"]
+    sd = {k: v.numpy() for k, v in m.state_dict().items()}
+    sd["count"] = np.array([7.0], np.float32)
+    m.load_state_dict(sd)
+    assert m.count.tolist() == [7.0]
+    with pytest.raises(TypeError, match="'count', which is a buffer"):
+        m.count = [1.0]
+    with pytest.raises(KeyError, match="'weight' already exists"):
+        m.register_buffer("weight", None)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lucid_fx.tensor import _math
+from lucid_fx._tensor import _math
 
 if TYPE_CHECKING:
-    from lucid_fx.tensor._tensor import Tensor
+    from lucid_fx._tensor._tensor import Tensor
 
 
 class TensorOperators:

@@ -88,7 +88,7 @@ def is_grad_enabled() -> bool:
 
     Examples:
       >>> from lucid_fx import no_grad
-      >>> from lucid_fx.tensor import is_grad_enabled
+      >>> from lucid_fx._tensor import is_grad_enabled
       >>> with no_grad():
       ...     inside = is_grad_enabled()
       >>> is_grad_enabled(), inside

@@ -64,7 +64,7 @@ def resolve(spec: Any) -> jax.Device:
 
     Examples:
       >>> import jax
-      >>> from lucid_fx.tensor import resolve
+      >>> from lucid_fx._tensor import resolve
       >>> resolve("CPU:0") == jax.devices("cpu")[0]
       True
       >>> resolve("npu")

@@ -294,7 +294,7 @@ class TestFusedBackward:
         assert w.grad is None
 
     def test_same_wiring_reuses_one_program(self):
-        from lucid_fx.tensor import _tape
+        from lucid_fx._tensor import _tape
 
         x = Tensor([1.0, -2.0, 3.0, -4.0], requires_grad=True)
         w = Tensor([0.5, 0.5, -1.0, 2.0])
@@ -306,7 +306,7 @@ class TestFusedBackward:
 
     @pytest.mark.parametrize("limit", ["MAX_FUSED_NODES", "MAX_FUSED_GRAD_BYTES"])
     def test_past_a_fused_limit_runs_node_by_node(self, monkeypatch, limit):
-        from lucid_fx.tensor import _tape
+        from lucid_fx._tensor import _tape
 
         x = Tensor([1.0, -2.0, 3.0, -4.0], requires_grad=True)
         w = Tensor([0.5, 0.5, -1.0, 2.0])

@@ -15,7 +15,7 @@ from typing import Any
 
 import jax
 
-from lucid_fx.tensor import _device, _tape, _tensor
+from lucid_fx._tensor import _device, _tape, _tensor
 
 
 def _programs(
@@ -94,7 +94,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
     Examples:
       >>> import jax.numpy as jnp
       >>> from lucid_fx import Tensor
-      >>> from lucid_fx.tensor import lift
+      >>> from lucid_fx._tensor import lift
       >>> softplus = lift(lambda x: jnp.logaddexp(x, 0.0), name="softplus")
       >>> x = Tensor([0.0], requires_grad=True)
       >>> softplus(x).backward()
@@ -156,7 +156,7 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
     Examples:
       >>> import jax.numpy as jnp
       >>> from lucid_fx import Tensor
-      >>> from lucid_fx.tensor import lift_inplace
+      >>> from lucid_fx._tensor import lift_inplace
       >>> clamp_ = lift_inplace(lambda x: jnp.clip(x, -1.0, 1.0), "clamp_")
       >>> t = Tensor([-3.0, 0.5, 2.0])
       >>> clamp_(t) is t, t, t._version

@@ -3,11 +3,11 @@
 # Import cycle, resolved by order: _math (the op library) lifts its ops through
 # _ops at import time, and _ops reaches Tensor in _tensor only when an op runs.
 # Importing _math first finishes _ops before _math needs `lift`.
-from lucid_fx.tensor import _math  # noqa: F401  (must come first)
-from lucid_fx.tensor._device import default_device, devices, resolve
-from lucid_fx.tensor._ops import lift, lift_inplace
-from lucid_fx.tensor._tape import is_grad_enabled, no_grad
-from lucid_fx.tensor._tensor import Tensor
+from lucid_fx._tensor import _math  # noqa: F401  (must come first)
+from lucid_fx._tensor._device import default_device, devices, resolve
+from lucid_fx._tensor._ops import lift, lift_inplace
+from lucid_fx._tensor._tape import is_grad_enabled, no_grad
+from lucid_fx._tensor._tensor import Tensor
 
 __all__ = [
     "Tensor",

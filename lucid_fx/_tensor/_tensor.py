@@ -9,10 +9,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lucid_fx._tensor import _device, _format, _math, _ops, _tape
+from lucid_fx._tensor._convert import is_float, to_array
+from lucid_fx._tensor._operators import TensorOperators
 from lucid_fx._typing import DTypeLike
-from lucid_fx.tensor import _device, _format, _math, _ops, _tape
-from lucid_fx.tensor._convert import is_float, to_array
-from lucid_fx.tensor._operators import TensorOperators
 
 _MSG_INT_GRAD = (
     "Tensor: only floating tensors can require gradients, got requires_grad=True "

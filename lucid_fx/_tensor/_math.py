@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lucid_fx.tensor import _tape
-from lucid_fx.tensor._ops import lift, unwrap
+from lucid_fx._tensor import _tape
+from lucid_fx._tensor._ops import lift, unwrap
 
 # ---------------------------------------------------------------- shape checks
 
