@@ -215,6 +215,9 @@ def to_array(data: Any, dtype: DTypeLike | None) -> jax.Array:
         _check_range(host, target)
     elif host.dtype == object:
         host = _huge_int_to_float(host, target)
+    if python_data and target.kind == "f":
+        with np.errstate(over="ignore"):  # 1e39 -> inf, as in PyTorch
+            host = host.astype(target)
     return jnp.asarray(host, dtype=target)
 
 
@@ -232,7 +235,11 @@ def operand(value: Any, like: Any, op: str) -> Any:
     if is_torch(value):
         return to_array(value, None)
     if isinstance(value, list | tuple):
-        host = _python_host(value)
+        try:
+            host = _python_host(value)
+        except TypeError:
+            kind = _describe(value, np.asarray(value, dtype=object))
+            raise TypeError(_MSG_OPERAND.format(op=op, kind=kind)) from None
         kind = np.dtype(like.dtype).kind if hasattr(like, "dtype") else "f"
         if (
             host.dtype.kind in "biu"
@@ -251,6 +258,12 @@ def operand(value: Any, like: Any, op: str) -> Any:
 def _describe(data: Any, host: np.ndarray) -> str:
     if host.ndim == 0 and host.dtype == object:
         return f"an object of type {_describe_type(data)}"
-    if host.dtype == object or host.dtype.kind in "USO":
-        return f"{_describe_type(data)} holding {host.dtype} values"
+    if host.dtype == object:
+        odd = next(
+            (v for v in host.flat if not isinstance(v, int | float | np.number)), None
+        )
+        return f"{_describe_type(data)} holding {_describe_type(odd)} values"
+    names = {"U": "str", "S": "bytes"}
+    if host.dtype.kind in names:
+        return f"{_describe_type(data)} holding {names[host.dtype.kind]} values"
     return f"{type(data).__name__} of dtype {host.dtype}"
