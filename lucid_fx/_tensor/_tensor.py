@@ -233,9 +233,8 @@ class Tensor(TensorOperators):
 
     @data.setter
     def data(self, value: Any) -> None:
-        try:
-            current = self._data
-        except AttributeError:  # a fresh tensor being wrapped: nothing to check
+        current = getattr(self, "_data", None)
+        if current is None:  # a fresh tensor being wrapped: nothing to check
             self._data = value
             return
         if value is None and self._node is not None:
