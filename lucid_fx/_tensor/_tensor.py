@@ -545,15 +545,6 @@ class Tensor(TensorOperators):
     def _inplace_operand(self, name: str, other: Any, cast: bool) -> Any:
         """Check the shape and cast ``other`` to this dtype where PyTorch's
         in-place rule allows it (any float to float, int to int or float)."""
-        other_shape = np.shape(other._data if isinstance(other, Tensor) else other)
-        try:
-            shape = np.broadcast_shapes(self.shape, other_shape)
-        except ValueError:
-            shape = None
-        if shape != self.shape:
-            raise ValueError(
-                _MSG_INPLACE_SHAPE.format(name=name, other=other_shape, want=self.shape)
-            )
         mine = self._data.dtype
         if isinstance(other, bool | int | float):
             if isinstance(other, float) and not is_float(mine) and not cast:
@@ -561,7 +552,20 @@ class Tensor(TensorOperators):
                     _MSG_INPLACE_CAST.format(name=name, got="float", want=mine)
                 )
             return other
-        theirs = other.dtype
+        array = other._data if isinstance(other, Tensor) else other
+        mine_shape = self._data.shape
+        if array.shape != mine_shape:
+            try:
+                shape = np.broadcast_shapes(mine_shape, array.shape)
+            except ValueError:
+                shape = None
+            if shape != mine_shape:
+                raise ValueError(
+                    _MSG_INPLACE_SHAPE.format(
+                        name=name, other=tuple(array.shape), want=self.shape
+                    )
+                )
+        theirs = array.dtype
         if theirs == mine:
             return other
         if is_float(theirs) and not is_float(mine) and not cast:
@@ -697,7 +701,7 @@ def _lifted(name: str) -> Any:
     return op
 
 
-_NATIVE = frozenset({float, int, bool, np.ndarray, np.float32, np.float64, np.int32})
+_NATIVE = frozenset({float, int, bool, np.float32, np.float64, np.int32})
 
 
 def _binary(name: str) -> Any:
