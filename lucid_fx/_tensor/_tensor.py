@@ -128,17 +128,23 @@ class Tensor(TensorOperators):
     :math:`\partial \text{out} / \partial \text{leaf}` into each leaf's ``grad``.
 
     Args:
-      data: a number, nested lists of numbers, or a numpy/JAX array. Python
-        floats become float32 (lucid's default); Python ints the default int.
+      data: a number, nested lists of numbers, a Tensor, or a NumPy, JAX or
+        PyTorch (CPU) array. Python numbers and lists become float32 (lucid's
+        default; Python bools stay bool); arrays keep their dtype, except
+        float64 without ``jax_enable_x64``, which becomes float32 with a
+        :class:`~lucid_fx.Float64Warning`.
       requires_grad: record ops on this tensor for :meth:`backward`; only for
         floating dtypes. Default ``False``.
+      keep_grad: keep this tensor's ``grad`` after backward even when it is
+        not a leaf (lucid's flag). Default ``False``.
       dtype: convert the data to this dtype. Default: inferred.
       device: ``"cpu"``, ``"gpu"`` (or ``"cuda"``), ``"tpu"``, ``"gpu:1"`` or a
         ``jax.Device``. Default: JAX's default device.
 
     Raises:
-      TypeError: for non-numeric data, or ``requires_grad=True`` on a
-        non-floating dtype.
+      TypeError: for non-numeric data (naming its type and module), or
+        ``requires_grad=True`` on a non-floating dtype.
+      OverflowError: for integer values out of range for the target dtype.
       ValueError: for ragged nested lists or an unknown device name.
       RuntimeError: for a device that is not present.
 
