@@ -166,7 +166,7 @@ CASES = {
     "tensor_object": (lambda tp: {}, lambda o: Tensor(object()), TypeError, "data"),
     "tensor_int_grad": (
         lambda tp: {},
-        lambda o: Tensor([1, 2], requires_grad=True),
+        lambda o: Tensor(np.array([1, 2], np.int32), requires_grad=True),
         TypeError,
         "requires_grad",
     ),

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import _device, _format, _math, _ops, _tape
-from lucid_fx._tensor._convert import is_float, to_array
+from lucid_fx._tensor._convert import is_float, operand, to_array
 from lucid_fx._tensor._operators import TensorOperators
 from lucid_fx._typing import DTypeLike
 
@@ -31,8 +31,8 @@ _MSG_GRAD_DTYPE = (
     "gradient, e.g. Tensor.ones_like(t)."
 )
 _MSG_GRAD_ASSIGN = (
-    "Tensor.grad: expected None or an array of shape {want}, got {got}. Assign "
-    "None to clear, or an array of the tensor's shape."
+    "Tensor.grad: expected None or a floating array of shape {want}, got {got}. "
+    "Assign None to clear, or a float array of the tensor's shape."
 )
 
 _ONES: dict[tuple[tuple[int, ...], Any], jax.Array] = {}
@@ -50,6 +50,76 @@ def _ones(shape: tuple[int, ...], dtype: Any) -> jax.Array:
     return ones
 
 
+_MSG_DATA_TYPE = (
+    "{api}: expected a Tensor, JAX or NumPy array, got {kind}. Wrap it first, "
+    "e.g. t.data = jnp.asarray(value)."
+)
+_MSG_DATA_SHAPE = (
+    "{api}: expected an array of shape {want}, got shape {got}. Assigning data "
+    "never changes a tensor's shape; create a new Tensor instead."
+)
+_MSG_DATA_DTYPE = (
+    "{api}: expected {want_kind} data for a {want} tensor, got dtype {got}. "
+    "Convert it first, e.g. value.astype({want})."
+)
+_MSG_INPLACE_LEAF = (
+    "{name}: a leaf tensor that requires grad cannot be modified in place (its "
+    "gradient would refer to a value that no longer exists). Modify it under "
+    "lucid_fx.no_grad(), or assign t.data."
+)
+_MSG_INPLACE_CAST = (
+    "{name}: the result type {got} can't be cast to the tensor's dtype {want} "
+    "in place (PyTorch's rule). Use the out-of-place operator instead."
+)
+_MSG_INPLACE_SHAPE = (
+    "{name}: an operand of shape {other} does not broadcast to the tensor's "
+    "shape {want}; an in-place op never changes the shape."
+)
+
+
+def _kind(dtype: Any) -> str:
+    if is_float(dtype):
+        return "floating"
+    return "boolean" if dtype == np.bool_ else "integer"
+
+
+def _checked_data(value: Any, current: jax.Array, api: str) -> jax.Array:
+    """``value`` as new data for a tensor now holding ``current``, or a clear
+    error (TypeError / ValueError) before anything changes."""
+    if isinstance(value, Tensor):
+        value = value._data
+    if not isinstance(value, jax.Array):
+        if not isinstance(value, np.ndarray):
+            raise TypeError(_MSG_DATA_TYPE.format(api=api, kind=_type_name(value)))
+        if value.shape == current.shape and _kind(value.dtype) == _kind(current.dtype):
+            return jnp.asarray(value, current.dtype)  # NumPy: take this dtype
+    if value.shape != current.shape:
+        raise ValueError(
+            _MSG_DATA_SHAPE.format(
+                api=api, want=tuple(current.shape), got=tuple(value.shape)
+            )
+        )
+    if _kind(value.dtype) != _kind(current.dtype):
+        raise TypeError(
+            _MSG_DATA_DTYPE.format(
+                api=api,
+                want_kind=_kind(current.dtype),
+                want=current.dtype,
+                got=value.dtype,
+            )
+        )
+    return value
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    module = kind.__module__
+    name = (
+        kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    )
+    return f"{name} {value!r:.60}"
+
+
 class Tensor(TensorOperators):
     r"""An eager array with autograd: lucid's ``Tensor`` on XLA.
 
@@ -58,17 +128,23 @@ class Tensor(TensorOperators):
     :math:`\partial \text{out} / \partial \text{leaf}` into each leaf's ``grad``.
 
     Args:
-      data: a number, nested lists of numbers, or a numpy/JAX array. Python
-        floats become float32 (lucid's default); Python ints the default int.
+      data: a number, nested lists of numbers, a Tensor, or a NumPy, JAX or
+        PyTorch (CPU) array. Python numbers and lists become float32 (lucid's
+        default; Python bools stay bool); arrays keep their dtype, except
+        float64 without ``jax_enable_x64``, which becomes float32 with a
+        :class:`~lucid_fx.Float64Warning`.
       requires_grad: record ops on this tensor for :meth:`backward`; only for
         floating dtypes. Default ``False``.
+      keep_grad: keep this tensor's ``grad`` after backward even when it is
+        not a leaf (lucid's flag). Default ``False``.
       dtype: convert the data to this dtype. Default: inferred.
       device: ``"cpu"``, ``"gpu"`` (or ``"cuda"``), ``"tpu"``, ``"gpu:1"`` or a
         ``jax.Device``. Default: JAX's default device.
 
     Raises:
-      TypeError: for non-numeric data, or ``requires_grad=True`` on a
-        non-floating dtype.
+      TypeError: for non-numeric data (naming its type and module), or
+        ``requires_grad=True`` on a non-floating dtype.
+      OverflowError: for integer values out of range for the target dtype.
       ValueError: for ragged nested lists or an unknown device name.
       RuntimeError: for a device that is not present.
 
@@ -84,8 +160,9 @@ class Tensor(TensorOperators):
     """
 
     __slots__ = (
-        "data",
-        "requires_grad",
+        "_data",
+        "_requires_grad",
+        "keep_grad",
         "_grad",
         "_node",
         "_birth",
@@ -98,21 +175,24 @@ class Tensor(TensorOperators):
         self,
         data: Any,
         requires_grad: bool = False,
+        keep_grad: bool = False,
         dtype: DTypeLike | None = None,
         device: _device.DeviceLike | None = None,
     ) -> None:
+        for flag, value in (("requires_grad", requires_grad), ("keep_grad", keep_grad)):
+            if not isinstance(value, bool):
+                raise TypeError(
+                    f"Tensor: {flag} must be True or False, got "
+                    f"{type(value).__name__} {value!r}."
+                )
         array = to_array(_ops.unwrap(data), dtype)
         if device is not None:
             array = jax.device_put(array, _device.resolve(device))
-        if not isinstance(requires_grad, bool):
-            raise TypeError(
-                f"Tensor: requires_grad must be True or False, got "
-                f"{type(requires_grad).__name__} {requires_grad!r}."
-            )
         if requires_grad and not is_float(array.dtype):
             raise TypeError(_MSG_INT_GRAD.format(dtype=array.dtype))
-        self.data: jax.Array = array
-        self.requires_grad = requires_grad
+        self._data: jax.Array = array
+        self._requires_grad = requires_grad
+        self.keep_grad = keep_grad  # read with getattr(t, "keep_grad", False)
         self._grad: Tensor | None = None
         self._node: _tape.Node | None = None
         self._birth = _tape.stamp()
@@ -131,6 +211,83 @@ class Tensor(TensorOperators):
         return out
 
     # ----------------------------------------------------------- properties
+    @property
+    def data(self) -> jax.Array:
+        """The JAX array holding the values.
+
+        Assigning replaces the values of this Tensor (every reference sees the
+        change; the tape is not touched, as in PyTorch). The new value may be a
+        Tensor (unwrapped), a JAX or NumPy array, of this tensor's shape and of
+        the same kind of dtype (a float tensor takes any float width). So
+        lucid's ``p.data -= lr * p.grad`` works.
+
+        Raises:
+          TypeError: a value that is not an array (a list, a number, a string),
+            or of another kind of dtype (integer data into a float tensor).
+          ValueError: a value of another shape.
+
+        Examples:
+          >>> import jax.numpy as jnp
+          >>> from lucid_fx import Tensor
+          >>> p = Tensor([1.0, 2.0], requires_grad=True)
+          >>> alias = p
+          >>> p.data -= 0.5 * Tensor([2.0, 2.0])
+          >>> alias
+          Tensor([0.0, 1.0], grad=None)
+        """
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        current = getattr(self, "_data", None)
+        if current is None:  # a fresh tensor being wrapped: nothing to check
+            self._data = value
+            return
+        if value is None and self._node is not None:
+            # lift_inplace releases a donated graph-internal buffer this way.
+            self._data = value
+            return
+        self._data = _checked_data(value, current, "Tensor.data")
+
+    def set_data(self, array: jax.Array) -> None:
+        """Replace the array without any check (for the library's own writes).
+
+        The fast path behind the ``data`` setter, for callers that already hold
+        an array of the right shape and dtype: a compiled step writing its
+        results back, an optimizer's update. It does not bump ``_version`` and
+        leaves the tape alone. Users should assign ``t.data`` instead.
+
+        Examples:
+          >>> import jax.numpy as jnp
+          >>> from lucid_fx import Tensor
+          >>> t = Tensor([1.0, 2.0])
+          >>> t.set_data(jnp.array([3.0, 4.0]))
+          >>> t
+          Tensor([3.0, 4.0])
+        """
+        self._data = array
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether ops on this tensor are recorded for :meth:`backward`.
+
+        Only floating tensors may require grad; assigning anything but a bool
+        raises ``TypeError``.
+        """
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: Any) -> None:
+        if value is not True and value is not False:
+            raise TypeError(
+                f"Tensor.requires_grad: expected True or False, got "
+                f"{type(value).__name__} {value!r}."
+            )
+        data = getattr(self, "_data", None)
+        if value and data is not None and not is_float(data.dtype):
+            raise TypeError(_MSG_INT_GRAD.format(dtype=data.dtype))
+        self._requires_grad = value
+
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.data.shape)
@@ -207,12 +364,23 @@ class Tensor(TensorOperators):
         if value is None:
             self._grad = None
             return
-        array = to_array(_ops.unwrap(value), None)
-        if array.shape != self.data.shape:
+        if not isinstance(value, Tensor | jax.Array | np.ndarray):
+            raise TypeError(
+                _MSG_GRAD_ASSIGN.format(want=self.shape, got=type(value).__name__)
+            )
+        array = _ops.unwrap(value)
+        if isinstance(array, np.ndarray) and array.dtype.kind == "f":
+            array = jnp.asarray(array, self._data.dtype)  # no float64 warning
+        array = to_array(array, None)
+        if array.shape != self._data.shape:
             raise ValueError(
                 _MSG_GRAD_ASSIGN.format(want=self.shape, got=tuple(array.shape))
             )
-        self._grad = Tensor._wrap(array.astype(self.data.dtype))
+        if not is_float(array.dtype):
+            raise TypeError(
+                _MSG_GRAD_ASSIGN.format(want=self.shape, got=f"dtype {array.dtype}")
+            )
+        self._grad = Tensor._wrap(array.astype(self._data.dtype))
 
     @property
     def T(self) -> Tensor:  # noqa: N802
@@ -325,3 +493,339 @@ class Tensor(TensorOperators):
         return int(self.item())
 
     __hash__ = object.__hash__
+
+    # -------------------------------------------------------- lucid surface
+    def __str__(self) -> str:
+        """The values as NumPy prints them, as lucid's ``print(t)`` shows."""
+        return str(np.asarray(self._data))
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.3f}"`` for one-element tensors; ``str(t)`` without a spec."""
+        if not spec:
+            return str(self)
+        if self.size != 1:
+            raise TypeError(
+                f"Tensor.__format__: a format spec ({spec!r}) needs a one-element "
+                f"tensor, got shape {self.shape}. Format t.tolist() instead."
+            )
+        return format(self.item(), spec)
+
+    def __index__(self) -> int:
+        """A one-element integer tensor as a Python index (``classes[y]``)."""
+        if self.size != 1 or not jnp.issubdtype(self.dtype, jnp.integer):
+            raise TypeError(
+                f"Tensor.__index__: only one-element integer tensors can be used "
+                f"as an index, got shape {self.shape} and dtype {self.dtype}. "
+                f"Convert with int(t) or t.astype(jnp.int32)."
+            )
+        return int(self.item())
+
+    # ------------------------------------------------------------- in place
+    def _inplace(self, name: str, op: Any, other: Any, cast: bool = False) -> Tensor:
+        """Run ``op(self, other)`` and make this Tensor hold the result.
+
+        Every reference sees the new values; ``_version`` is bumped. Under grad
+        the op is recorded on this tensor's history (PyTorch's rule): the old
+        value is kept as a separate graph node, so the tape stays correct.
+        """
+        if not isinstance(other, Tensor):
+            if type(other) not in _NATIVE:
+                other = operand(other, self._data, name)
+        other_grad = isinstance(other, Tensor) and other.requires_grad
+        grad = _tape.is_grad_enabled() and (self._requires_grad or other_grad)
+        if grad and self._requires_grad and self._node is None:
+            raise RuntimeError(_MSG_INPLACE_LEAF.format(name=name))
+        other = self._inplace_operand(name, other, cast)
+        before = Tensor._wrap(self._data, node=self._node) if grad else self
+        out = op(before, other)
+        if out.dtype != self._data.dtype:
+            raise RuntimeError(
+                _MSG_INPLACE_CAST.format(name=name, got=out.dtype, want=self.dtype)
+            )
+        self._data = out._data
+        if grad:
+            self._node, self._requires_grad = out._node, out._requires_grad
+        self._version += 1
+        return self
+
+    def _inplace_operand(self, name: str, other: Any, cast: bool) -> Any:
+        """Check the shape and cast ``other`` to this dtype where PyTorch's
+        in-place rule allows it (any float to float, int to int or float)."""
+        mine = self._data.dtype
+        if isinstance(other, bool | int | float):
+            if isinstance(other, float) and not is_float(mine) and not cast:
+                raise RuntimeError(
+                    _MSG_INPLACE_CAST.format(name=name, got="float", want=mine)
+                )
+            return other
+        array = other._data if isinstance(other, Tensor) else other
+        mine_shape = self._data.shape
+        if array.shape != mine_shape:
+            try:
+                shape = np.broadcast_shapes(mine_shape, array.shape)
+            except ValueError:
+                shape = None
+            if shape != mine_shape:
+                raise ValueError(
+                    _MSG_INPLACE_SHAPE.format(
+                        name=name, other=tuple(array.shape), want=self.shape
+                    )
+                )
+        theirs = array.dtype
+        if theirs == mine:
+            return other
+        if is_float(theirs) and not is_float(mine) and not cast:
+            raise RuntimeError(
+                _MSG_INPLACE_CAST.format(name=name, got=theirs, want=mine)
+            )
+        if isinstance(other, Tensor):
+            return _math.astype(other, dtype=mine)
+        return jnp.asarray(other).astype(mine)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace("__iadd__", _math.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace("__isub__", _math.sub, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace("__imul__", _math.mul, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace("__itruediv__", _math.div, other)
+
+    def add_(self, other: Any) -> Tensor:
+        """In place ``self += other``; returns ``self``."""
+        return self._inplace("add_", _math.add, other)
+
+    def sub_(self, other: Any) -> Tensor:
+        """In place ``self -= other``; returns ``self``."""
+        return self._inplace("sub_", _math.sub, other)
+
+    def mul_(self, other: Any) -> Tensor:
+        """In place ``self *= other``; returns ``self``."""
+        return self._inplace("mul_", _math.mul, other)
+
+    def div_(self, other: Any) -> Tensor:
+        """In place ``self /= other``; returns ``self``."""
+        return self._inplace("div_", _math.div, other)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value`` (a number or one-element tensor)."""
+        if np.size(value._data if isinstance(value, Tensor) else value) != 1:
+            raise ValueError(
+                f"fill_: expects a number or a one-element tensor, got shape "
+                f"{np.shape(_ops.unwrap(value))}."
+            )
+        value = _math.reshape(value, shape=()) if isinstance(value, Tensor) else value
+        return self._inplace("fill_", _lifted("fill_"), value, cast=True)
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast to this shape, cast to this dtype) in place."""
+        return self._inplace("copy_", _lifted("copy_"), src, cast=True)
+
+    def zero_(self) -> Tensor:
+        """Set every element to zero in place (the buffer is reused)."""
+        return _lifted("zero_")(self)
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """Clip to ``[min, max]`` in place (numbers; each distinct pair compiles
+        once, so keep them constant)."""
+        for bound in (min, max):
+            if bound is not None and not isinstance(bound, int | float):
+                raise TypeError(
+                    f"clamp_: min and max must be numbers or None, got "
+                    f"{type(bound).__name__}."
+                )
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given.")
+        return _lifted("clamp_")(self, lo=min, hi=max)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``t[index] = value`` in place: ints, slices, None, Ellipsis, integer
+        and boolean arrays; ``value`` broadcasts and is cast to this dtype."""
+        spec, arrays = _math._index_key(index)
+
+        def assign(x: Any, v: Any) -> Any:
+            return _lifted("__setitem__")(x, v, *arrays, spec=spec)
+
+        if not isinstance(value, Tensor) and type(value) not in _NATIVE:
+            value = operand(value, self._data, "__setitem__")
+        self._inplace_setitem(assign, value)
+
+    def _inplace_setitem(self, assign: Any, value: Any) -> None:
+        other_grad = isinstance(value, Tensor) and value.requires_grad
+        grad = _tape.is_grad_enabled() and (self._requires_grad or other_grad)
+        if grad and self._requires_grad and self._node is None:
+            raise RuntimeError(_MSG_INPLACE_LEAF.format(name="__setitem__"))
+        before = Tensor._wrap(self._data, node=self._node) if grad else self
+        out = assign(before, value)
+        self._data = out._data
+        if grad:
+            self._node, self._requires_grad = out._node, out._requires_grad
+        self._version += 1
+
+
+def _fill_fn(x: jax.Array, value: jax.Array) -> jax.Array:
+    return jnp.full_like(x, value)
+
+
+def _copy_fn(x: jax.Array, src: jax.Array) -> jax.Array:
+    return jnp.broadcast_to(jnp.asarray(src).astype(x.dtype), x.shape)
+
+
+def _setitem_fn(
+    x: jax.Array, value: jax.Array, *arrays: jax.Array, spec: tuple[Any, ...]
+) -> jax.Array:
+    it = iter(arrays)
+    index = tuple(
+        slice(*p[1:]) if p[0] == "slice" else p[1] if p[0] == "static" else next(it)
+        for p in spec
+    )
+    return x.at[index].set(jnp.asarray(value).astype(x.dtype))
+
+
+def _clamp_fn(x: jax.Array, *, lo: float | None, hi: float | None) -> jax.Array:
+    return jnp.clip(x, lo, hi)
+
+
+_LIFTED: dict[str, Any] = {}
+
+
+def _lifted(name: str) -> Any:
+    """This file's few ops, lifted on first use (``_ops`` imports this module,
+    so lifting at import time would be circular)."""
+    op = _LIFTED.get(name)
+    if op is None:
+        op = _LIFTED[name] = {
+            "fill_": lambda: _ops.lift(_fill_fn, "fill_"),
+            "copy_": lambda: _ops.lift(_copy_fn, "copy_"),
+            "__setitem__": lambda: _ops.lift(_setitem_fn, "__setitem__"),
+            "zero_": lambda: _ops.lift_inplace(jnp.zeros_like, "zero_"),
+            "clamp_": lambda: _ops.lift_inplace(_clamp_fn, "clamp_"),
+        }[name]()
+    return op
+
+
+_NATIVE = frozenset({float, int, bool, np.float32, np.float64, np.int32})
+
+
+def _binary(name: str) -> Any:
+    """The operator ``name`` with its other operand converted (lists, PyTorch
+    tensors) or refused with a TypeError naming its type (strings, objects)."""
+    base = getattr(TensorOperators, name)
+    compare = name in ("__eq__", "__ne__")
+
+    def method(self: Tensor, other: Any) -> Any:
+        if not isinstance(other, Tensor) and type(other) not in _NATIVE:
+            if not isinstance(other, jax.Array):
+                try:
+                    other = operand(other, self._data, name)
+                except TypeError:
+                    if compare:
+                        return NotImplemented
+                    raise
+        return base(self, other)
+
+    method.__name__ = name
+    method.__qualname__ = f"Tensor.{name}"
+    method.__doc__ = base.__doc__
+    return method
+
+
+for _name in (
+    "__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ "
+    "__rtruediv__ __pow__ __rpow__ __matmul__ __rmatmul__ __eq__ __ne__ "
+    "__lt__ __le__ __gt__ __ge__"
+).split():
+    setattr(Tensor, _name, _binary(_name))
+
+
+# ------------------------------------------------------- lucid's top level
+def tensor(
+    data: Any,
+    requires_grad: bool = False,
+    keep_grad: bool = False,
+    dtype: DTypeLike | None = None,
+    device: _device.DeviceLike | None = None,
+) -> Tensor:
+    """A new leaf Tensor from ``data``, as ``lucid.tensor`` and ``torch.tensor``.
+
+    A Tensor argument contributes its values only: the result is a new leaf,
+    cut from the tape. Python numbers and lists become float32 (lucid's
+    default), NumPy/JAX/PyTorch arrays keep their dtype (see :class:`Tensor`).
+
+    Args:
+      data: a Tensor, a number, nested lists, a NumPy, JAX or PyTorch CPU array.
+      requires_grad: record ops for backward. Default ``False``.
+      keep_grad: keep ``grad`` on a non-leaf after backward. Default ``False``.
+      dtype: convert to this dtype. Default: inferred.
+      device: where to place the data. Default: JAX's default device.
+
+    Returns:
+      A new Tensor.
+
+    Examples:
+      >>> import lucid_fx
+      >>> t = lucid_fx.tensor([1, 2, 3], requires_grad=True)
+      >>> t
+      Tensor([1.0, 2.0, 3.0], grad=None)
+      >>> print(lucid_fx.tensor(t, dtype="float16"))
+      [1. 2. 3.]
+    """
+    return Tensor(data, requires_grad, keep_grad, dtype, device)
+
+
+def to_tensor(
+    data: Any,
+    requires_grad: bool = False,
+    keep_grad: bool = False,
+    dtype: DTypeLike | None = None,
+    device: _device.DeviceLike | None = None,
+) -> Tensor:
+    """``data`` as a Tensor: a Tensor is returned as is, anything else wrapped.
+
+    A Tensor is returned unchanged (same object, same graph) unless ``dtype``
+    or ``device`` asks for a conversion, which is then differentiable
+    (:meth:`Tensor.to`). Other data makes a new Tensor as :func:`tensor` does.
+
+    Examples:
+      >>> import lucid_fx
+      >>> t = lucid_fx.Tensor([1.0, 2.0])
+      >>> lucid_fx.to_tensor(t) is t, lucid_fx.to_tensor([3, 4])
+      (True, Tensor([3.0, 4.0]))
+    """
+    if not isinstance(data, Tensor):
+        return Tensor(data, requires_grad, keep_grad, dtype, device)
+    if requires_grad and not data.requires_grad:
+        raise ValueError(
+            "to_tensor: requires_grad=True on an existing Tensor that does not "
+            "require grad; set t.requires_grad = True on the leaf instead."
+        )
+    return data.to(device, dtype) if dtype is not None or device is not None else data
+
+
+def shape(a: Any) -> tuple[int, ...]:
+    """The shape of a Tensor, an array or nested lists, as a tuple.
+
+    Examples:
+      >>> import lucid_fx
+      >>> lucid_fx.shape(lucid_fx.Tensor([[1.0, 2.0, 3.0]])), lucid_fx.shape([1, 2])
+      ((1, 3), (2,))
+    """
+    if isinstance(a, Tensor):
+        return a.shape
+    return tuple(np.shape(_ops.unwrap(a)))
+
+
+def grad_enabled() -> bool:
+    """Whether ops record the tape now: ``False`` inside ``no_grad()``.
+
+    Examples:
+      >>> import lucid_fx
+      >>> with lucid_fx.no_grad():
+      ...     inside = lucid_fx.grad_enabled()
+      >>> lucid_fx.grad_enabled(), inside
+      (True, False)
+    """
+    return _tape.is_grad_enabled()

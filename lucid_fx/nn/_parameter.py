@@ -14,10 +14,16 @@ class Parameter(Tensor):
     Assigning a Parameter to a Module attribute registers it, so it appears in
     ``parameters()``, ``state_dict()`` and optimizers.
 
+    lucid's signature: ``Parameter(data, dtype)`` positionally, so
+    ``Parameter(x, jnp.bfloat16)`` sets the dtype (PyTorch's second positional
+    argument is ``requires_grad``; here it is keyword-only). As in lucid,
+    ``keep_grad`` is ``True``.
+
     Args:
       data: the initial value (anything ``Tensor`` accepts, floating).
-      requires_grad: default ``True``.
-      dtype: convert the data to this dtype. Default: inferred.
+      dtype: convert the data to this dtype. Default: inferred (Python numbers
+        and lists become float32).
+      requires_grad: keyword-only; default ``True``.
 
     Examples:
       >>> from lucid_fx.nn import Parameter
@@ -31,9 +37,14 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(
-        self, data: Any, requires_grad: bool = True, dtype: DTypeLike | None = None
+        self, data: Any, dtype: DTypeLike | None = None, *, requires_grad: bool = True
     ) -> None:
-        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+        if isinstance(dtype, bool):
+            raise TypeError(
+                "Parameter: the second argument is dtype (lucid's order), got a "
+                "bool. Pass requires_grad=... by keyword."
+            )
+        super().__init__(data, requires_grad=requires_grad, keep_grad=True, dtype=dtype)
 
     def __repr__(self) -> str:
         return "Parameter" + super().__repr__().removeprefix("Tensor")

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor
+from lucid_fx._tensor._convert import from_torch, is_torch
 
 
 class IncompatibleKeys(NamedTuple):
@@ -32,11 +33,22 @@ class IncompatibleKeys(NamedTuple):
 
 
 def _as_array(value: Any) -> jax.Array | np.ndarray | None:
+    """The array in a state-dict value: a Tensor, a JAX, NumPy or PyTorch (CPU)
+    array, so a PyTorch ``state_dict()`` loads directly; else ``None``."""
     if isinstance(value, Tensor):
         return value.data
     if isinstance(value, jax.Array | np.ndarray | np.generic):
         return value
+    if is_torch(value):
+        return from_torch(value)  # TypeError for a tensor not on the CPU
     return None
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _dtype_kind_ok(source: Any, target: Any) -> bool:
@@ -99,11 +111,15 @@ def plan_load(
     for name, param in current.items():
         if name not in state_dict:
             continue
-        value = _as_array(state_dict[name])
+        try:
+            value = _as_array(state_dict[name])
+        except TypeError as err:
+            type_problems.append(f"{name!r}: {err}")
+            continue
         if value is None:
             type_problems.append(
-                f"{name!r}: expected a Tensor, numpy or JAX array, got "
-                f"{type(state_dict[name]).__name__}"
+                f"{name!r}: expected a Tensor, a NumPy, JAX or PyTorch (CPU) "
+                f"array, got {_type_name(state_dict[name])}"
             )
             continue
         if tuple(value.shape) != param.shape:

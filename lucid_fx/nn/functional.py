@@ -252,7 +252,8 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # n
     Examples:
       >>> import lucid_fx.nn.functional as F
       >>> from lucid_fx import Tensor
-      >>> round(F.cross_entropy(Tensor([[0.0, 0.0]]), Tensor([1])).item(), 6)
+      >>> target = Tensor([1], dtype="int32")  # class indices are integers
+      >>> round(F.cross_entropy(Tensor([[0.0, 0.0]]), target).item(), 6)
       0.693147
     """
     _check_reduction(reduction, "cross_entropy")

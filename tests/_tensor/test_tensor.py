@@ -19,7 +19,8 @@ class TestConstruction:
         assert Tensor(1.5).dtype == jnp.float32
 
     def test_sources_and_dtype(self):
-        assert Tensor([1, 2]).dtype == jnp.int32
+        assert Tensor([1, 2]).dtype == jnp.float32  # Python numbers: lucid's float32
+        assert Tensor(np.array([1, 2], np.int32)).dtype == jnp.int32
         assert Tensor(np.arange(3, dtype=np.float16)).dtype == jnp.float16
         assert Tensor(jnp.ones(2, jnp.bfloat16)).dtype == jnp.bfloat16
         assert Tensor([1, 2], dtype=jnp.float32).tolist() == [1.0, 2.0]
@@ -43,7 +44,7 @@ class TestConstruction:
 
     def test_requires_grad_on_integer_data_raises(self):
         with pytest.raises(TypeError, match="requires_grad=True with dtype int32"):
-            Tensor([1, 2], requires_grad=True)
+            Tensor(np.array([1, 2], np.int32), requires_grad=True)
 
     def test_iteration_truth_and_number_conversions(self):
         t = Tensor([[1.0, 2.0], [3.0, 4.0]])
@@ -73,7 +74,7 @@ class TestRepr:
         )
 
     def test_non_float_dtypes_are_named(self):
-        assert repr(Tensor([1, 2])) == "Tensor([1, 2], dtype=int32)"
+        assert repr(Tensor(np.array([1, 2], np.int32))) == "Tensor([1, 2], dtype=int32)"
         assert repr(Tensor([True, False])) == "Tensor([True, False], dtype=bool)"
 
     def test_shortest_round_trip_per_dtype(self):
@@ -237,7 +238,7 @@ class TestAutograd:
         assert x.grad is None
 
     def test_matmul_shape_mismatch_names_both_shapes(self):
-        a, b = Tensor(np.ones((2, 3))), Tensor(np.ones((4, 2)))
+        a, b = Tensor(np.ones((2, 3), np.float32)), Tensor(np.ones((4, 2), np.float32))
         with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 2\)"):
             a @ b
 

@@ -69,7 +69,10 @@ def test_learnable_slope_tensor_gets_a_gradient():
     [
         (lambda: F.mse_loss(Tensor([1.0]), Tensor([1.0, 2.0])), "target shape"),
         (
-            lambda: F.cross_entropy(Tensor(np.ones((2, 3))), Tensor([1, 2, 0])),
+            lambda: F.cross_entropy(
+                Tensor(np.ones((2, 3), np.float32)),
+                Tensor(np.array([1, 2, 0], np.int32)),
+            ),
             "class-index",
         ),
         (
