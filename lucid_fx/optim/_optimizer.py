@@ -531,7 +531,7 @@ class Optimizer:
         out = dict(fresh)
         if "step" in self._HIDDEN and "step" in fresh:
             out["step"] = jnp.ones((), jnp.float32)  # it has stepped
-        for name in want:
+        for name in sorted(want):
             value = np.asarray(jax.device_get(entry[name]))
             if value.shape != fresh[name].shape:
                 problems.append(
