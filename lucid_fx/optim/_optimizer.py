@@ -60,33 +60,34 @@ def check_flag(api: str, name: str, value: Any) -> bool:
 def _apply(
     update: Callable,
     statics: tuple[Hashable, ...],
-    groups: tuple[int, ...],
-    donated: Any,
-    kept: Any,
+    layout: tuple[tuple[int, tuple[str, ...]], ...],
+    donated: list[Any],
+    kept: list[Any],
     grads: list[Any],
     hyper: tuple[dict[str, Any], ...],
-) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Apply ``update`` to each live parameter; ``groups[j]`` is its group.
+) -> list[Any]:
+    """Apply ``update`` to each live parameter, on flat slot lists.
 
-    ``donated`` and ``kept`` are ``(params, states)`` with ``None`` where the
-    other one holds the buffer: only buffers the library owns are donated.
+    ``layout[j] = (group, state names)`` of live parameter ``j``; its slots are
+    the parameter then its state arrays, in ``donated`` where the library owns
+    the buffer and in ``kept`` (``None`` in the other list) otherwise.
     """
-    new_params, new_states = [], []
-    for j, (g, k) in enumerate(zip(grads, groups, strict=True)):
-        p = _either(donated[0][j], kept[0][j])
-        s = {n: _either(donated[1][j][n], kept[1][j][n]) for n in donated[1][j]}
-        p2, s2 = update(statics[k], hyper[k], p, g, s)
-        new_params.append(p2.astype(p.dtype))
-        new_states.append({n: v.astype(s[n].dtype) for n, v in s2.items()})
-    return new_params, new_states
+    # optax mixes int step counts with floats; keep it working when users
+    # (and our tests) run JAX with strict dtype promotion.
+    with jax.numpy_dtype_promotion("standard"):
+        slots = [_either(d, k) for d, k in zip(donated, kept, strict=True)]
+        out, at = [], 0
+        for g, (k, names) in zip(grads, layout, strict=True):
+            p, state = slots[at], dict(zip(names, slots[at + 1 :], strict=False))
+            at += 1 + len(names)
+            p2, s2 = update(statics[k], hyper[k], p, g, state)
+            out.append(p2.astype(p.dtype))
+            out.extend(s2[n].astype(state[n].dtype) for n in names)
+        return out
 
 
 def _either(a: Any, b: Any) -> Any:
     return b if a is None else a
-
-
-def _split(array: Any, owned: bool) -> tuple[Any, Any]:
-    return (array, None) if owned else (None, array)
 
 
 class Optimizer:
@@ -139,6 +140,7 @@ class Optimizer:
         self._states: list[dict[str, Any]] = []
         self._hyper_cache: list[tuple[Any, dict[str, Any]]] = []
         self._traced: tuple[dict[str, Any], ...] | None = None
+        self._statics: Any = None  # the options the states were made for
         self._lock = threading.RLock()
         self._birth = _tape.stamp()
         groups = params if isinstance(params[0], Mapping) else [{"params": params}]
@@ -357,32 +359,49 @@ class Optimizer:
             return
         hyper = self._traced if self._traced is not None else self.bridge_state()[0]
         statics = tuple(self._static(g) for g in self.param_groups)
-        donated: tuple[list[Any], list[Any]] = ([], [])
-        kept: tuple[list[Any], list[Any]] = ([], [])
-        for i in live:
-            # donatable() first: an argument evaluated before it is one more
-            # reference and would make every buffer look shared.
-            owned = donatable(self.params[i].data)
-            d, k = _split(self.params[i].data, owned)
-            donated[0].append(d)
-            kept[0].append(k)
-            s = self._states[i]
-            owns = {n: donatable(s[n]) for n in s}
-            pairs = {n: _split(s[n], owns[n]) for n in s}
-            donated[1].append({n: d for n, (d, _) in pairs.items()})
-            kept[1].append({n: k for n, (_, k) in pairs.items()})
+        if statics != self._statics:
+            self._reconcile_states()
+            self._statics = statics
+        donated: list[Any] = []
+        kept: list[Any] = []
+        layout = []
+        for i, k in zip(live, groups, strict=True):
+            p, s = self.params[i], self._states[i]
+            layout.append((k, tuple(s)))
+            # donatable() before the buffer is put anywhere: a list holding it
+            # is one more reference and would make it look shared.
+            if donatable(p.data):
+                donated.append(p.data)
+                kept.append(None)
+            else:
+                donated.append(None)
+                kept.append(p.data)
+            for n in s:
+                if donatable(s[n]):
+                    donated.append(s[n])
+                    kept.append(None)
+                else:
+                    donated.append(None)
+                    kept.append(s[n])
         grads = [self.params[i].grad.data for i in live]  # type: ignore[union-attr]
         update = type(self)._update
         with deferred_interrupts():
-            # optax mixes int step counts with floats; keep it working when
-            # users (and our tests) run JAX with strict dtype promotion.
-            with jax.numpy_dtype_promotion("standard"):
-                new_params, new_states = _apply(
-                    update, statics, tuple(groups), donated, kept, grads, hyper
-                )
-            for i, p, s in zip(live, new_params, new_states, strict=True):
-                self.params[i].data = p
-                self._states[i] = s
+            new = _apply(update, statics, tuple(layout), donated, kept, grads, hyper)
+            at = 0
+            for i, (_, names) in zip(live, layout, strict=True):
+                self.params[i].data = new[at]
+                self._states[i] = dict(zip(names, new[at + 1 :], strict=False))
+                at += 1 + len(names)
+
+    def _reconcile_states(self) -> None:
+        """Give each parameter the state its group's options now call for
+        (e.g. ``momentum`` turned on mid-run starts a buffer, as PyTorch)."""
+        owners = [g for g in self.param_groups for _ in g["params"]]
+        for i, (p, group) in enumerate(zip(self.params, owners, strict=True)):
+            fresh = self._init_state(group, p.data)
+            if set(fresh) != set(self._states[i]):
+                old = self._states[i]
+                self._states[i] = {n: old.get(n, v) for n, v in fresh.items()}
 
     # -- state dicts ------------------------------------------------------
 

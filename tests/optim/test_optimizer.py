@@ -262,9 +262,9 @@ def test_ctrl_c_at_random_points_leaves_old_or_new_state():
         p = Parameter(W0)
         opt = optim.Adam([p], lr=0.01)
         timer = threading.Timer(rng.uniform(0, 0.02), os.kill, (pid, signal.SIGINT))
-        timer.start()
         steps = 0
         try:
+            timer.start()  # a short delay can fire while start() waits
             while True:
                 opt.zero_grad()
                 p.grad = GRADS[steps % 3]
@@ -277,3 +277,24 @@ def test_ctrl_c_at_random_points_leaves_old_or_new_state():
         done = int(opt.state[0]["step"])  # raises if a buffer was deleted
         assert done in (steps, steps + 1), trial
         np.testing.assert_array_equal(p.numpy(), _replay(done), err_msg=str(trial))
+
+
+def test_turning_momentum_on_mid_run_starts_a_buffer_as_pytorch():
+    w = Parameter(W0)
+    t = torch.nn.Parameter(torch.from_numpy(W0.copy()))
+    opt = optim.SGD([w], lr=0.1)
+    topt = torch.optim.SGD([t], lr=0.1)
+    for i, g in enumerate(GRADS * 2):
+        if i == 2:
+            opt.param_groups[0]["momentum"] = 0.5
+            topt.param_groups[0]["momentum"] = 0.5
+        w.grad = g
+        t.grad = torch.from_numpy(g)
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(w.numpy(), t.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        opt.state[0]["momentum_buffer"],
+        topt.state[t]["momentum_buffer"].numpy(),
+        rtol=1e-6,
+    )
