@@ -542,7 +542,10 @@ class Optimizer:
         fresh = self._init_state(group, p.data)
         if i not in entries:
             return fresh
-        entry = dict(entries[i])
+        # PyTorch's SGD without momentum stores momentum_buffer=None.
+        entry = {k: v for k, v in dict(entries[i]).items() if v is not None}
+        if not entry and not set(fresh) - set(self._HIDDEN):
+            return fresh
         want = set(fresh) - set(self._HIDDEN)
         if set(entry) != want:
             problems.append(f"state[{i}] has {sorted(entry)}, expected {sorted(want)}")

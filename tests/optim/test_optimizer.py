@@ -298,3 +298,15 @@ def test_turning_momentum_on_mid_run_starts_a_buffer_as_pytorch():
         topt.state[t]["momentum_buffer"].numpy(),
         rtol=1e-6,
     )
+
+
+def test_load_pytorch_sgd_state_without_momentum():
+    t = torch.nn.Parameter(torch.ones(2))
+    topt = torch.optim.SGD([t], lr=0.5)
+    t.grad = torch.ones(2)
+    topt.step()
+    sd = topt.state_dict()
+    assert sd["state"][0] == {"momentum_buffer": None}
+    opt = optim.SGD([Parameter([1.0, 1.0])], lr=0.1)
+    opt.load_state_dict(sd)
+    assert opt.lr == 0.5 and opt.state == ({},)
