@@ -542,7 +542,7 @@ class Optimizer:
         fresh = self._init_state(group, p.data)
         if i not in entries:
             return fresh
-        # PyTorch's SGD without momentum stores momentum_buffer=None.
+        # Older PyTorch stored momentum_buffer=None for SGD without momentum.
         entry = {k: v for k, v in dict(entries[i]).items() if v is not None}
         if not entry and not set(fresh) - set(self._HIDDEN):
             return fresh
