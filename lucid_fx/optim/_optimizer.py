@@ -396,12 +396,15 @@ class Optimizer:
     def _reconcile_states(self) -> None:
         """Give each parameter the state its group's options now call for
         (e.g. ``momentum`` turned on mid-run starts a buffer, as PyTorch)."""
-        owners = [g for g in self.param_groups for _ in g["params"]]
-        for i, (p, group) in enumerate(zip(self.params, owners, strict=True)):
-            fresh = self._init_state(group, p.data)
-            if set(fresh) != set(self._states[i]):
-                old = self._states[i]
-                self._states[i] = {n: old.get(n, v) for n, v in fresh.items()}
+        i = 0
+        for group in self.param_groups:
+            names = set(self._init_state(group, jnp.zeros(())))  # names only
+            for p in group["params"]:
+                if names != set(self._states[i]):
+                    old = self._states[i]
+                    fresh = self._init_state(group, p.data)
+                    self._states[i] = {n: old.get(n, v) for n, v in fresh.items()}
+                i += 1
 
     # -- state dicts ------------------------------------------------------
 
