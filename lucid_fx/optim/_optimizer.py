@@ -1,4 +1,4 @@
-"""The optimizer base class: param groups, a compiled step, PyTorch state dicts.
+"""The optimizer base class: param groups and an all-or-nothing compiled step.
 
 State lives per parameter as a dict of arrays under PyTorch's names
 (``exp_avg``, ``momentum_buffer``, ...). A step passes every parameter that has
@@ -9,51 +9,25 @@ program built from the subclass's ``_update`` rule.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from lucid_fx._tensor import Tensor, _tape
 from lucid_fx._tensor._donation import deferred_interrupts, donatable
+from lucid_fx.optim._bridge import BridgeMixin
+from lucid_fx.optim._checks import check_number
+from lucid_fx.optim._state_dict import StateDictMixin
 
 _MSG_OVERLAP = (
     "{api}: params[{i}] of the new group is already in another parameter group; "
     "each parameter may belong to one group only."
 )
-_MSG_LOAD = (
-    "{api}.load_state_dict: the state dict does not fit this optimizer; nothing "
-    "was changed:\n  {problems}"
-)
-
-
-def check_number(api: str, name: str, value: Any, low: float, high: float) -> float:
-    """``value`` as a float in ``[low, high)``, or a TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-        raise TypeError(
-            f"{api}: {name} must be a number, got {type(value).__name__} {value!r}."
-        )
-    if not (math.isfinite(value) and low <= value < high):
-        raise ValueError(
-            f"{api}: {name} must be in [{low}, {high}), got {value!r}. Pass a "
-            f"finite number in that range."
-        )
-    return float(value)
-
-
-def check_flag(api: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(
-            f"{api}: {name} must be True or False, got {type(value).__name__} "
-            f"{value!r}."
-        )
-    return value
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(3,))
@@ -90,7 +64,7 @@ def _either(a: Any, b: Any) -> Any:
     return b if a is None else a
 
 
-class Optimizer:
+class Optimizer(BridgeMixin, StateDictMixin):
     """Base class of the optimizers: param groups, ``step``, state dicts.
 
     A subclass declares ``_FLOATS`` (group options passed to the step as traced
@@ -176,15 +150,18 @@ class Optimizer:
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         unique: list[Tensor] = []
+        taken = {id(q) for q in self.params}
+        seen: set[int] = set()
         for i, p in enumerate(params):
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise TypeError(
                     f"{api}: params[{i}] must be a Tensor that requires grad (e.g. "
                     f"a Parameter), got {type(p).__name__}."
                 )
-            if any(p is q for q in self.params):
+            if id(p) in taken:
                 raise ValueError(_MSG_OVERLAP.format(api=api, i=i))
-            if not any(p is q for q in unique):  # the same Parameter twice: once
+            if id(p) not in seen:  # the same Parameter twice: updated once
+                seen.add(id(p))
                 unique.append(p)
         group["params"] = unique
         self._check_group(group)
@@ -228,77 +205,6 @@ class Optimizer:
         :meth:`load_state_dict` to set state.
         """
         return tuple(dict(s) for s in self._states)
-
-    # -- the bridge used by lucid_fx.compile ------------------------------
-
-    def bridge_state(self) -> tuple[tuple[dict[str, jax.Array], ...], list[Any]]:
-        """``(hyper, state)``: each group's float options as float32 device
-        scalars (made once per value), and the per-parameter state list."""
-        hyper = tuple(self._group_hyper(i, g) for i, g in enumerate(self.param_groups))
-        return hyper, self._states
-
-    def _group_hyper(self, i: int, group: dict[str, Any]) -> dict[str, jax.Array]:
-        key = tuple(group[n] for n in self._FLOATS)
-        cached_key, hyper = self._hyper_cache[i]
-        if key != cached_key:
-            self._check_group(group)  # a user may have written a bad value
-            hyper = {}
-            for name in self._FLOATS:
-                values = group[name] if name == "betas" else (group[name],)
-                names = ("beta1", "beta2") if name == "betas" else (name,)
-                for n, v in zip(names, values, strict=True):
-                    hyper[n] = jnp.asarray(v, jnp.float32)
-            self._hyper_cache[i] = (key, hyper)
-        return hyper
-
-    def load_bridge_state(self, state: list[Any]) -> None:
-        """Rebind the per-parameter state (no validation, no copy)."""
-        self._states = state
-
-    @contextlib.contextmanager
-    def traced_hyper(self, hyper: tuple[dict[str, Any], ...]) -> Iterator[None]:
-        """While active, ``step()`` reads ``hyper`` instead of ``param_groups``."""
-        previous, self._traced = self._traced, hyper
-        try:
-            yield
-        finally:
-            self._traced = previous
-
-    def bridge_signature(self) -> Hashable:
-        """What the update bakes in: class, static options, group sizes."""
-        return (
-            type(self),
-            tuple((len(g["params"]), self._static(g)) for g in self.param_groups),
-        )
-
-    # Aliases read by today's lucid_fx.transforms._state; delete after the
-    # compile rebuild on the bridge hooks above is merged.
-    def _hyper(self) -> Hashable:
-        return self.bridge_signature()
-
-    def _lr_scalar(self) -> Any:
-        return self.bridge_state()[0] if self._traced is None else self._traced
-
-    @property
-    def _lr(self) -> Any:
-        return self._traced
-
-    @_lr.setter
-    def _lr(self, value: Any) -> None:
-        self._traced = value
-
-    _lr_cache = _lr
-
-    @property
-    def _state_leaves(self) -> list[Any]:
-        return jax.tree.leaves(self._states)
-
-    @_state_leaves.setter
-    def _state_leaves(self, leaves: list[Any]) -> None:
-        treedef = jax.tree.structure(self._states)
-        self._states = jax.tree.unflatten(treedef, list(leaves))
-
-    # -- steps ------------------------------------------------------------
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients: ``None`` (default) or zeros of the same shape.
@@ -405,170 +311,3 @@ class Optimizer:
                     fresh = self._init_state(group, p.data)
                     self._states[i] = {n: old.get(n, v) for n, v in fresh.items()}
                 i += 1
-
-    # -- state dicts ------------------------------------------------------
-
-    def state_dict(self) -> dict[str, Any]:
-        """The optimizer state in PyTorch's layout.
-
-        ``{"state": {index: {name: array}}, "param_groups": [{**options,
-        "params": [index, ...]}]}``, parameters numbered across groups in
-        order. Only parameters that have taken a step have state, as in
-        PyTorch. The arrays are the optimizer's own (not copies): while you
-        hold them, steps do not donate those buffers.
-
-        Examples:
-          >>> from lucid_fx import optim
-          >>> from lucid_fx.nn import Parameter
-          >>> w = Parameter([1.0, -1.0])
-          >>> opt = optim.Adam([w], lr=0.5)
-          >>> w.grad = [1.0, 1.0]
-          >>> opt.step()
-          >>> sd = opt.state_dict()
-          >>> sorted(sd["state"][0]), sd["state"][0]["step"].item()
-          (['exp_avg', 'exp_avg_sq', 'step'], 1.0)
-          >>> sd["param_groups"][0]["params"], sd["param_groups"][0]["lr"]
-          ([0], 0.5)
-        """
-        with self._lock:
-            steps = jax.device_get([s.get("step") for s in self._states])
-            state = {
-                i: {n: v for n, v in s.items() if n not in self._HIDDEN}
-                for i, (s, step) in enumerate(zip(self._states, steps, strict=True))
-                if step is not None and step > 0
-            }
-            groups, start = [], 0
-            for group in self.param_groups:
-                n = len(group["params"])
-                saved = {k: v for k, v in group.items() if k != "params"}
-                groups.append({**saved, "params": list(range(start, start + n))})
-                start += n
-            return {"state": state, "param_groups": groups}
-
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Load a :meth:`state_dict` (ours or PyTorch's); all or nothing.
-
-        The group options (``lr``, ...) are taken from the state dict, as in
-        PyTorch; arrays are copied to each parameter's dtype. Every problem
-        (group count or sizes, a bad option, missing, unexpected or mis-shaped
-        state) is reported in one error and nothing changes.
-
-        Raises:
-          TypeError: if ``state_dict`` is not a mapping with ``"state"`` and
-            ``"param_groups"``.
-          ValueError: listing every mismatch.
-
-        Examples:
-          >>> from lucid_fx import optim
-          >>> from lucid_fx.nn import Parameter
-          >>> w = Parameter([1.0])
-          >>> opt = optim.SGD([w], lr=0.5, momentum=0.5)
-          >>> w.grad = [2.0]
-          >>> opt.step()
-          >>> fresh = optim.SGD([Parameter([1.0])], lr=0.125, momentum=0.5)
-          >>> fresh.load_state_dict(opt.state_dict())
-          >>> fresh.lr, fresh.state[0]["momentum_buffer"].tolist()
-          (0.5, [2.0])
-        """
-        api = type(self).__name__
-        if not isinstance(state_dict, Mapping) or not {
-            "state",
-            "param_groups",
-        } <= set(state_dict):
-            raise TypeError(
-                f"{api}.load_state_dict: expected a dict with 'state' and "
-                f"'param_groups' (from state_dict()), got "
-                f"{type(state_dict).__name__}."
-            )
-        groups, states = self._plan_load(state_dict)
-        with self._lock, deferred_interrupts():
-            for group, new in zip(self.param_groups, groups, strict=True):
-                group.clear()
-                group.update(new)
-            self._states = states
-            self._hyper_cache = [(None, {}) for _ in self.param_groups]
-
-    def _plan_load(
-        self, state_dict: Mapping[str, Any]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        api = type(self).__name__
-        problems: list[str] = []
-        saved_groups = list(state_dict["param_groups"])
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
-                _MSG_LOAD.format(
-                    api=api,
-                    problems=f"{len(saved_groups)} param groups, this optimizer "
-                    f"has {len(self.param_groups)}",
-                )
-            )
-        groups, shapes = [], []
-        for k, (saved, group) in enumerate(
-            zip(saved_groups, self.param_groups, strict=True)
-        ):
-            new = {n: v for n, v in dict(saved).items() if n != "params"}
-            new["params"] = group["params"]
-            if len(saved.get("params", ())) != len(group["params"]):
-                problems.append(
-                    f"param_groups[{k}] has {len(saved.get('params', ()))} "
-                    f"parameters, this optimizer's has {len(group['params'])}"
-                )
-            try:
-                self._check_group(new)
-                shapes.append(new)
-            except (TypeError, ValueError) as e:
-                problems.append(f"param_groups[{k}]: {e}")
-                shapes.append(group)  # still check the state against ours
-            groups.append(new)
-        entries = {_index(i): v for i, v in dict(state_dict["state"]).items()}
-        unknown = sorted(set(entries) - set(range(len(self.params))), key=str)
-        if unknown:
-            problems.append(f"state for parameter indices {unknown} that do not exist")
-        states = []
-        sizes = [len(s.get("params", ())) for s in saved_groups]
-        if sizes == [len(g["params"]) for g in self.param_groups]:
-            owners = [g for g in shapes for _ in g["params"]]
-            for i, (p, group) in enumerate(zip(self.params, owners, strict=True)):
-                states.append(self._load_entry(i, p, group, entries, problems))
-        if problems:
-            raise ValueError(_MSG_LOAD.format(api=api, problems="\n  ".join(problems)))
-        return groups, states
-
-    def _load_entry(
-        self,
-        i: int,
-        p: Tensor,
-        group: dict[str, Any],
-        entries: dict[Any, Any],
-        problems: list[str],
-    ) -> dict[str, Any]:
-        fresh = self._init_state(group, p.data)
-        if i not in entries:
-            return fresh
-        # Older PyTorch stored momentum_buffer=None for SGD without momentum.
-        entry = {k: v for k, v in dict(entries[i]).items() if v is not None}
-        if not entry and not set(fresh) - set(self._HIDDEN):
-            return fresh
-        want = set(fresh) - set(self._HIDDEN)
-        if set(entry) != want:
-            problems.append(f"state[{i}] has {sorted(entry)}, expected {sorted(want)}")
-            return fresh
-        out = dict(fresh)
-        if "step" in self._HIDDEN and "step" in fresh:
-            out["step"] = jnp.ones((), jnp.float32)  # it has stepped
-        for name in sorted(want):
-            value = np.asarray(jax.device_get(entry[name]))
-            if value.shape != fresh[name].shape:
-                problems.append(
-                    f"state[{i}][{name!r}] has shape {value.shape}, expected "
-                    f"{fresh[name].shape}"
-                )
-            else:
-                out[name] = jnp.array(value, fresh[name].dtype)
-        return out
-
-
-def _index(key: Any) -> Any:
-    if isinstance(key, str) and key.isdigit():
-        return int(key)
-    return key

@@ -9,7 +9,8 @@ from typing import Any
 import jax.numpy as jnp
 import optax
 
-from lucid_fx.optim._optimizer import Optimizer, check_flag, check_number
+from lucid_fx.optim._checks import check_flag, check_number
+from lucid_fx.optim._optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
