@@ -48,6 +48,18 @@ class LRScheduler:
     Raises:
       TypeError: if ``optimizer`` is not an Optimizer.
       KeyError: if ``last_epoch >= 0`` and a group has no ``initial_lr``.
+
+    Examples:
+      >>> from lucid_fx import optim
+      >>> from lucid_fx.nn import Parameter
+      >>> class Halving(optim.lr_scheduler.LRScheduler):
+      ...     def get_lr(self):
+      ...         return [base * 0.5**self.last_epoch for base in self.base_lrs]
+      >>> opt = optim.SGD([Parameter([1.0])], lr=1.0)
+      >>> sched = Halving(opt)
+      >>> sched.step(); sched.step()
+      >>> sched.get_last_lr(), sched.state_dict()["last_epoch"]
+      ([0.25], 2)
     """
 
     optimizer: Optimizer

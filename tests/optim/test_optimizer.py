@@ -313,3 +313,18 @@ def test_load_sgd_state_with_a_none_momentum_buffer():
     opt = optim.SGD([Parameter([1.0, 1.0])], lr=0.1)
     opt.load_state_dict(sd)
     assert opt.lr == 0.5 and opt.state == ({},)
+
+
+def test_an_error_inside_the_update_changes_nothing():
+    class Broken(optim.SGD):
+        @staticmethod
+        def _update(static, hyper, p, g, state):
+            raise FloatingPointError("rule failed")
+
+    w = Parameter(W0)
+    opt = Broken([w], lr=0.5, momentum=0.5)
+    w.grad = GRADS[0]
+    with pytest.raises(FloatingPointError, match="rule failed"):
+        opt.step()
+    assert w.tolist() == W0.tolist()
+    assert opt.state[0]["momentum_buffer"].tolist() == [0.0, 0.0, 0.0]
