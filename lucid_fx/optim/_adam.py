@@ -102,8 +102,9 @@ class Adam(Optimizer):
         for name in ("amsgrad", "maximize"):
             check_flag(api, name, group[name])
 
-    def _static(self, group: dict[str, Any]) -> tuple[bool, bool, bool]:
-        return (group["amsgrad"], group["maximize"], self._DECOUPLED)
+    def _static(self, group: dict[str, Any]) -> tuple[bool, ...]:
+        decays = group["weight_decay"] != 0
+        return (group["amsgrad"], group["maximize"], self._DECOUPLED, decays)
 
     def _init_state(self, group: dict[str, Any], p: Any) -> dict[str, Any]:
         state = {
@@ -117,11 +118,11 @@ class Adam(Optimizer):
 
     @staticmethod
     def _update(static, hyper, p, g, state):  # noqa: ANN001, ANN205
-        amsgrad, maximize, decoupled = static
+        amsgrad, maximize, decoupled, decays = static
         b1, b2, eps = hyper["beta1"], hyper["beta2"], hyper["eps"]
         g = -g if maximize else g
         decay = optax.add_decayed_weights(hyper["weight_decay"])
-        if not decoupled:
+        if decays and not decoupled:
             g, _ = decay.update(g, None, p)
         count = state["step"].astype(jnp.int32)
         if amsgrad:
@@ -137,7 +138,7 @@ class Adam(Optimizer):
             old = optax.ScaleByAdamState(count, state["exp_avg"], state["exp_avg_sq"])
             u, s = adam.update(g, old)
             new = {"exp_avg": s.mu, "exp_avg_sq": s.nu}
-        if decoupled:
+        if decays and decoupled:
             u, _ = decay.update(u, None, p)
         update, _ = optax.scale(-hyper["lr"]).update(u, None)
         return optax.apply_updates(p, update), {"step": state["step"] + 1, **new}

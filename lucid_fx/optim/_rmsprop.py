@@ -89,8 +89,9 @@ class RMSprop(Optimizer):
         for name in ("centered", "maximize"):
             check_flag("RMSprop", name, group[name])
 
-    def _static(self, group: dict[str, Any]) -> tuple[bool, bool, bool]:
-        return (group["momentum"] > 0, group["centered"], group["maximize"])
+    def _static(self, group: dict[str, Any]) -> tuple[bool, ...]:
+        decays = group["weight_decay"] != 0
+        return (group["momentum"] > 0, group["centered"], group["maximize"], decays)
 
     def _init_state(self, group: dict[str, Any], p: Any) -> dict[str, Any]:
         state = {"step": jnp.zeros((), jnp.float32), "square_avg": jnp.zeros_like(p)}
@@ -102,10 +103,12 @@ class RMSprop(Optimizer):
 
     @staticmethod
     def _update(static, hyper, p, g, state):  # noqa: ANN001, ANN205
-        has_momentum, centered, maximize = static
+        has_momentum, centered, maximize, decays = static
         alpha, eps = hyper["alpha"], hyper["eps"]
         g = -g if maximize else g
-        g, _ = optax.add_decayed_weights(hyper["weight_decay"]).update(g, None, p)
+        if decays:
+            decay = optax.add_decayed_weights(hyper["weight_decay"])
+            g, _ = decay.update(g, None, p)
         new = {"step": state["step"] + 1}
         if centered:
             rms = optax.scale_by_stddev(alpha, eps, eps_in_sqrt=False)
@@ -193,8 +196,8 @@ class Adagrad(Optimizer):
             group[name] = check_number("Adagrad", name, group[name], 0.0, math.inf)
         check_flag("Adagrad", "maximize", group["maximize"])
 
-    def _static(self, group: dict[str, Any]) -> tuple[bool]:
-        return (group["maximize"],)
+    def _static(self, group: dict[str, Any]) -> tuple[bool, bool]:
+        return (group["maximize"], group["weight_decay"] != 0)
 
     def _init_state(self, group: dict[str, Any], p: Any) -> dict[str, Any]:
         value = group["initial_accumulator_value"]
@@ -202,9 +205,11 @@ class Adagrad(Optimizer):
 
     @staticmethod
     def _update(static, hyper, p, g, state):  # noqa: ANN001, ANN205
-        (maximize,) = static
+        maximize, decays = static
         g = -g if maximize else g
-        g, _ = optax.add_decayed_weights(hyper["weight_decay"]).update(g, None, p)
+        if decays:
+            decay = optax.add_decayed_weights(hyper["weight_decay"])
+            g, _ = decay.update(g, None, p)
         step = state["step"] + 1
         lr = hyper["lr"] / (1 + (step - 1) * hyper["lr_decay"])
         total = optax.tree.add(state["sum"], g * g)

@@ -93,8 +93,16 @@ class SGD(Optimizer):
                 f"momentum={group['momentum']!r}, dampening={group['dampening']!r}."
             )
 
-    def _static(self, group: dict[str, Any]) -> tuple[bool, bool, bool]:
-        return (group["momentum"] != 0, group["nesterov"], group["maximize"])
+    def _static(self, group: dict[str, Any]) -> tuple[bool, ...]:
+        # Which terms exist (as PyTorch's ``if weight_decay != 0``): a zero
+        # option costs no pass over the parameters.
+        return (
+            group["momentum"] != 0,
+            group["nesterov"],
+            group["maximize"],
+            group["weight_decay"] != 0,
+            group["dampening"] != 0,
+        )
 
     def _init_state(self, group: dict[str, Any], p: Any) -> dict[str, Any]:
         if group["momentum"] == 0:
@@ -103,12 +111,15 @@ class SGD(Optimizer):
 
     @staticmethod
     def _update(static, hyper, p, g, state):  # noqa: ANN001, ANN205
-        has_momentum, nesterov, maximize = static
+        has_momentum, nesterov, maximize, decays, dampens = static
         g = -g if maximize else g
-        g, _ = optax.add_decayed_weights(hyper["weight_decay"]).update(g, None, p)
+        if decays:
+            decay = optax.add_decayed_weights(hyper["weight_decay"])
+            g, _ = decay.update(g, None, p)
         if has_momentum:
-            first = state["step"] == 0
-            g = jnp.where(first, g, (1 - hyper["dampening"]) * g)
+            if dampens:
+                first = state["step"] == 0
+                g = jnp.where(first, g, (1 - hyper["dampening"]) * g)
             trace = optax.trace(hyper["momentum"], nesterov=nesterov)
             g, buf = trace.update(g, optax.TraceState(state["momentum_buffer"]))
             state = {"momentum_buffer": buf.trace, "step": state["step"] + 1}
