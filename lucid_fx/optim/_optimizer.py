@@ -1,259 +1,313 @@
-"""Optimizers over Parameters, as ``torch.optim``, built on optax transforms.
+"""The optimizer base class: param groups and an all-or-nothing compiled step.
 
-Each optimizer keeps one optax state per parameter and applies the update to
-all parameters that have a gradient in one compiled program. The learning rate
-is a traced input, so changing ``opt.lr`` takes effect at the next ``step()``
-without recompiling.
+State lives per parameter as a dict of arrays under PyTorch's names
+(``exp_avg``, ``momentum_buffer``, ...). A step passes every parameter that has
+a gradient, its state and each group's float options (as float32 device
+scalars, so a scheduler changing ``lr`` never recompiles) to one jitted
+program built from the subclass's ``_update`` rule.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+import threading
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from lucid_fx._tensor import Tensor, _tape
+from lucid_fx._tensor._donation import deferred_interrupts, donatable
+from lucid_fx.optim._bridge import BridgeMixin
+from lucid_fx.optim._checks import check_number
+from lucid_fx.optim._state_dict import StateDictMixin
+
+_MSG_OVERLAP = (
+    "{api}: params[{i}] of the new group is already in another parameter group; "
+    "each parameter may belong to one group only."
+)
 
 
-def _check_number(api: str, name: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(
-            f"{api}: {name} must be a number, got {type(value).__name__} {value!r}."
-        )
-    if not (math.isfinite(value) and low <= value < high):
-        raise ValueError(f"{api}: {name} must be in [{low}, {high}), got {value!r}.")
-    return float(value)
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3), donate_argnums=(4, 6))
+@functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(3,))
 def _apply(
-    make: Callable,
-    hyper: Hashable,
-    treedef: Any,
-    live: tuple[int, ...],
-    params: Any,
-    grads: Any,
-    leaves: list[Any],
-    lr: Any,
-) -> tuple[Any, list[Any]]:
-    """Update the ``live`` parameters. Optimizer states travel as flat leaves
-    (unflattened only while tracing), so a step pays no pytree cost per call."""
-    transform = make(lr, *hyper)  # type: ignore[misc]
-    states = jax.tree.unflatten(treedef, leaves)
-    new_params = []
-    for p, g, i in zip(params, grads, live, strict=True):
-        update, states[i] = transform.update(g, states[i], p)
-        new_params.append(optax.apply_updates(p, update))
-    return tuple(new_params), jax.tree.leaves(states)
+    update: Callable,
+    statics: tuple[Hashable, ...],
+    layout: tuple[tuple[int, tuple[str, ...]], ...],
+    donated: list[Any],
+    kept: list[Any],
+    grads: list[Any],
+    hyper: tuple[dict[str, Any], ...],
+) -> list[Any]:
+    """Apply ``update`` to each live parameter, on flat slot lists.
+
+    ``layout[j] = (group, state names)`` of live parameter ``j``; its slots are
+    the parameter then its state arrays, in ``donated`` where the library owns
+    the buffer and in ``kept`` (``None`` in the other list) otherwise.
+    """
+    # optax mixes int step counts with floats; keep it working when users
+    # (and our tests) run JAX with strict dtype promotion.
+    with jax.numpy_dtype_promotion("standard"):
+        slots = [_either(d, k) for d, k in zip(donated, kept, strict=True)]
+        out, at = [], 0
+        for g, (k, names) in zip(grads, layout, strict=True):
+            p, state = slots[at], dict(zip(names, slots[at + 1 :], strict=False))
+            at += 1 + len(names)
+            p2, s2 = update(statics[k], hyper[k], p, g, state)
+            out.append(p2.astype(p.dtype))
+            out.extend(s2[n].astype(state[n].dtype) for n in names)
+        return out
 
 
-class Optimizer:
-    """Base class: parameter bookkeeping, ``zero_grad`` and a compiled ``step``.
+def _either(a: Any, b: Any) -> Any:
+    return b if a is None else a
 
-    Subclasses provide ``_make(lr, *hyper) -> optax.GradientTransformation`` (a
-    static method) and ``_hyper()`` (hashable hyperparameters other than lr).
+
+class Optimizer(BridgeMixin, StateDictMixin):
+    """Base class of the optimizers: param groups, ``step``, state dicts.
+
+    A subclass declares ``_FLOATS`` (group options passed to the step as traced
+    float32 scalars; ``"betas"`` becomes ``beta1`` and ``beta2``) and defines
+    ``_check_group(group)`` (validate and normalise the options),
+    ``_static(group)`` (hashable options the update is specialised on),
+    ``_init_state(group, p)`` (the state of one parameter before its first
+    step) and the pure rule ``_update(static, hyper, p, g, state) -> (p, state)``.
+
+    Args:
+      params: an iterable of Parameters, or of dicts ``{"params": [...],
+        **options}`` giving per-group options (param groups).
+      defaults: the options of a group that does not set them.
 
     Examples:
-      >>> import optax
       >>> from lucid_fx import optim
       >>> from lucid_fx.nn import Parameter
-      >>> class RMSprop(optim.Optimizer):  # first step: -lr * g / sqrt(0.1 g^2)
-      ...     _make = staticmethod(lambda lr, decay: optax.rmsprop(lr, decay=decay))
-      ...     def _hyper(self):
-      ...         return (0.9,)
-      >>> w = Parameter([1.0, -1.0])
-      >>> opt = RMSprop([w], lr=0.5)
-      >>> w.grad = [3.0, -0.1]
+      >>> a, b = Parameter([1.0]), Parameter([2.0])
+      >>> opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.25}], lr=0.5)
+      >>> [g["lr"] for g in opt.param_groups]
+      [0.5, 0.25]
+      >>> a.grad, b.grad = [1.0], [1.0]
       >>> opt.step()
-      >>> [round(v, 3) for v in w.tolist()]
-      [-0.581, 0.581]
+      >>> a.tolist(), b.tolist()
+      ([0.5], [1.75])
     """
 
-    _make: Callable[..., optax.GradientTransformation]
+    _FLOATS: ClassVar[tuple[str, ...]] = ("lr",)
+    _HIDDEN: ClassVar[tuple[str, ...]] = ()  # internal state left out of state_dict
 
-    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         api = type(self).__name__
+        if isinstance(params, Tensor | Mapping):
+            raise TypeError(
+                f"{api}: params must be an iterable of Parameters or of dicts, got "
+                f"a single {type(params).__name__}. Wrap it in a list."
+            )
         params = list(params)
         if not params:
             raise ValueError(
                 f"{api}: got an empty parameter list. Pass model.parameters() of a "
                 f"model that has parameters."
             )
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self.params: list[Tensor] = []
+        self._states: list[dict[str, Any]] = []
+        self._hyper_cache: list[tuple[Any, dict[str, Any]]] = []
+        self._traced: tuple[dict[str, Any], ...] | None = None
+        self._statics: Any = None  # the options the states were made for
+        self._lock = threading.RLock()
+        self._birth = _tape.stamp()
+        groups = params if isinstance(params[0], Mapping) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # -- param groups -----------------------------------------------------
+
+    def add_param_group(self, param_group: Mapping[str, Any]) -> None:
+        """Add a group of parameters with its own options (others: defaults).
+
+        Raises:
+          TypeError: if ``param_group`` is not a dict with a ``"params"`` list
+            of Tensors that require grad, or an option has the wrong type.
+          ValueError: if an option is out of range or a parameter is already
+            in a group.
+
+        Examples:
+          >>> from lucid_fx import optim
+          >>> from lucid_fx.nn import Parameter
+          >>> opt = optim.SGD([Parameter([1.0])], lr=0.5)
+          >>> opt.add_param_group({"params": [Parameter([2.0])], "lr": 0.125})
+          >>> [(len(g["params"]), g["lr"]) for g in opt.param_groups]
+          [(1, 0.5), (1, 0.125)]
+        """
+        api = type(self).__name__
+        if not isinstance(param_group, Mapping) or "params" not in param_group:
+            raise TypeError(
+                f"{api}: a param group must be a dict with a 'params' entry, got "
+                f"{type(param_group).__name__}."
+            )
+        group = {**self.defaults, **param_group}
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        unique: list[Tensor] = []
+        taken = {id(q) for q in self.params}
+        seen: set[int] = set()
         for i, p in enumerate(params):
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise TypeError(
-                    f"{api}: params[{i}] must be a Tensor that requires grad (e.g. a "
-                    f"Parameter), got {type(p).__name__}."
+                    f"{api}: params[{i}] must be a Tensor that requires grad (e.g. "
+                    f"a Parameter), got {type(p).__name__}."
                 )
-        self.params: list[Tensor] = params
-        self.lr = lr
-        self._birth = _tape.stamp()
-        transform = self._make(1.0, *self._hyper())
-        states = [transform.init(p.data) for p in params]
-        # Kept flat: a compiled step passes and returns these arrays as they are.
-        self._state_leaves, self._state_def = jax.tree.flatten(states)
+            if id(p) in taken:
+                raise ValueError(_MSG_OVERLAP.format(api=api, i=i))
+            if id(p) not in seen:  # the same Parameter twice: updated once
+                seen.add(id(p))
+                unique.append(p)
+        group["params"] = unique
+        self._check_group(group)
+        with self._lock:
+            self.param_groups.append(group)
+            self.params.extend(unique)
+            self._states.extend(self._init_state(group, p.data) for p in unique)
+            self._hyper_cache.append((None, {}))
 
-    @property
-    def state(self) -> tuple[Any, ...]:
-        """The optax state of each parameter, in ``params`` order (read-only)."""
-        return tuple(jax.tree.unflatten(self._state_def, self._state_leaves))
+    def _check_group(self, group: dict[str, Any]) -> None:
+        group["lr"] = check_number(type(self).__name__, "lr", group["lr"], 0, math.inf)
+
+    def _static(self, group: Mapping[str, Any]) -> Hashable:
+        return ()
+
+    def _init_state(self, group: Mapping[str, Any], p: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _update(
+        static: Any, hyper: dict[str, Any], p: Any, g: Any, state: dict[str, Any]
+    ) -> tuple[Any, dict[str, Any]]:
+        raise NotImplementedError
 
     @property
     def lr(self) -> float:
-        """The learning rate; assigning it takes effect at the next ``step``."""
-        return self._lr
+        """The first group's learning rate; assigning sets every group's."""
+        return self.param_groups[0]["lr"]
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check_number(type(self).__name__, "lr", value, 0.0, math.inf)
-        self._lr_cache: Any = None
+        value = check_number(type(self).__name__, "lr", value, 0.0, math.inf)
+        for group in self.param_groups:
+            group["lr"] = value
 
-    def _lr_scalar(self) -> Any:
-        """The learning rate as a float32 JAX scalar, made once per value.
+    @property
+    def state(self) -> tuple[dict[str, jax.Array], ...]:
+        """Each parameter's state (name -> array), in ``params`` order.
 
-        A Python number passed to a compiled program is copied to the device at
-        every call (~8 us per step, measured on CPU); this array is reused until
-        ``lr`` is assigned. Inside a compiled step it is the traced input.
+        A snapshot: assigning to it or its dicts changes nothing; use
+        :meth:`load_state_dict` to set state.
         """
-        if self._lr_cache is None:
-            self._lr_cache = jnp.asarray(self._lr, jnp.float32)
-        return self._lr_cache
-
-    def _hyper(self) -> tuple[Hashable, ...]:
-        raise NotImplementedError
+        return tuple(dict(s) for s in self._states)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear the gradients of all parameters."""
-        for p in self.params:
-            p.grad = None if set_to_none or p.grad is None else p.grad.data * 0
+        """Clear the gradients: ``None`` (default) or zeros of the same shape.
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient (others are skipped)."""
-        _tape.check_writable(self, self._birth, f"a {type(self).__name__} optimizer")
-        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        Examples:
+          >>> from lucid_fx import optim
+          >>> from lucid_fx.nn import Parameter
+          >>> w = Parameter([1.0, 2.0])
+          >>> opt = optim.SGD([w], lr=0.5)
+          >>> w.grad = [3.0, 4.0]
+          >>> opt.zero_grad(set_to_none=False)
+          >>> w.grad.tolist()
+          [0.0, 0.0]
+          >>> opt.zero_grad()
+          >>> w.grad is None
+          True
+        """
+        with self._lock:
+            for p in self.params:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad = jnp.zeros_like(p.grad.data)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient (others are skipped).
+
+        All or nothing: the new parameters and states are computed first and
+        installed together with Ctrl-C held back, so an interrupt or an error
+        leaves every parameter and state readable, all old or all new. A
+        lock serialises steps and state loads from several threads.
+
+        Args:
+          closure: optional function that recomputes the loss (called first,
+            its result returned), as in PyTorch.
+
+        Returns:
+          What ``closure`` returned, or ``None``.
+        """
+        loss = None if closure is None else closure()
+        with self._lock:
+            self._step()
+        return loss
+
+    def _step(self) -> None:
+        api = type(self).__name__
+        _tape.check_writable(self, self._birth, f"a {api} optimizer")
+        live, groups = [], []
+        i = 0
+        for k, group in enumerate(self.param_groups):
+            for p in group["params"]:
+                if p.grad is not None:
+                    _tape.check_writable(p, p._birth, f"a parameter of shape {p.shape}")
+                    live.append(i)
+                    groups.append(k)
+                i += 1
         if not live:
             return
-        for i in live:
-            p = self.params[i]
-            _tape.check_writable(p, p._birth, f"a parameter of shape {p.shape}")
-        params = tuple(self.params[i].data for i in live)
-        grads = tuple(self.params[i].grad.data for i in live)  # type: ignore[union-attr]
-        static = (type(self)._make, self._hyper(), self._state_def, tuple(live))
-        # optax mixes int step counts with floats; keep it working when users
-        # (and our test suite) run JAX with strict dtype promotion.
-        with jax.numpy_dtype_promotion("standard"):
-            new_params, self._state_leaves = _apply(
-                *static, params, grads, self._state_leaves, self._lr_scalar()
-            )
-        for i, p in zip(live, new_params, strict=True):
-            self.params[i].data = p
+        hyper = self._traced if self._traced is not None else self.bridge_state()[0]
+        statics = tuple(self._static(g) for g in self.param_groups)
+        if statics != self._statics:
+            self._reconcile_states()
+            self._statics = statics
+        donated: list[Any] = []
+        kept: list[Any] = []
+        layout = []
+        for i, k in zip(live, groups, strict=True):
+            p, s = self.params[i], self._states[i]
+            layout.append((k, tuple(s)))
+            # donatable() before the buffer is put anywhere: a list holding it
+            # is one more reference and would make it look shared.
+            if donatable(p.data):
+                donated.append(p.data)
+                kept.append(None)
+            else:
+                donated.append(None)
+                kept.append(p.data)
+            for n in s:
+                if donatable(s[n]):
+                    donated.append(s[n])
+                    kept.append(None)
+                else:
+                    donated.append(None)
+                    kept.append(s[n])
+        grads = [self.params[i].grad.data for i in live]  # type: ignore[union-attr]
+        update = type(self)._update
+        with deferred_interrupts():
+            new = _apply(update, statics, tuple(layout), donated, kept, grads, hyper)
+            at = 0
+            for i, (_, names) in zip(live, layout, strict=True):
+                self.params[i].data = new[at]
+                self._states[i] = dict(zip(names, new[at + 1 :], strict=False))
+                at += 1 + len(names)
 
-
-class SGD(Optimizer):
-    r"""Stochastic gradient descent with momentum and weight decay, as PyTorch.
-
-    .. math::
-
-        g \leftarrow g + \lambda p, \qquad
-        b \leftarrow \mu b + g, \qquad
-        p \leftarrow p - \eta b
-
-    (``optax.add_decayed_weights`` then ``optax.sgd``; no dampening, no
-    Nesterov.)
-
-    Args:
-      params: the parameters to optimise (e.g. ``model.parameters()``).
-      lr: learning rate :math:`\eta \ge 0`.
-      momentum: :math:`\mu \in [0, 1)`. Default ``0``.
-      weight_decay: L2 coefficient :math:`\lambda \ge 0`. Default ``0``.
-
-    Examples:
-      >>> from lucid_fx import Tensor, optim
-      >>> from lucid_fx.nn import Parameter
-      >>> w = Parameter([1.0, -2.0])
-      >>> opt = optim.SGD([w], lr=0.5)
-      >>> (w * w).sum().backward()
-      >>> opt.step()
-      >>> w
-      Parameter([0.0, 0.0], grad=[2.0, -4.0])
-    """
-
-    def __init__(
-        self,
-        params: Iterable[Tensor],
-        lr: float,
-        momentum: float = 0.0,
-        weight_decay: float = 0.0,
-    ) -> None:
-        self.momentum = _check_number("SGD", "momentum", momentum, 0.0, 1.0)
-        self.weight_decay = _check_number(
-            "SGD", "weight_decay", weight_decay, 0.0, math.inf
-        )
-        super().__init__(params, lr)
-
-    @staticmethod
-    def _make(lr: Any, momentum: float, weight_decay: float) -> Any:
-        return optax.chain(
-            optax.add_decayed_weights(weight_decay),
-            optax.sgd(lr, momentum=momentum or None),
-        )
-
-    def _hyper(self) -> tuple[float, float]:
-        return (self.momentum, self.weight_decay)
-
-
-class Adam(Optimizer):
-    r"""Adam, as ``torch.optim.Adam`` (``optax.adam``).
-
-    .. math::
-
-        m \leftarrow \beta_1 m + (1 - \beta_1) g, \quad
-        v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \quad
-        p \leftarrow p - \eta \frac{m / (1 - \beta_1^t)}
-        {\sqrt{v / (1 - \beta_2^t)} + \epsilon}
-
-    Args:
-      params: the parameters to optimise.
-      lr: learning rate :math:`\eta \ge 0`.
-      betas: :math:`(\beta_1, \beta_2)`, each in ``[0, 1)``. Default
-        ``(0.9, 0.999)``.
-      eps: :math:`\epsilon \ge 0`. Default ``1e-8``.
-
-    Examples:
-      >>> from lucid_fx import optim
-      >>> from lucid_fx.nn import Parameter
-      >>> w = Parameter([1.0, -2.0])
-      >>> opt = optim.Adam([w], lr=0.5)
-      >>> (w * w).sum().backward()
-      >>> opt.step()
-      >>> [round(v, 4) for v in w.tolist()]  # the first step moves each by lr
-      [0.5, -1.5]
-    """
-
-    def __init__(
-        self,
-        params: Iterable[Tensor],
-        lr: float,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-    ) -> None:
-        if not isinstance(betas, tuple | list) or len(betas) != 2:
-            raise TypeError(f"Adam: betas must be a pair of numbers, got {betas!r}.")
-        self.betas = (
-            _check_number("Adam", "betas[0]", betas[0], 0.0, 1.0),
-            _check_number("Adam", "betas[1]", betas[1], 0.0, 1.0),
-        )
-        self.eps = _check_number("Adam", "eps", eps, 0.0, math.inf)
-        super().__init__(params, lr)
-
-    @staticmethod
-    def _make(lr: Any, b1: float, b2: float, eps: float) -> Any:
-        return optax.adam(lr, b1=b1, b2=b2, eps=eps)
-
-    def _hyper(self) -> tuple[float, float, float]:
-        return (*self.betas, self.eps)
+    def _reconcile_states(self) -> None:
+        """Give each parameter the state its group's options now call for
+        (e.g. ``momentum`` turned on mid-run starts a buffer, as PyTorch)."""
+        i = 0
+        for group in self.param_groups:
+            names = set(self._init_state(group, jnp.zeros(())))  # names only
+            for p in group["params"]:
+                if names != set(self._states[i]):
+                    old = self._states[i]
+                    fresh = self._init_state(group, p.data)
+                    self._states[i] = {n: old.get(n, v) for n, v in fresh.items()}
+                i += 1

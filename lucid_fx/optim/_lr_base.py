@@ -1,0 +1,131 @@
+"""The scheduler base class and its argument checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lucid_fx.optim._optimizer import Optimizer
+
+
+def _check_optimizer(api: str, optimizer: Any) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"{api}: optimizer must be a lucid_fx.optim.Optimizer, got "
+            f"{type(optimizer).__name__}."
+        )
+
+
+def _check_positive_int(api: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{api}: {name} must be a positive int, got {value!r}.")
+    return value
+
+
+def _per_group(api: str, name: str, value: Any, n: int) -> list[float]:
+    if isinstance(value, list | tuple):
+        if len(value) != n:
+            raise ValueError(
+                f"{api}: expected {n} values of {name} (one per param group), got "
+                f"{len(value)}."
+            )
+        return list(value)
+    return [value] * n
+
+
+class LRScheduler:
+    """Base class: ``step()``, ``get_last_lr()`` and state dicts.
+
+    A subclass defines ``get_lr()``, the new learning rate of each group
+    computed from ``last_epoch`` (the number of ``step()`` calls so far; 0 at
+    construction, which takes the first step) and the groups' current rates.
+
+    Args:
+      optimizer: the :class:`~lucid_fx.optim.Optimizer` whose ``lr`` to set.
+      last_epoch: ``-1`` for a new run (records each group's ``initial_lr``);
+        to resume, prefer :meth:`load_state_dict`. Default ``-1``.
+
+    Raises:
+      TypeError: if ``optimizer`` is not an Optimizer.
+      KeyError: if ``last_epoch >= 0`` and a group has no ``initial_lr``.
+
+    Examples:
+      >>> from lucid_fx import optim
+      >>> from lucid_fx.nn import Parameter
+      >>> class Halving(optim.lr_scheduler.LRScheduler):
+      ...     def get_lr(self):
+      ...         return [base * 0.5**self.last_epoch for base in self.base_lrs]
+      >>> opt = optim.SGD([Parameter([1.0])], lr=1.0)
+      >>> sched = Halving(opt)
+      >>> sched.step(); sched.step()
+      >>> sched.get_last_lr(), sched.state_dict()["last_epoch"]
+      ([0.25], 2)
+    """
+
+    optimizer: Optimizer
+    _is_initial = False
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        api = type(self).__name__
+        _check_optimizer(api, optimizer)
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"{api}: param_groups[{i}] has no 'initial_lr', needed to "
+                        f"resume at last_epoch={last_epoch}. Load the optimizer's "
+                        f"state dict first, or use scheduler.load_state_dict()."
+                    )
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self) -> list[float]:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Advance one step and write each group's new ``lr``."""
+        self._step_count += 1
+        self.last_epoch += 1
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates the last ``step()`` wrote, one per group."""
+        return self._last_lr
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every attribute but the optimizer (plain Python values).
+
+        Store it with :func:`lucid_fx.optim.flatten_state_dict`.
+        """
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; its keys must be this scheduler's.
+
+        Raises:
+          ValueError: naming missing or unexpected keys (nothing changes).
+        """
+        want = set(self.state_dict())
+        got = set(state_dict)
+        if got != want:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: missing keys "
+                f"{sorted(want - got)}, unexpected keys {sorted(got - want)}. Pass "
+                f"the state_dict() of the same scheduler class."
+            )
+        vars(self).update(state_dict)
+
+    def _lrs(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]

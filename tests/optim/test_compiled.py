@@ -1,0 +1,90 @@
+"""Optimizers and schedulers inside lucid_fx.compile: never stale, no retrace."""
+
+import chex
+import numpy as np
+import pytest
+
+import lucid_fx
+from lucid_fx import Tensor
+from lucid_fx.optim import _optimizer
+from tests.optim import resume_run
+
+
+def _data(i):
+    rng = np.random.default_rng(100 + i)
+    x = rng.normal(size=(8, 4)).astype(np.float32)
+    return Tensor(x), Tensor(rng.normal(size=(8, 2)).astype(np.float32))
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd", "rmsprop"])
+def test_scheduler_changing_lr_every_step_compiles_once(kind):
+    @chex.assert_max_traces(n=2)  # once without grads (first call), once with
+    def step(model, opt, x, y):
+        return resume_run._step(model, opt, x, y)
+
+    model, opt, sched = resume_run.build(kind)
+    eager_model, eager_opt, eager_sched = resume_run.build(kind)
+    compiled = lucid_fx.compile(step)
+    for i in range(12):
+        compiled(model, opt, *_data(i))
+        sched.step()
+        resume_run._step(eager_model, eager_opt, *_data(i))
+        eager_sched.step()
+    chex.clear_trace_counter()
+    assert opt.param_groups[0]["lr"] == eager_opt.param_groups[0]["lr"]
+    for k, v in resume_run.params(eager_model).items():
+        np.testing.assert_allclose(resume_run.params(model)[k], v, rtol=1e-5, atol=1e-6)
+
+
+def test_param_group_lr_edit_is_never_stale_in_a_compiled_step():
+    model, opt, _ = resume_run.build("sgd")
+    compiled = lucid_fx.compile(resume_run._step)
+    compiled(model, opt, *_data(0))
+    compiled(model, opt, *_data(1))
+    before = resume_run.params(model)
+    for group in opt.param_groups:
+        group["lr"] = 0.0
+    compiled(model, opt, *_data(2))
+    for k, v in resume_run.params(model).items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+def test_bridge_hooks():
+    model, opt, _ = resume_run.build("adam")
+    assert opt.params == list(model.parameters())
+    hyper, state = opt.bridge_state()
+    assert [sorted(h) for h in hyper] == [
+        ["beta1", "beta2", "eps", "lr", "weight_decay"]
+    ] * 2
+    assert all(
+        v.shape == () and v.dtype == np.float32 for h in hyper for v in h.values()
+    )
+    assert opt.bridge_state()[0][0]["lr"] is hyper[0]["lr"]  # cached per value
+    assert state is opt.bridge_state()[1] and len(state) == 4
+    signature = opt.bridge_signature()
+    opt.param_groups[0]["lr"] = 0.5
+    assert opt.bridge_signature() == signature
+    assert float(opt.bridge_state()[0][0]["lr"]) == 0.5
+    opt.param_groups[0]["amsgrad"] = False
+    assert opt.bridge_signature() != signature
+    x, y = _data(0)
+    resume_run._step(model, opt, x, y)
+    with opt.traced_hyper(tuple(dict(h, lr=np.float32(0)) for h in hyper)):
+        before = resume_run.params(model)
+        resume_run._step(model, opt, x, y)
+    for k, v in resume_run.params(model).items():  # lr 0: unmoved
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    new_state = [dict(s) for s in opt.bridge_state()[1]]
+    opt.load_bridge_state(new_state)
+    assert opt.bridge_state()[1] is new_state
+
+
+def test_eager_step_compiles_its_update_once_while_a_scheduler_moves_lr():
+    model, opt, sched = resume_run.build("adam")  # OneCycleLR: lr and betas move
+    resume_run._step(model, opt, *_data(0))
+    sched.step()
+    size = _optimizer._apply._cache_size()
+    for i in range(1, 10):
+        resume_run._step(model, opt, *_data(i))
+        sched.step()
+    assert _optimizer._apply._cache_size() == size

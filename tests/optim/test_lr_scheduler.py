@@ -1,0 +1,135 @@
+"""Every scheduler's learning rates equal PyTorch's, bit for bit, for 100 steps."""
+
+import math
+
+import pytest
+import torch
+
+from lucid_fx import optim
+from lucid_fx.nn import Parameter
+from lucid_fx.optim import lr_scheduler
+
+STEPS = 100
+LOSSES = [1.0 / (1 + i // 7) + 0.1 * math.sin(i) for i in range(STEPS)]
+
+
+def _half(n):
+    return 0.5**n
+
+
+CASES = [
+    ("step", "StepLR", dict(step_size=7, gamma=0.3)),
+    ("multistep", "MultiStepLR", dict(milestones=[10, 30, 30, 77], gamma=0.7)),
+    ("exponential", "ExponentialLR", dict(gamma=0.97)),
+    ("cosine", "CosineAnnealingLR", dict(T_max=13, eta_min=0.001)),
+    ("cosine_default", "CosineAnnealingLR", dict(T_max=40)),
+    ("linear", "LinearLR", dict()),
+    ("linear_down", "LinearLR", dict(start_factor=0.9, end_factor=0.1, total_iters=60)),
+    ("onecycle", "OneCycleLR", dict(max_lr=0.5, total_steps=STEPS + 1)),
+    (
+        "onecycle_three_phase_linear",
+        "OneCycleLR",
+        dict(
+            max_lr=[0.4, 0.2],
+            epochs=11,
+            steps_per_epoch=10,
+            three_phase=True,
+            anneal_strategy="linear",
+        ),
+    ),
+    ("lambda", "LambdaLR", dict(lr_lambda=lambda n: 1 / (1 + 0.1 * n))),
+    ("lambda_per_group", "LambdaLR", dict(lr_lambda=[_half, lambda n: 0.99**n])),
+    ("plateau", "ReduceLROnPlateau", dict(factor=0.5, patience=3, cooldown=2)),
+    (
+        "plateau_max_abs",
+        "ReduceLROnPlateau",
+        dict(mode="max", threshold_mode="abs", patience=2, min_lr=[0.01, 0.02]),
+    ),
+]
+
+
+def _pair(opt_name, options):
+    params = [Parameter([1.0]), Parameter([2.0])]
+    tparams = [torch.nn.Parameter(torch.ones(1)) for _ in range(2)]
+    kw = dict(momentum=0.9) if opt_name == "SGD" else {}
+    ours = getattr(optim, opt_name)(
+        [{"params": params[:1]}, {"params": params[1:], "lr": 0.05}], lr=0.1, **kw
+    )
+    theirs = getattr(torch.optim, opt_name)(
+        [{"params": tparams[:1]}, {"params": tparams[1:], "lr": 0.05}], lr=0.1, **kw
+    )
+    return ours, theirs
+
+
+def _momenta(opt):
+    return [g.get("momentum", g.get("betas", (None,))[0]) for g in opt.param_groups]
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
+@pytest.mark.parametrize("name,cls,options", CASES, ids=[c[0] for c in CASES])
+def test_hundred_steps_equal_pytorch(name, cls, options, opt_name):
+    opt, topt = _pair(opt_name, options)
+    sched = getattr(lr_scheduler, cls)(opt, **options)
+    tsched = getattr(torch.optim.lr_scheduler, cls)(topt, **options)
+    assert sched.get_last_lr() == tsched.get_last_lr()
+    for i in range(STEPS):
+        topt.step()  # no grads: only silences PyTorch's step-order warning
+        if cls == "ReduceLROnPlateau":
+            sched.step(LOSSES[i])
+            tsched.step(LOSSES[i])
+        else:
+            sched.step()
+            tsched.step()
+        assert sched.get_last_lr() == tsched.get_last_lr(), i
+        assert [g["lr"] for g in opt.param_groups] == tsched.get_last_lr(), i
+        assert _momenta(opt) == [pytest.approx(m, abs=0) for m in _momenta(topt)], i
+
+
+@pytest.mark.parametrize("name,cls,options", CASES, ids=[c[0] for c in CASES])
+def test_state_dict_resumes_the_sequence(name, cls, options):
+    def run(steps, sched):
+        for i in range(steps):
+            sched.step(LOSSES[i]) if cls == "ReduceLROnPlateau" else sched.step()
+
+    opt, _ = _pair("SGD", options)
+    full = getattr(lr_scheduler, cls)(opt, **options)
+    run(40, full)
+    opt1, _ = _pair("SGD", options)
+    first = getattr(lr_scheduler, cls)(opt1, **options)
+    run(20, first)
+    # PyTorch's order: build both (the scheduler's first step writes lr), then
+    # load the optimizer's state, then the scheduler's.
+    opt2, _ = _pair("SGD", options)
+    second = getattr(lr_scheduler, cls)(opt2, **options)
+    opt2.load_state_dict(opt1.state_dict())
+    second.load_state_dict(first.state_dict())
+    for i in range(20, 40):
+        second.step(LOSSES[i]) if cls == "ReduceLROnPlateau" else second.step()
+    assert second.get_last_lr() == full.get_last_lr()
+    assert [g["lr"] for g in opt2.param_groups] == full.get_last_lr()
+
+
+def test_bad_arguments_name_the_option():
+    opt = optim.SGD([Parameter([1.0])], lr=0.1)
+    with pytest.raises(ValueError, match="step_size"):
+        lr_scheduler.StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match="start_factor"):
+        lr_scheduler.LinearLR(opt, start_factor=0.0)
+    with pytest.raises(ValueError, match="total_steps"):
+        lr_scheduler.OneCycleLR(opt, max_lr=1.0)
+    with pytest.raises(ValueError, match="cycle_momentum"):
+        lr_scheduler.OneCycleLR(optim.Adagrad([Parameter([1.0])]), 1.0, 10)
+    with pytest.raises(ValueError, match="lr_lambdas"):
+        lr_scheduler.LambdaLR(opt, [_half, _half])
+    with pytest.raises(ValueError, match="factor"):
+        lr_scheduler.ReduceLROnPlateau(opt, factor=1.0)
+    with pytest.raises(TypeError, match="Optimizer"):
+        lr_scheduler.StepLR(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))]), 1)
+    sched = lr_scheduler.StepLR(opt, step_size=2)
+    with pytest.raises(ValueError, match="unexpected keys \\['x'\\]"):
+        sched.load_state_dict({**sched.state_dict(), "x": 1})
+    one_cycle = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=2)
+    one_cycle.step()
+    one_cycle.step()
+    with pytest.raises(ValueError, match="total_steps is 2"):
+        one_cycle.step()
