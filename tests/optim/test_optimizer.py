@@ -328,3 +328,23 @@ def test_an_error_inside_the_update_changes_nothing():
         opt.step()
     assert w.tolist() == W0.tolist()
     assert opt.state[0]["momentum_buffer"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_deferred_interrupt_is_raised_after_the_block_even_if_it_failed():
+    import os
+    import signal
+
+    from lucid_fx._tensor._donation import deferred_interrupts
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_interrupts():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("after the signal")
+    assert done == ["after the signal"]
+    with pytest.raises(KeyboardInterrupt) as info:
+        with deferred_interrupts():
+            os.kill(os.getpid(), signal.SIGINT)
+            raise ValueError("inside")
+    assert isinstance(info.value.__context__, ValueError)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
