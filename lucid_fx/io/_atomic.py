@@ -47,6 +47,23 @@ def resolve(api: str, path: str | os.PathLike) -> str:
     return target
 
 
+def resolve_folder(api: str, path: str | os.PathLike) -> str:
+    """The folder of a sharded checkpoint (created if missing, like makedirs)."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"{api}: path must be a str or os.PathLike, got {type(path).__name__}."
+        )
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{api}: path is empty; pass a folder for the shards.")
+    folder = os.path.realpath(text)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise NotADirectoryError(
+            f"{api}: {text!r} is a file; a sharded checkpoint is a folder."
+        )
+    return folder
+
+
 def _prefix(target: str) -> str:
     return f".{os.path.basename(target)}."
 

@@ -17,7 +17,7 @@ import numpy as np
 import safetensors
 
 from lucid_fx._tensor import Tensor
-from lucid_fx.io import _atomic, _header
+from lucid_fx.io import _atomic, _header, _sharded
 from lucid_fx.io._header import CONFIG_PREFIX, DTYPES, METADATA
 from lucid_fx.nn import Module
 
@@ -45,23 +45,27 @@ class StateDict(dict):
     configs: dict[str, float]
 
 
-def _host_array(name: str, value: Any) -> np.ndarray:
+def _checked_array(name: str, value: Any) -> Any:
     if isinstance(value, Tensor):
         value = value.data
     if not isinstance(value, jax.Array | np.ndarray | np.generic):
         raise TypeError(
             f"save: {name!r} must be an array or Tensor, got {type(value).__name__}."
         )
+    if np.dtype(value.dtype) not in DTYPES.values():
+        raise TypeError(
+            f"save: {name!r} has dtype {value.dtype}, which safetensors cannot store."
+        )
+    return value
+
+
+def _host(value: Any) -> np.ndarray:
     # np.asarray keeps 0-d arrays 0-d (np.ascontiguousarray would make them 1-d).
     array = np.asarray(jax.device_get(value))
-    if array.dtype not in DTYPES.values():
-        raise TypeError(
-            f"save: {name!r} has dtype {array.dtype}, which safetensors cannot store."
-        )
     return array if array.flags.c_contiguous else array.copy(order="C")
 
 
-def _host_arrays(obj: Any) -> dict[str, np.ndarray]:
+def _arrays(obj: Any) -> dict[str, Any]:
     if isinstance(obj, Module):
         obj = obj.state_dict()
     if not isinstance(obj, Mapping):
@@ -78,7 +82,7 @@ def _host_arrays(obj: Any) -> dict[str, np.ndarray]:
                 f"save: {METADATA!r} is reserved by the safetensors format for the "
                 f"header metadata; rename the tensor or pass metadata=."
             )
-        arrays[name] = _host_array(name, value)
+        arrays[name] = _checked_array(name, value)
     return arrays
 
 
@@ -121,7 +125,11 @@ def serialize(arrays: Mapping[str, np.ndarray], header: Mapping[str, str]) -> by
 
 
 def save(
-    obj: Any, path: str | os.PathLike, metadata: Mapping[str, str] | None = None
+    obj: Any,
+    path: str | os.PathLike,
+    metadata: Mapping[str, str] | None = None,
+    *,
+    sharded: bool | None = None,
 ) -> None:
     """Write a module's (or a state dict's) arrays to ``path`` as safetensors.
 
@@ -138,11 +146,24 @@ def save(
     (bfloat16, NaN, inf and ``-0.0`` included) and keeps its shape, 0-d
     arrays included (stored with shape ``[]``).
 
+    Arrays that span several processes (``jax.Array`` objects that are not fully
+    addressable, e.g. FSDP parameters after ``jax.distributed.initialize``)
+    are written as a sharded checkpoint without gathering: ``path`` is then a
+    folder, every process calls ``save`` (it is collective) and writes the
+    pieces its devices own to its own file, and process 0 writes
+    ``model.safetensors.index.json`` mapping each stored tensor to its file
+    (see the distributed guide for the layout). :func:`load` reads it back
+    onto any mesh and any number of processes.
+
     Args:
       obj: an ``nn.Module`` (its ``state_dict()`` and configs) or a mapping of
         names to Tensors / arrays.
-      path: the file to write.
+      path: the file to write (a folder for a sharded checkpoint).
       metadata: extra ``str -> str`` entries for the header.
+      sharded: ``None`` (default) writes a sharded checkpoint exactly when
+        some array spans several processes; ``True`` always writes the
+        folder layout; ``False`` always one file (an error for arrays that
+        span processes).
 
     Raises:
       TypeError: for values that are not arrays, metadata that is not a dict
@@ -171,10 +192,23 @@ def save(
       >>> lucid_fx.load(path)["step"].shape
       ()
     """
-    arrays = _host_arrays(obj)
+    arrays = _arrays(obj)
     header = _header_metadata(obj, metadata)
+    if sharded is None:
+        sharded = any(map(_sharded.is_sharded, arrays.values()))
+    if sharded:
+        folder = _atomic.resolve_folder("save", path)
+        _sharded.save_sharded(arrays, folder, header, serialize)
+        return
+    if any(map(_sharded.is_sharded, arrays.values())):
+        raise ValueError(
+            "save: some arrays span several processes; pass a folder and "
+            "sharded=True (or leave sharded=None) to write a sharded checkpoint."
+        )
     target = _atomic.resolve("save", path)
-    _atomic.write("save", target, serialize(arrays, header))
+    _atomic.write(
+        "save", target, serialize({k: _host(v) for k, v in arrays.items()}, header)
+    )
 
 
 def read(path: Any, raw: bytearray) -> StateDict:
@@ -211,7 +245,7 @@ def _read_file(path: pathlib.Path) -> bytearray:
     return raw[:got] if got != len(raw) else raw
 
 
-def load(path: str | os.PathLike) -> StateDict:
+def load(path: str | os.PathLike, shardings: Any = None) -> StateDict:
     """Read a safetensors file into host (numpy) arrays, validating all of it.
 
     Nothing is executed from the file: the header is JSON, the data raw bytes.
@@ -219,12 +253,22 @@ def load(path: str | os.PathLike) -> StateDict:
     structural problem, however hostile the file, is a ``ValueError`` naming
     the file and what is wrong.
 
+    A sharded checkpoint (a folder holding ``model.safetensors.index.json``,
+    see :func:`save`) loads the same way, in any number of processes: each
+    process reads only the files holding the pieces its devices need.
+
     Args:
-      path: the file to read.
+      path: the file to read, or the folder (or index file) of a sharded
+        checkpoint.
+      shardings: ``None`` (default) for host numpy arrays; a
+        ``jax.sharding.Sharding`` for every array, or a dict of name ->
+        sharding (names missing from it stay numpy), to get ``jax.Array`` objects
+        placed on any mesh, built with ``jax.make_array_from_callback``.
 
     Returns:
-      A :class:`StateDict` (a dict of numpy arrays) with ``.metadata`` and
-      ``.configs``; pass it to ``module.load_state_dict``.
+      A :class:`StateDict` (a dict of numpy arrays, or of ``jax.Array`` where a
+      sharding was given) with ``.metadata`` and ``.configs``; pass it to
+      ``module.load_state_dict``.
 
     Raises:
       FileNotFoundError: if ``path`` does not exist.
@@ -252,10 +296,35 @@ def load(path: str | os.PathLike) -> StateDict:
       ValueError: load: '...w.safetensors' is not a valid safetensors file: ...
     """
     p = pathlib.Path(path)
+    if p.name == _sharded.INDEX and p.is_file():
+        p = p.parent
+    if p.is_dir() and (p / _sharded.INDEX).is_file():
+        return _load_sharded(p, shardings)
     if p.is_dir():
         raise IsADirectoryError(
-            f"load: {str(path)!r} is a directory, not a checkpoint file."
+            f"load: {str(path)!r} is a directory without a "
+            f"{_sharded.INDEX}, not a checkpoint."
         )
     if not p.exists():
         raise FileNotFoundError(f"load: no checkpoint file at {str(path)!r}.")
-    return read(path, _read_file(p))
+    state = read(path, _read_file(p))
+    if shardings is not None:
+        for name, array in state.items():
+            sharding = (
+                shardings.get(name) if isinstance(shardings, Mapping) else shardings
+            )
+            if sharding is not None:
+                state[name] = jax.make_array_from_callback(
+                    array.shape, sharding, lambda index, a=array: a[index]
+                )
+    return state
+
+
+def _load_sharded(folder: pathlib.Path, shardings: Any) -> StateDict:
+    arrays, meta = _sharded.load_sharded(
+        str(folder), shardings, lambda f: read(f, _read_file(pathlib.Path(f)))
+    )
+    out = StateDict(arrays)
+    out.metadata = {k: v for k, v in meta.items() if not k.startswith(CONFIG_PREFIX)}
+    out.configs = _header.parse_configs(folder / _sharded.INDEX, meta)
+    return out
