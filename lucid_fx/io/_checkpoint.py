@@ -171,7 +171,8 @@ def save(
       ValueError: for the reserved name ``"__metadata__"``, a reserved
         metadata key or an empty path.
       FileNotFoundError: if the folder of ``path`` does not exist.
-      IsADirectoryError: if ``path`` is a directory.
+      IsADirectoryError: if ``path`` is a directory (single-file save).
+      NotADirectoryError: if a sharded save's ``path`` is a file.
       OSError: if writing fails (e.g. a full disk); the message names
         ``path`` and the previous file is left as it was.
 
@@ -273,7 +274,9 @@ def load(path: str | os.PathLike, shardings: Any = None) -> StateDict:
     Raises:
       FileNotFoundError: if ``path`` does not exist.
       IsADirectoryError: if ``path`` is a directory.
-      ValueError: if the file is not a valid safetensors file: too short,
+      ValueError: if a sharded checkpoint's index is malformed or its pieces
+        leave gaps, overlap or disagree with it; or if the file is not a
+        valid safetensors file: too short,
         truncated, a header length past the end, a header that is not JSON or
         nests too deeply, ``Infinity``/``NaN`` or integers of more than 20
         digits, duplicate names, unknown dtypes, shapes that are not lists of

@@ -149,41 +149,82 @@ def _parse_key(key: str) -> tuple[str, Index | None]:
     return match.group(1), bounds  # type: ignore[return-value]
 
 
+def _bad(path: str, reason: str) -> ValueError:
+    return ValueError(f"load: {path!r} is not a valid sharded checkpoint: {reason}.")
+
+
+def _read_index(path: str) -> tuple[dict, dict, dict]:
+    try:
+        with open(path, "rb") as f:
+            index = json.loads(f.read())
+        arrays, weight_map, meta = (
+            index["lucid_fx.arrays"],
+            index["weight_map"],
+            index["metadata"],
+        )
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
+        raise _bad(path, f"unreadable index ({type(err).__name__}: {err})") from None
+    if not all(isinstance(d, dict) for d in (arrays, weight_map, meta)):
+        raise _bad(path, "arrays, weight_map and metadata must be objects")
+    for name, spec in arrays.items():
+        if (
+            not isinstance(spec, dict)
+            or spec.get("dtype") not in DTYPES
+            or not isinstance(spec.get("shape"), list)
+            or not all(type(d) is int and d >= 0 for d in spec["shape"])
+        ):
+            raise _bad(path, f"array {name!r} has no valid dtype and shape")
+    for file in weight_map.values():
+        if not isinstance(file, str) or not _FILE.fullmatch(file):
+            raise _bad(path, f"weight_map names the file {file!r}, not a shard file")
+    if not all(isinstance(v, str) for v in meta.values()):
+        raise _bad(path, "metadata must map strings to strings")
+    return arrays, weight_map, meta
+
+
 class _Reader:
     """Reads the files of a sharded checkpoint lazily, each at most once."""
 
     def __init__(self, folder: str, read_file: Callable[[str], Mapping]):
         self.folder, self.read_file = folder, read_file
-        path = os.path.join(folder, INDEX)
-        try:
-            with open(path, "rb") as f:
-                index = json.loads(f.read())
-            self.arrays = index["lucid_fx.arrays"]
-            weight_map = index["weight_map"]
-            self.metadata = {
-                k: v for k, v in index["metadata"].items() if k != "format"
-            }
-        except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(
-                f"load: {path!r} is not a valid sharded checkpoint index: {err!r}."
-            ) from None
-        self.pieces: dict[str, list[tuple[Index | None, str, str]]] = {}
+        self.index_path = os.path.join(folder, INDEX)
+        self.arrays, weight_map, meta = _read_index(self.index_path)
+        self.metadata = {k: v for k, v in meta.items() if k != "format"}
+        self.pieces: dict[str, list[tuple[Index, str, str]]] = {
+            name: [] for name in self.arrays
+        }
         for key, file in weight_map.items():
             name, bounds = _parse_key(key) if key not in self.arrays else (key, None)
-            self.pieces.setdefault(name, []).append((bounds, key, file))
+            spec = self.arrays.get(name)
+            if spec is None:
+                raise _bad(self.index_path, f"{key!r} belongs to no listed array")
+            full = tuple((0, n) for n in spec["shape"])
+            bounds = full if bounds is None else bounds
+            if len(bounds) != len(full) or any(
+                not 0 <= a <= b <= n for (a, b), (_, n) in zip(bounds, full)
+            ):
+                raise _bad(self.index_path, f"piece {key!r} lies outside {name!r}")
+            self.pieces[name].append((bounds, key, file))
         self._files: dict[str, Mapping] = {}
 
-    def _file(self, name: str) -> Mapping:
-        if name not in self._files:
-            self._files[name] = self.read_file(os.path.join(self.folder, name))
-        return self._files[name]
+    def _piece(self, name: str, bounds: Index, key: str, file: str) -> np.ndarray:
+        if file not in self._files:
+            self._files[file] = self.read_file(os.path.join(self.folder, file))
+        array = self._files[file].get(key)
+        shape = tuple(b - a for a, b in bounds)
+        dtype = DTYPES[self.arrays[name]["dtype"]]
+        if array is None or array.shape != shape or array.dtype != dtype:
+            raise _bad(
+                self.index_path,
+                f"{file} does not hold {key!r} as {dtype} of shape {shape}",
+            )
+        return array
 
     def region(self, name: str, bounds: Index) -> np.ndarray:
         """The global region ``bounds`` of array ``name``, from its pieces."""
-        spec = self.arrays[name]
-        out = np.empty([b - a for a, b in bounds], DTYPES[spec["dtype"]])
+        out = np.empty([b - a for a, b in bounds], DTYPES[self.arrays[name]["dtype"]])
+        seen = np.zeros(out.shape, np.bool_)
         for piece_bounds, key, file in self.pieces[name]:
-            piece_bounds = piece_bounds or tuple((0, n) for n in spec["shape"])
             lo = [max(a, c) for (a, _), (c, _) in zip(bounds, piece_bounds)]
             hi = [min(b, d) for (_, b), (_, d) in zip(bounds, piece_bounds)]
             if any(a >= b for a, b in zip(lo, hi)):
@@ -192,7 +233,16 @@ class _Reader:
                 slice(a - c, b - c) for a, b, (c, _) in zip(lo, hi, piece_bounds)
             )
             dst = tuple(slice(a - c, b - c) for a, b, (c, _) in zip(lo, hi, bounds))
-            out[dst] = self._file(file)[key][src]
+            if seen[dst].any():
+                raise _bad(self.index_path, f"pieces of {name!r} overlap at {key!r}")
+            out[dst] = self._piece(name, piece_bounds, key, file)[src]
+            seen[dst] = True
+        if not seen.all():
+            raise _bad(
+                self.index_path,
+                f"the pieces of {name!r} cover {int(seen.sum())} of the "
+                f"{out.size} values of region {list(bounds)}",
+            )
         return out
 
 
