@@ -209,13 +209,16 @@ def train_mode(args, fsdp: bool, x, y, results: dict) -> dict:
         m = jax.lax.with_sharding_constraint(m, shardings)
         return p, m, loss
 
-    losses = []
+    losses, seconds = [], []
     for i in range(args.steps):
         if i == args.die_at_step and jax.process_index() == args.die_process:
             os.kill(os.getpid(), signal.SIGKILL)  # a crashed host, for the tests
+        start = time.perf_counter()
         params, momentum, loss = step(params, momentum, x, y)
-        losses.append(float(loss))
+        losses.append(float(loss))  # waits for the step
+        seconds.append(time.perf_counter() - start)
     results[f"{mode}:losses"] = np.array(losses)
+    results[f"time:{mode}"] = np.array(seconds)  # per step, the first compiles
     host = multihost_utils.process_allgather(params, tiled=True)
     results.update({f"{mode}:{k}": np.asarray(v) for k, v in host.items()})
     if jax.process_index() == 0:

@@ -95,7 +95,7 @@ def test_two_processes_equal_one_process_over_20_steps(runs, mode):
     _ok(runs, "one"), _ok(runs, "two")
     one, two = _results(runs[0], "one"), _results(runs[0], "two")
     assert len(one[f"{mode}:losses"]) == 20
-    keys = [k for k in one if k.startswith(f"{mode}:")]
+    keys = [k for k in one if k.startswith(f"{mode}:")]  # not time:*
     assert len(keys) == 1 + len(SHAPES)
     for key in keys:
         np.testing.assert_allclose(two[key], one[key], rtol=0, atol=1e-6)
