@@ -16,7 +16,9 @@ Every worker builds the same model (same seed), joins the cluster with
 processes and feeds only its own rows of the global batch
 (``jax.make_array_from_process_local_data``). The step is ``functionalize`` +
 ``jax.jit``; XLA inserts the cross-process all-reduce (gloo on CPU). It
-trains twice (``--mode both``): data parallel (parameters replicated) and
+trains three times (``--mode all``): data parallel (parameters replicated)
+through ``functionalize`` + ``jax.jit`` and through a ``lucid_fx.compile``'d
+eager step (Module, ``optim.SGD``, ``backward``) over global Tensors, and
 FSDP-style (parameters and momentum buffers sharded over all devices of all
 processes, gathered by XLA where needed). ``--save DIR`` writes the last
 run's parameters as a sharded checkpoint (each process writes its own
@@ -231,6 +233,43 @@ def train_mode(args, fsdp: bool, x, y, results: dict) -> dict:
     return params
 
 
+def train_compiled(args, x, y, results: dict) -> None:
+    """The eager API (Module, optim.SGD, backward) in one lucid_fx.compile'd
+    step over globally sharded Tensors; same update as the dp mode."""
+    import jax
+    import numpy as np
+    from jax.experimental import multihost_utils
+    from jax.sharding import Mesh
+
+    import lucid_fx
+    import lucid_fx.nn.functional as F
+    from lucid_fx import Tensor, optim
+
+    mesh = Mesh(np.array(jax.devices()), ("data",))
+    model = make_model(0)
+    for p in model.parameters():
+        p.data = _global(p.data, _param_shardings({"p": p.data}, mesh, False)["p"])
+    opt = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+
+    @lucid_fx.compile
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    xt, yt = Tensor(x), Tensor(y)
+    losses = [float(step(model, opt, xt, yt).item()) for _ in range(args.steps)]
+    results["compiled:losses"] = np.array(losses)
+    host = multihost_utils.process_allgather(
+        {k: v.data for k, v in model.state_dict().items()}, tiled=True
+    )
+    results.update({f"compiled:{k}": np.asarray(v) for k, v in host.items()})
+    if jax.process_index() == 0:
+        print(f"compiled: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+
+
 def train(args: argparse.Namespace) -> None:
     import jax
     import numpy as np
@@ -247,9 +286,13 @@ def train(args: argparse.Namespace) -> None:
     x = jax.make_array_from_process_local_data(batch, x_all[local], x_all.shape)
     y = jax.make_array_from_process_local_data(batch, y_all[local], y_all.shape)
     results: dict = {}
-    for fsdp in {"dp": [False], "fsdp": [True], "both": [False, True]}[args.mode]:
+    params = None
+    if args.mode in ("compiled", "all"):
+        train_compiled(args, x, y, results)
+    modes = {"dp": [False], "fsdp": [True], "both": [False, True], "all": [False, True]}
+    for fsdp in modes.get(args.mode, []):
         params = train_mode(args, fsdp, x, y, results)
-    if args.save:  # collective: each process writes the pieces it owns
+    if args.save and params is not None:  # collective: each writes its own pieces
         lucid_fx.save(params, args.save, sharded=True)
     if me == 0:
         print(f"{count} process(es) x {jax.local_device_count()} devices", flush=True)
@@ -270,7 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--mode", choices=["dp", "fsdp", "both"], default="both")
+    parser.add_argument(
+        "--mode", choices=["dp", "fsdp", "both", "compiled", "all"], default="all"
+    )
     parser.add_argument("--save", help="write the last run's sharded checkpoint here")
     parser.add_argument(
         "--verify-load", help="load this checkpoint onto the FSDP mesh (results)"

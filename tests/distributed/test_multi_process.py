@@ -4,7 +4,8 @@ Three runs of ``examples/multi_process.py`` start together (one module
 fixture, so the slow part, process start-up and compilation, overlaps):
 
 - ``one``: 1 process x 4 devices, the reference;
-- ``two``: 2 processes x 2 devices, data parallel and FSDP, saving a sharded
+- ``two``: 2 processes x 2 devices, data parallel (``functionalize`` + ``jax.jit``
+  and the compiled eager step) and FSDP, saving a sharded
   checkpoint (each process writes its own pieces);
 - ``dies``: 2 processes where process 1 is SIGKILLed at step 1.
 
@@ -90,7 +91,7 @@ def _ok(runs, name):
     return stdout
 
 
-@pytest.mark.parametrize("mode", ["dp", "fsdp"])
+@pytest.mark.parametrize("mode", ["dp", "fsdp", "compiled"])
 def test_two_processes_equal_one_process_over_20_steps(runs, mode):
     _ok(runs, "one"), _ok(runs, "two")
     one, two = _results(runs[0], "one"), _results(runs[0], "two")
@@ -100,6 +101,13 @@ def test_two_processes_equal_one_process_over_20_steps(runs, mode):
     for key in keys:
         np.testing.assert_allclose(two[key], one[key], rtol=0, atol=1e-6)
     assert one[f"{mode}:losses"][-1] < one[f"{mode}:losses"][0]  # it trains
+
+
+def test_compiled_eager_step_matches_the_functional_step(runs):
+    results = _results(runs[0], "two")
+    for key in [k for k in results if k.startswith("dp:")]:
+        other = "compiled:" + key.removeprefix("dp:")
+        np.testing.assert_allclose(results[other], results[key], rtol=0, atol=1e-6)
 
 
 def test_fsdp_shards_parameters_across_processes(runs):
