@@ -61,7 +61,7 @@ def _checked_array(name: str, value: Any) -> Any:
 
 def _host(value: Any) -> np.ndarray:
     # np.asarray keeps 0-d arrays 0-d (np.ascontiguousarray would make them 1-d).
-    array = np.asarray(jax.device_get(value))
+    array = np.asarray(jax.device_get(value) if isinstance(value, jax.Array) else value)
     return array if array.flags.c_contiguous else array.copy(order="C")
 
 
@@ -218,7 +218,11 @@ def read(path: Any, raw: bytearray) -> StateDict:
     The arrays are writable views into ``raw`` (one buffer, no copy per array).
     """
     with _header.gc_paused():
-        header, start = _header.parse(path, raw)
+        return _read(path, raw)
+
+
+def _read(path: Any, raw: bytearray) -> StateDict:
+    header, start = _header.parse(path, raw)
     data = memoryview(raw)[start:]
     _header.check_entries(path, header, data.nbytes)
     out = StateDict()
