@@ -466,7 +466,41 @@ def plot(results: dict, path: pathlib.Path) -> None:
     plt.close(fig)
 
 
-SECTIONS = ("elementwise", "memory", "eager", "training", "sweep")
+def bench_multi_process(quick: bool) -> dict:
+    """Weak scaling on JAX's distributed runtime: 1 process x 2 CPU devices with
+    a batch of B against 2 processes x 2 devices with 2B (examples/
+    multi_process.py, loopback). Efficiency = t(1 process) / t(2 processes)
+    per step, median after compilation; 1.0 is perfect. On a 2-core machine
+    this is a correctness run more than a speed one."""
+    import subprocess
+    import sys
+    import tempfile
+
+    script = pathlib.Path(__file__).resolve().parent / "multi_process.py"
+    steps, rows = (6, 256) if quick else (30, 4096)
+    medians_ms = {}
+    for procs in (1, 2):
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run(
+                [sys.executable, str(script), "--num-processes", str(procs)]
+                + ["--mode", "dp", "--steps", str(steps), "--out", out]
+                + ["--batch", str(rows * procs), "--lr", "0.01"],
+                check=True,
+                capture_output=True,
+            )
+            seconds = np.load(pathlib.Path(out) / "results.npz")["time:dp"][2:]
+        medians_ms[f"{procs} process(es) x 2 devices"] = 1e3 * float(np.median(seconds))
+    one, two = medians_ms.values()
+    row = dict(rows_per_process=rows, ms_per_step=medians_ms, efficiency=one / two)
+    print(
+        f"\n6. multi-process weak scaling ({rows} rows per process): "
+        + ", ".join(f"{k} {v:.2f} ms" for k, v in medians_ms.items())
+        + f" -> efficiency {row['efficiency']:.2f}"
+    )
+    return row
+
+
+SECTIONS = ("elementwise", "memory", "eager", "training", "sweep", "multi_process")
 
 
 def main(argv=None) -> dict:
@@ -492,6 +526,8 @@ def main(argv=None) -> dict:
         )
     if "sweep" in args.only:
         results["sweep"] = bench_sweep(repeats, k_seeds=2 if args.quick else 8)
+    if "multi_process" in args.only:
+        results["multi_process"] = bench_multi_process(args.quick)
     print_report(results)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "benchmark.json").write_text(json.dumps(results, indent=2))

@@ -61,6 +61,14 @@ def _file(tmp_path, data):
     return {"path": path, "model": _model()}
 
 
+_F32 = '{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+
+
+def _raw_header(text, data=bytes(4)):
+    blob = text.encode()
+    return len(blob).to_bytes(8, "little") + blob + data
+
+
 def _assign(obj, name, value):
     setattr(obj, name, value)
 
@@ -465,6 +473,92 @@ CASES = {
         lambda o: lucid_fx.save({"w": [1.0]}, o["path"]),
         TypeError,
         "'w'",
+    ),
+    # hostile headers (more in tests/io/test_header.py) and save paths
+    "load_infinity_offset": (
+        lambda tp: _file(tp, _raw_header('{"a":' + _F32.replace("4]", "Infinity]"))),
+        lambda o: o["model"].load_state_dict(lucid_fx.load(o["path"])),
+        ValueError,
+        "non-JSON number Infinity",
+    ),
+    "load_deep_nesting": (
+        lambda tp: _file(tp, _raw_header("[" * 100_000 + "]" * 100_000, b"")),
+        lambda o: lucid_fx.load(o["path"]),
+        ValueError,
+        "nests too deeply",
+    ),
+    "load_huge_integer": (
+        lambda tp: _file(
+            tp, _raw_header('{"a":' + _F32.replace("4]", "9" * 5000 + "]"))
+        ),
+        lambda o: lucid_fx.load(o["path"]),
+        ValueError,
+        "integer of 5000 digits",
+    ),
+    "load_too_many_dims": (
+        lambda tp: _file(tp, _raw_header('{"a":' + _F32.replace("[1]", str([1] * 65)))),
+        lambda o: lucid_fx.load(o["path"]),
+        ValueError,
+        "more than 64",
+    ),
+    "load_metadata_not_strings": (
+        lambda tp: _file(tp, _raw_header('{"__metadata__":{"k":1},"a":' + _F32)),
+        lambda o: lucid_fx.load(o["path"]),
+        ValueError,
+        "__metadata__ must map strings to strings",
+    ),
+    "load_bool_byte_two": (
+        lambda tp: _file(
+            tp,
+            _raw_header(
+                '{"a":' + _F32.replace("F32", "BOOL").replace("[1]", "[4]"),
+                b"\x00\x02\x01\x00",
+            ),
+        ),
+        lambda o: lucid_fx.load(o["path"]),
+        ValueError,
+        "bytes other than 0 and 1",
+    ),
+    "load_config_underscore": (
+        lambda tp: _file(
+            tp,
+            _raw_header(
+                '{"__metadata__":{"lucid_fx.config.1.negative_slope":"0_5"},"a":' + _F32
+            ),
+        ),
+        lambda o: o["model"].load_state_dict(lucid_fx.load(o["path"])),
+        ValueError,
+        "is not a number: '0_5'",
+    ),
+    "save_reserved_name": (
+        lambda tp: {"path": tp / "x.safetensors"},
+        lambda o: lucid_fx.save({"__metadata__": X3}, o["path"]),
+        ValueError,
+        "'__metadata__' is reserved",
+    ),
+    "save_metadata_list": (
+        lambda tp: _with_model(path=lambda m: tp / "x.safetensors"),
+        lambda o: lucid_fx.save(o["model"], o["path"], metadata=["a", "b"]),
+        TypeError,
+        "metadata must be a dict",
+    ),
+    "save_empty_path": (
+        lambda tp: _with_model(),
+        lambda o: lucid_fx.save(o["model"], ""),
+        ValueError,
+        "path is empty",
+    ),
+    "save_missing_folder": (
+        lambda tp: _with_model(path=lambda m: tp / "missing" / "x.safetensors"),
+        lambda o: lucid_fx.save(o["model"], o["path"]),
+        FileNotFoundError,
+        "missing/x.safetensors",
+    ),
+    "save_directory_target": (
+        lambda tp: _with_model(path=lambda m: tp),
+        lambda o: lucid_fx.save(o["model"], o["path"]),
+        IsADirectoryError,
+        "is a directory",
     ),
 }
 

@@ -7,40 +7,19 @@ wider ecosystem). Module configs that are not arrays (each LeakyReLU's
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import pathlib
-import struct
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 import jax
-import ml_dtypes
 import numpy as np
 import safetensors
 
 from lucid_fx._tensor import Tensor
+from lucid_fx.io import _atomic, _header, _sharded
+from lucid_fx.io._header import CONFIG_PREFIX, DTYPES, METADATA
 from lucid_fx.nn import Module
-
-CONFIG_PREFIX = "lucid_fx.config."
-_MAX_HEADER = 100 * 2**20  # safetensors' own limit on the JSON header
-_DTYPES = {
-    "F64": np.dtype(np.float64),
-    "F32": np.dtype(np.float32),
-    "F16": np.dtype(np.float16),
-    "BF16": np.dtype(ml_dtypes.bfloat16),
-    "I64": np.dtype(np.int64),
-    "I32": np.dtype(np.int32),
-    "I16": np.dtype(np.int16),
-    "I8": np.dtype(np.int8),
-    "U64": np.dtype(np.uint64),
-    "U32": np.dtype(np.uint32),
-    "U16": np.dtype(np.uint16),
-    "U8": np.dtype(np.uint8),
-    "BOOL": np.dtype(np.bool_),
-}
 
 
 class StateDict(dict):
@@ -66,7 +45,27 @@ class StateDict(dict):
     configs: dict[str, float]
 
 
-def _host_arrays(obj: Any) -> dict[str, np.ndarray]:
+def _checked_array(name: str, value: Any) -> Any:
+    if isinstance(value, Tensor):
+        value = value.data
+    if not isinstance(value, jax.Array | np.ndarray | np.generic):
+        raise TypeError(
+            f"save: {name!r} must be an array or Tensor, got {type(value).__name__}."
+        )
+    if np.dtype(value.dtype) not in DTYPES.values():
+        raise TypeError(
+            f"save: {name!r} has dtype {value.dtype}, which safetensors cannot store."
+        )
+    return value
+
+
+def _host(value: Any) -> np.ndarray:
+    # np.asarray keeps 0-d arrays 0-d (np.ascontiguousarray would make them 1-d).
+    array = np.asarray(jax.device_get(value) if isinstance(value, jax.Array) else value)
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
+def _arrays(obj: Any) -> dict[str, Any]:
     if isinstance(obj, Module):
         obj = obj.state_dict()
     if not isinstance(obj, Mapping):
@@ -78,24 +77,21 @@ def _host_arrays(obj: Any) -> dict[str, np.ndarray]:
     for name, value in obj.items():
         if not isinstance(name, str):
             raise TypeError(f"save: keys must be strings, got {name!r}.")
-        if isinstance(value, Tensor):
-            value = value.data
-        if not isinstance(value, jax.Array | np.ndarray | np.generic):
-            raise TypeError(
-                f"save: {name!r} must be an array or Tensor, got "
-                f"{type(value).__name__}."
+        if name == METADATA:
+            raise ValueError(
+                f"save: {METADATA!r} is reserved by the safetensors format for the "
+                f"header metadata; rename the tensor or pass metadata=."
             )
-        array = np.ascontiguousarray(jax.device_get(value))
-        if array.dtype not in _DTYPES.values():
-            raise TypeError(
-                f"save: {name!r} has dtype {array.dtype}, which safetensors "
-                f"cannot store."
-            )
-        arrays[name] = array
+        arrays[name] = _checked_array(name, value)
     return arrays
 
 
 def _header_metadata(obj: Any, metadata: Mapping[str, str] | None) -> dict[str, str]:
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise TypeError(
+            f"save: metadata must be a dict of str to str, got "
+            f"{type(metadata).__name__}."
+        )
     out: dict[str, str] = {}
     for key, value in (metadata or {}).items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -114,28 +110,75 @@ def _header_metadata(obj: Any, metadata: Mapping[str, str] | None) -> dict[str, 
     return out
 
 
+def serialize(arrays: Mapping[str, np.ndarray], header: Mapping[str, str]) -> bytes:
+    """The safetensors bytes of host arrays (validated by the caller)."""
+    specs = {
+        name: safetensors.TensorSpec(
+            dtype=a.dtype.name,
+            shape=list(a.shape),
+            data_ptr=a.ctypes.data,
+            data_len=a.nbytes,
+        )
+        for name, a in arrays.items()
+    }
+    return safetensors.serialize(specs, metadata=dict(header) or None)
+
+
 def save(
-    obj: Any, path: str | os.PathLike, metadata: Mapping[str, str] | None = None
+    obj: Any,
+    path: str | os.PathLike,
+    metadata: Mapping[str, str] | None = None,
+    *,
+    sharded: bool | None = None,
 ) -> None:
     """Write a module's (or a state dict's) arrays to ``path`` as safetensors.
 
-    The file is written atomically: to a temporary file in the same folder,
-    flushed and fsynced, then moved over ``path`` with ``os.replace``, so a
-    crash mid-write leaves any previous file intact. Arrays are copied to the
-    host first; every dtype round-trips bit-exactly (bfloat16, NaN, inf and
-    ``-0.0`` included).
+    The file is written atomically: to a hidden temporary file in the same
+    folder, fsynced, moved over ``path`` with ``os.replace``, then the folder
+    is fsynced, so a crash at any moment leaves either the old or the new
+    file. A failed save removes its temporary file; temporary files left by a
+    killed save are removed by the next save to the same path (only those
+    whose writer is gone: each writer holds a lock on its own). Like
+    ``open(path, "wb")``, a new file gets mode ``0o666`` minus the umask, an
+    existing file keeps its mode, and a symlink has its target written.
+
+    Arrays are copied to the host first; every dtype round-trips bit-exactly
+    (bfloat16, NaN, inf and ``-0.0`` included) and keeps its shape, 0-d
+    arrays included (stored with shape ``[]``).
+
+    Arrays that span several processes (``jax.Array`` objects that are not fully
+    addressable, e.g. FSDP parameters after ``jax.distributed.initialize``)
+    are written as a sharded checkpoint without gathering: ``path`` is then a
+    folder, every process calls ``save`` (it is collective) and writes the
+    pieces its devices own to its own file, and process 0 writes
+    ``model.safetensors.index.json`` mapping each stored tensor to its file
+    (see the distributed guide for the layout). :func:`load` reads it back
+    onto any mesh and any number of processes.
 
     Args:
       obj: an ``nn.Module`` (its ``state_dict()`` and configs) or a mapping of
         names to Tensors / arrays.
-      path: the file to write.
+      path: the file to write (a folder for a sharded checkpoint).
       metadata: extra ``str -> str`` entries for the header.
+      sharded: ``None`` (default) writes a sharded checkpoint exactly when
+        some array spans several processes; ``True`` always writes the
+        folder layout; ``False`` always one file (an error for arrays that
+        span processes).
 
     Raises:
-      TypeError: for values that are not arrays, or non-string metadata.
+      TypeError: for values that are not arrays, metadata that is not a dict
+        of strings, or a path that is not a string or path.
+      ValueError: for the reserved name ``"__metadata__"``, a reserved
+        metadata key or an empty path.
+      FileNotFoundError: if the folder of ``path`` does not exist.
+      IsADirectoryError: if ``path`` is a directory (single-file save).
+      NotADirectoryError: if a sharded save's ``path`` is a file.
+      OSError: if writing fails (e.g. a full disk); the message names
+        ``path`` and the previous file is left as it was.
 
     Examples:
       >>> import tempfile, os
+      >>> import numpy as np
       >>> import lucid_fx
       >>> import lucid_fx.nn as nn
       >>> model = nn.Sequential(nn.Linear(2, 2), nn.LeakyReLU(0.25))
@@ -146,121 +189,104 @@ def save(
       (['0.bias', '0.weight'], {'1.negative_slope': 0.25}, {'step': '100'})
       >>> model.load_state_dict(loaded)
       IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+      >>> lucid_fx.save({"step": np.int64(7)}, path)  # a 0-d array stays 0-d
+      >>> lucid_fx.load(path)["step"].shape
+      ()
     """
-    arrays = _host_arrays(obj)
+    arrays = _arrays(obj)
     header = _header_metadata(obj, metadata)
-    specs = {
-        name: safetensors.TensorSpec(
-            dtype=a.dtype.name,
-            shape=list(a.shape),
-            data_ptr=a.ctypes.data,
-            data_len=a.nbytes,
+    if sharded is None:
+        sharded = any(map(_sharded.is_sharded, arrays.values()))
+    if sharded:
+        folder = _atomic.resolve_folder("save", path)
+        _sharded.save_sharded(arrays, folder, header, serialize)
+        return
+    if any(map(_sharded.is_sharded, arrays.values())):
+        raise ValueError(
+            "save: some arrays span several processes; pass a folder and "
+            "sharded=True (or leave sharded=None) to write a sharded checkpoint."
         )
-        for name, a in arrays.items()
-    }
-    payload = bytes(safetensors.serialize(specs, metadata=header or None))
-    target = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    target = _atomic.resolve("save", path)
+    _atomic.write(
+        "save", target, serialize({k: _host(v) for k, v in arrays.items()}, header)
     )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
 
 
-def _fail(path: Any, reason: str) -> ValueError:
-    return ValueError(f"load: {str(path)!r} is not a valid safetensors file: {reason}.")
+def read(path: Any, raw: bytearray) -> StateDict:
+    """Validate the bytes of a safetensors file and build its arrays.
+
+    The arrays are writable views into ``raw`` (one buffer, no copy per array).
+    """
+    with _header.gc_paused():
+        return _read(path, raw)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    duplicates = sorted({k for k in keys if keys.count(k) > 1})
-    if duplicates:
-        raise KeyError(duplicates)
-    return dict(pairs)
-
-
-def _parse_header(path: Any, raw: bytes) -> tuple[dict[str, Any], int]:
-    if len(raw) < 8:
-        raise _fail(
-            path, f"it is {len(raw)} bytes long, shorter than the 8-byte header length"
-        )
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > _MAX_HEADER or 8 + n > len(raw):
-        raise _fail(path, f"the header length {n} exceeds the file size {len(raw)}")
-    try:
-        header = json.loads(
-            raw[8 : 8 + n].decode("utf-8"), object_pairs_hook=_no_duplicates
-        )
-    except KeyError as err:
-        raise _fail(path, f"duplicate names in the header: {err.args[0]}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise _fail(path, f"the header is not JSON ({err})") from None
-    if not isinstance(header, dict):
-        raise _fail(path, "the header is not a JSON object")
-    return header, 8 + n
-
-
-def _check_entries(path: Any, header: dict[str, Any], data_len: int) -> None:
-    spans = []
+def _read(path: Any, raw: bytearray) -> StateDict:
+    header, start = _header.parse(path, raw)
+    data = memoryview(raw)[start:]
+    _header.check_entries(path, header, data.nbytes)
+    out = StateDict()
     for name, entry in header.items():
-        if name == "__metadata__":
+        if name == METADATA:
             continue
-        try:
-            dtype = _DTYPES[entry["dtype"]]
-            shape = [int(d) for d in entry["shape"]]
-            begin, end = (int(o) for o in entry["data_offsets"])
-        except (KeyError, TypeError, ValueError):
-            raise _fail(
-                path, f"entry {name!r} has no valid dtype, shape and data_offsets"
-            ) from None
-        if any(d < 0 for d in shape) or not 0 <= begin <= end <= data_len:
-            raise _fail(
-                path,
-                f"entry {name!r} points outside the data "
-                f"({begin}..{end} of {data_len})",
-            )
-        if end - begin != math.prod(shape) * dtype.itemsize:
-            raise _fail(
-                path, f"entry {name!r} has {end - begin} bytes for shape {shape}"
-            )
-        spans.append((begin, end, name))
-    covered = 0
-    for begin, end, name in sorted(spans):
-        if begin < covered:
-            raise _fail(path, f"entry {name!r} overlaps another tensor's bytes")
-        if begin > covered:
-            raise _fail(path, f"bytes {covered}..{begin} belong to no tensor")
-        covered = end
-    if covered != data_len:
-        raise _fail(path, f"{data_len - covered} trailing bytes after the last tensor")
+        begin, end = entry["data_offsets"]
+        dtype = DTYPES[entry["dtype"]]
+        if entry["dtype"] == "BOOL":
+            _header.check_bool(path, name, data[begin:end])
+        source = data if begin % dtype.itemsize == 0 else bytearray(data[begin:end])
+        out[name] = np.ndarray(
+            entry["shape"], dtype, buffer=source, offset=begin if source is data else 0
+        )
+    meta = header.get(METADATA, {})
+    out.metadata = {k: v for k, v in meta.items() if not k.startswith(CONFIG_PREFIX)}
+    out.configs = _header.parse_configs(path, meta)
+    return out
 
 
-def load(path: str | os.PathLike) -> StateDict:
+def _read_file(path: pathlib.Path) -> bytearray:
+    with path.open("rb") as f:
+        raw = bytearray(os.fstat(f.fileno()).st_size)
+        got = f.readinto(raw)
+    return raw[:got] if got != len(raw) else raw
+
+
+def load(path: str | os.PathLike, shardings: Any = None) -> StateDict:
     """Read a safetensors file into host (numpy) arrays, validating all of it.
 
     Nothing is executed from the file: the header is JSON, the data raw bytes.
-    Every structural problem is a clear error naming the file.
+    Reading is linear in the size of the header and the data, and every
+    structural problem, however hostile the file, is a ``ValueError`` naming
+    the file and what is wrong.
+
+    A sharded checkpoint (a folder holding ``model.safetensors.index.json``,
+    see :func:`save`) loads the same way, in any number of processes: each
+    process reads only the files holding the pieces its devices need.
 
     Args:
-      path: the file to read.
+      path: the file to read, or the folder (or index file) of a sharded
+        checkpoint.
+      shardings: ``None`` (default) for host numpy arrays; a
+        ``jax.sharding.Sharding`` for every array, or a dict of name ->
+        sharding (names missing from it stay numpy), to get ``jax.Array`` objects
+        placed on any mesh, built with ``jax.make_array_from_callback``.
 
     Returns:
-      A :class:`StateDict` (a dict of numpy arrays) with ``.metadata`` and
-      ``.configs``; pass it to ``module.load_state_dict``.
+      A :class:`StateDict` (a dict of numpy arrays, or of ``jax.Array`` where a
+      sharding was given) with ``.metadata`` and ``.configs``; pass it to
+      ``module.load_state_dict``.
 
     Raises:
       FileNotFoundError: if ``path`` does not exist.
       IsADirectoryError: if ``path`` is a directory.
-      ValueError: if the file is not a valid safetensors file (too short,
-        truncated, a header length past the end, non-JSON header, duplicate
-        names, overlapping or uncovered bytes, trailing bytes).
+      ValueError: if a sharded checkpoint's index is malformed or its pieces
+        leave gaps, overlap or disagree with it; or if the file is not a
+        valid safetensors file: too short,
+        truncated, a header length past the end, a header that is not JSON or
+        nests too deeply, ``Infinity``/``NaN`` or integers of more than 20
+        digits, duplicate names, unknown dtypes, shapes that are not lists of
+        sizes or have more than 64 dimensions, overlapping, uncovered or
+        trailing bytes, ``__metadata__`` that is not a dict of strings, BOOL
+        bytes other than 0 and 1, or a config that is not a plain number.
 
     Examples:
       >>> import os, tempfile
@@ -277,39 +303,35 @@ def load(path: str | os.PathLike) -> StateDict:
       ValueError: load: '...w.safetensors' is not a valid safetensors file: ...
     """
     p = pathlib.Path(path)
+    if p.name == _sharded.INDEX and p.is_file():
+        p = p.parent
+    if p.is_dir() and (p / _sharded.INDEX).is_file():
+        return _load_sharded(p, shardings)
     if p.is_dir():
         raise IsADirectoryError(
-            f"load: {str(path)!r} is a directory, not a checkpoint file."
+            f"load: {str(path)!r} is a directory without a "
+            f"{_sharded.INDEX}, not a checkpoint."
         )
     if not p.exists():
         raise FileNotFoundError(f"load: no checkpoint file at {str(path)!r}.")
-    raw = p.read_bytes()
-    header, start = _parse_header(path, raw)
-    _check_entries(path, header, len(raw) - start)
-    try:
-        entries = safetensors.deserialize(raw)
-    except Exception as err:  # the reference parser's verdict, named for the file
-        raise _fail(path, str(err)) from None
-    out = StateDict()
-    for name, entry in entries:
-        dtype = _DTYPES[entry["dtype"]]
-        out[name] = (
-            np.frombuffer(entry["data"], dtype=dtype).reshape(entry["shape"]).copy()
-        )
-    meta = header.get("__metadata__") or {}
+    state = read(path, _read_file(p))
+    if shardings is not None:
+        for name, array in state.items():
+            sharding = (
+                shardings.get(name) if isinstance(shardings, Mapping) else shardings
+            )
+            if sharding is not None:
+                state[name] = jax.make_array_from_callback(
+                    array.shape, sharding, lambda index, a=array: a[index]
+                )
+    return state
+
+
+def _load_sharded(folder: pathlib.Path, shardings: Any) -> StateDict:
+    arrays, meta = _sharded.load_sharded(
+        str(folder), shardings, lambda f: read(f, _read_file(pathlib.Path(f)))
+    )
+    out = StateDict(arrays)
     out.metadata = {k: v for k, v in meta.items() if not k.startswith(CONFIG_PREFIX)}
-    out.configs = _parse_configs(path, meta)
+    out.configs = _header.parse_configs(folder / _sharded.INDEX, meta)
     return out
-
-
-def _parse_configs(path: Any, meta: Mapping[str, str]) -> dict[str, float]:
-    configs = {}
-    for key, value in meta.items():
-        if key.startswith(CONFIG_PREFIX):
-            try:
-                configs[key[len(CONFIG_PREFIX) :]] = float(value)
-            except ValueError:
-                raise _fail(
-                    path, f"config {key!r} is not a number: {value!r}"
-                ) from None
-    return configs

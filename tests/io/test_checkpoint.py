@@ -13,7 +13,7 @@ import pytest
 
 import lucid_fx
 import lucid_fx.nn as nn
-from lucid_fx.io import _checkpoint
+from lucid_fx.io import _checkpoint, _header
 
 SPECIALS = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.5, -2.25]
 
@@ -224,3 +224,83 @@ def test_integer_values_do_not_load_into_float_parameters(tmp_path):
     with pytest.raises(TypeError, match="'0.bias': dtype int32"):
         model.load_state_dict(lucid_fx.load(path))
     assert _bits(model) == before
+
+
+ALL_DTYPES = sorted(_header.DTYPES.values(), key=str)
+SHAPES = [(), (0,), (1,), (2, 3), (3, 0, 2)]
+
+
+def _sample(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(
+        0, 256, size=int(np.prod(shape)) * dtype.itemsize, dtype=np.uint8
+    )
+    if dtype == np.bool_:
+        raw = raw % 2
+    return raw.view(dtype).reshape(shape)  # every bit pattern, NaN payloads too
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+def test_every_dtype_and_shape_round_trips_0d_included(tmp_path, dtype, shape):
+    array = _sample(dtype, shape)
+    path = tmp_path / "x.safetensors"
+    lucid_fx.save({"x": array}, path)
+    loaded = lucid_fx.load(path)
+    assert loaded["x"].shape == shape and loaded["x"].dtype == dtype
+    assert loaded["x"].tobytes() == array.tobytes()
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    assert json.loads(raw[8 : 8 + n])["x"]["shape"] == list(shape)
+
+
+def test_numpy_and_jax_scalars_are_saved_0d(tmp_path):
+    import jax.numpy as jnp
+
+    path = tmp_path / "s.safetensors"
+    values = {
+        "np": np.float64(2.5),
+        "jax": jnp.asarray(3, jnp.int32),
+        "arr": np.array(True),
+    }
+    lucid_fx.save(values, path)
+    loaded = lucid_fx.load(path)
+    assert {k: v.shape for k, v in loaded.items()} == {"np": (), "jax": (), "arr": ()}
+    assert loaded["np"] == 2.5 and loaded["jax"] == 3 and loaded["arr"]
+
+
+def test_0d_parameter_restores_from_its_own_checkpoint(tmp_path):
+    import jax.numpy as jnp
+
+    class Scaled(nn.Module):
+        def __init__(self, value):
+            super().__init__()
+            self.scale = nn.Parameter(jnp.asarray(value, jnp.float32))
+
+    path = tmp_path / "s.safetensors"
+    lucid_fx.save(Scaled(2.5), path)
+    target = Scaled(0.0)
+    target.load_state_dict(lucid_fx.load(path))
+    assert target.scale.numpy().shape == () and float(target.scale.numpy()) == 2.5
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+def test_pytorch_reads_our_files_with_the_same_shapes(tmp_path, dtype):
+    import torch
+    from safetensors.torch import load_file
+
+    arrays = {f"x{i}": _sample(dtype, shape, seed=i) for i, shape in enumerate(SHAPES)}
+    path = tmp_path / "t.safetensors"
+    lucid_fx.save(arrays, path)
+    tensors = load_file(str(path))
+    assert sorted(tensors) == sorted(arrays)
+    for name, array in arrays.items():
+        t = tensors[name]
+        assert tuple(t.shape) == array.shape
+        assert str(t.dtype) == f"torch.{array.dtype.name}"
+        raw = (
+            t.reshape(-1).view(torch.uint8)
+            if t.dtype != torch.bool
+            else t.reshape(-1).to(torch.uint8)
+        )
+        assert raw.numpy().tobytes() == array.tobytes()
