@@ -46,6 +46,25 @@ _TEMPLATE = r"""{summary}
       ({ga}, {gb})
     """
 
+
+@jax.custom_jvp
+def _power(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.power(a, b)
+
+
+@_power.defjvp
+def _power_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
+    # PyTorch's pow_backward: 0 for a where b == 0 (JAX gives NaN at a == 0),
+    # and 0 for b where a == 0 and b >= 0 (0 ** b does not move with b there).
+    a, b = primals
+    da, db = tangents
+    y = _power(a, b)
+    zero = jnp.zeros_like(y)
+    ga = jnp.where(b == 0, zero, b * jnp.power(a, b - 1))
+    gb = jnp.where((a == 0) & (b >= 0), zero, y * jnp.log(a))
+    return y, ga * da + gb * db
+
+
 _D = r"\frac{{\partial y}}{{\partial {v}}} = {e}"
 
 # name: (math, summary, forward, derivatives, note, a, b, y, dy/da, dy/db); the
@@ -64,7 +83,7 @@ _TABLE: dict[str, tuple] = {
             _D.format(v="a", e="1/b") + r",\ " + _D.format(v="b", e="-a/b^2"),
             "Integers divide into floats. Division by 0 gives ``inf`` or NaN.",
             [1.0, 2.0], [4.0], [0.25, 0.5], [0.25, 0.25], [-0.1875]),
-    "power": (jnp.power, "Elementwise power", "a^b",
+    "power": (_power, "Elementwise power", "a^b",
               _D.format(v="a", e=r"b\,a^{b-1}") + r",\ "
               + _D.format(v="b", e=r"a^b \ln a"),
               "Where ``a == 0`` and ``b >= 0`` the gradient for ``b`` is 0, as in "

@@ -45,6 +45,19 @@ _TEMPLATE = r"""{summary}
       {g}
     """
 
+
+@jax.custom_jvp
+def _abs(x: jax.Array) -> jax.Array:
+    return jnp.abs(x)
+
+
+@_abs.defjvp
+def _abs_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
+    # sign(x) * dx: 0 at x == 0 as PyTorch (JAX's abs gives 1 there).
+    (x,), (dx,) = primals, tangents
+    return _abs(x), jnp.sign(x) * dx
+
+
 # name: (math, summary, forward, derivative, note, x, y, dy/dx); y and dy/dx were
 # computed by PyTorch in float64 and rounded to 4 places.
 _TABLE: dict[str, tuple[Callable, str, str, str, str, list, list, list]] = {
@@ -76,7 +89,7 @@ _TABLE: dict[str, tuple[Callable, str, str, str, str, list, list, list]] = {
              [0.0, 1.0, 2.0], [1.0, 1.5431, 3.7622], [0.0, 1.1752, 3.6269]),
     "tanh": (jnp.tanh, "Hyperbolic tangent", r"\tanh x", r"1 - \tanh^2 x", "",
              [0.0, 1.0, 2.0], [0.0, 0.7616, 0.964], [1.0, 0.42, 0.0707]),
-    "abs": (jnp.abs, "Absolute value", r"|x|", r"\operatorname{sign}(x)",
+    "abs": (_abs, "Absolute value", r"|x|", r"\operatorname{sign}(x)",
             "The gradient at 0 is 0, as in PyTorch.",
             [-2.0, 0.0, 3.0], [2.0, 0.0, 3.0], [-1.0, 0.0, 1.0]),
     "reciprocal": (jnp.reciprocal, "Reciprocal", r"1 / x", r"-1 / x^2",

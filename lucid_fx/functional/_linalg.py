@@ -117,7 +117,8 @@ def svd_u(a: jax.Array, full_matrices: bool = True) -> jax.Array:
 def svd_s(a: jax.Array) -> jax.Array:
     """Singular values, descending."""
     _matrix("svd", a, square=False)
-    return jnp.linalg.svd(a, compute_uv=False)
+    # The reduced SVD: JAX differentiates only that one.
+    return jnp.linalg.svd(a, full_matrices=False)[1]
 
 
 def svd_vh(a: jax.Array, full_matrices: bool = True) -> jax.Array:

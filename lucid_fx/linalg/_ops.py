@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -283,8 +284,9 @@ def svd(a: Any, full_matrices: bool = True) -> tuple[Any, Any, Any]:
     Returns NumPy's triple ``(U, S, Vh)`` with ``Vh`` = :math:`V^\top` (lucid's
     page calls it ``v``; lucid computes it with NumPy, so it is ``Vh`` there
     too). ``S`` is always differentiable; ``U`` and ``Vh`` are for square
-    matrices or ``full_matrices=False`` (JAX, like PyTorch for the extra
-    columns, has no gradient for the full factors of a non-square matrix).
+    matrices or ``full_matrices=False``; the full ``U``/``Vh`` of a non-square
+    matrix do not require grad (their extra columns have no derivative, and JAX
+    implements none; PyTorch ignores those columns' gradients).
 
     Args:
       a: a Tensor or array of shape ``(..., m, n)``.
@@ -312,11 +314,13 @@ def svd(a: Any, full_matrices: bool = True) -> tuple[Any, Any, Any]:
             f"linalg.svd: full_matrices must be True or False, got "
             f"{type(full_matrices).__name__} {full_matrices!r}."
         )
-    return (
-        _svd_u(a, full_matrices=full_matrices),
-        _svd_s(a),
-        _svd_vh(a, full_matrices=full_matrices),
-    )
+    shape = np.shape(getattr(a, "data", a))
+    square = len(shape) >= 2 and shape[-1] == shape[-2]
+    # The extra columns of a full U/Vh have no derivative: off the tape.
+    with contextlib.nullcontext() if square or not full_matrices else no_grad():
+        u = _svd_u(a, full_matrices=full_matrices)
+        vh = _svd_vh(a, full_matrices=full_matrices)
+    return u, _svd_s(a), vh
 
 
 def eig(a: Any) -> tuple[Any, Any]:
