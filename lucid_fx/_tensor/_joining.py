@@ -21,7 +21,8 @@ _MSG_SEQUENCE = (
 
 def _operands(op: str, arr: Any) -> tuple[Any, ...]:
     if not isinstance(arr, list | tuple) or not arr:
-        kind = f"{type(arr).__name__} of length 0" if arr == [] else type(arr).__name__
+        empty = isinstance(arr, list | tuple)
+        kind = f"an empty {type(arr).__name__}" if empty else type(arr).__name__
         raise TypeError(_MSG_SEQUENCE.format(op=op, kind=kind))
     return tuple(arr)
 
