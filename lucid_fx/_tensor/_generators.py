@@ -17,6 +17,23 @@ from lucid_fx._tensor import _checks, _ops
 from lucid_fx._tensor._ops import lift
 from lucid_fx._tensor._shape_ops import _ints, astype
 
+_FILLS: dict[tuple, Any] = {}
+
+
+def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Array:
+    """A new constant array from one cached compiled call (eager overhead: one
+    dispatch instead of ``jnp.zeros``'s trace-free but slow eager path)."""
+    dtype = jnp.dtype(dtype)
+    cache_key = (kind, shape, dtype, k)
+    make = _FILLS.get(cache_key)
+    if make is None:
+        if kind == "eye":
+            make = jax.jit(lambda: jnp.eye(shape[0], shape[1], k, dtype))
+        else:
+            make = jax.jit(lambda: jnp.full(shape, 1 if kind == "ones" else 0, dtype))
+        _FILLS[cache_key] = make
+    return make()
+
 
 def _leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Any:
     tensor_type = _ops._tensor.Tensor
@@ -64,7 +81,9 @@ def zeros(
       >>> z.tolist(), z.requires_grad
       ([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], True)
     """
-    return _leaf(jnp.zeros(_shape("zeros", shape), dtype), requires_grad, keep_grad)
+    return _leaf(
+        _filled("zeros", _shape("zeros", shape), dtype), requires_grad, keep_grad
+    )
 
 
 def ones(
@@ -93,7 +112,9 @@ def ones(
       >>> lucid_fx.ones(3).tolist(), lucid_fx.ones((1, 2), dtype="int32").tolist()
       ([1.0, 1.0, 1.0], [[1, 1]])
     """
-    return _leaf(jnp.ones(_shape("ones", shape), dtype), requires_grad, keep_grad)
+    return _leaf(
+        _filled("ones", _shape("ones", shape), dtype), requires_grad, keep_grad
+    )
 
 
 def zeros_like(
@@ -116,7 +137,9 @@ def zeros_like(
       >>> lucid_fx.zeros_like(x).tolist(), lucid_fx.zeros_like(x, dtype="int32").dtype
       ([[0.0, 0.0]], dtype('int32'))
     """
-    return _leaf(jnp.zeros_like(_source(a), dtype), requires_grad, keep_grad)
+    src = _source(a)
+    array = _filled("zeros", tuple(src.shape), src.dtype if dtype is None else dtype)
+    return _leaf(array, requires_grad, keep_grad)
 
 
 def ones_like(
@@ -138,7 +161,9 @@ def ones_like(
       >>> lucid_fx.ones_like(lucid_fx.Tensor([[1.0], [2.0]])).tolist()
       [[1.0], [1.0]]
     """
-    return _leaf(jnp.ones_like(_source(a), dtype), requires_grad, keep_grad)
+    src = _source(a)
+    array = _filled("ones", tuple(src.shape), src.dtype if dtype is None else dtype)
+    return _leaf(array, requires_grad, keep_grad)
 
 
 def eye(
@@ -176,7 +201,8 @@ def eye(
     """
     n = _shape("eye", N)[0]
     m = n if M is None else _shape("eye", M)[0]
-    return _leaf(jnp.eye(n, m, _ints("eye", "k", k), dtype), requires_grad, keep_grad)
+    eye_ = _filled("eye", (n, m), dtype, _ints("eye", "k", k))
+    return _leaf(eye_, requires_grad, keep_grad)
 
 
 def _pure_diag(v: jax.Array, *, k: int = 0) -> jax.Array:

@@ -1,6 +1,6 @@
 """Random Tensors from the global generator: ``rand randn randint``.
 
-Each draw takes a fresh key from :func:`lucid_fx.random.next_key`, so the same
+Each draw splits the global key as :func:`lucid_fx.random.next_key` does, so the same
 :func:`lucid_fx.random.seed` gives the same tensors. The numbers are JAX's
 (threefry), not NumPy's: lucid's printed values are not reproduced.
 """
@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor
-from lucid_fx.random._generator import next_key
+from lucid_fx.random._generator import get_rng_state, set_rng_state
 
 _MSG_SHAPE = (
     "{op}: the shape must be ints, given as {op}(2, 3) or {op}((2, 3)), got {shape!r}."
@@ -34,6 +34,35 @@ def _shape(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
     if any(n < 0 for n in shape):
         raise ValueError(f"{op}: sizes must be >= 0, got {shape}.")
     return tuple(int(n) for n in shape)
+
+
+_SAMPLERS = {
+    "uniform": lambda key, shape, lo, hi: jax.random.uniform(key, shape, jnp.float32),
+    "normal": lambda key, shape, lo, hi: jax.random.normal(key, shape, jnp.float32),
+    "randint": lambda key, shape, lo, hi: jax.random.randint(key, shape, lo, hi),
+}
+_DRAWS: dict[tuple, Any] = {}
+
+
+def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Array:
+    """``next_key()`` and one draw as one compiled call (eager overhead).
+
+    The same split as :func:`lucid_fx.random.next_key`: the generator keeps the
+    first half, the draw uses the second, so both give the same sequence.
+    """
+    cache_key = (kind, shape, lo, hi)
+    fused = _DRAWS.get(cache_key)
+    if fused is None:
+        sampler = _SAMPLERS[kind]
+
+        def split_and_draw(state: jax.Array) -> tuple[jax.Array, jax.Array]:
+            state, key = jax.random.split(state)
+            return state, sampler(key, shape, lo, hi)
+
+        fused = _DRAWS[cache_key] = jax.jit(split_and_draw)
+    state, values = fused(get_rng_state())
+    set_rng_state(state)
+    return values
 
 
 def _leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Tensor:
@@ -67,7 +96,7 @@ def rand(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> T
       >>> lucid_fx.random.rand((2, 3)).tolist() == x.tolist()
       True
     """
-    values = jax.random.uniform(next_key(), _shape("rand", shape), jnp.float32)
+    values = _draw("uniform", _shape("rand", shape))
     return _leaf(values, requires_grad, keep_grad)
 
 
@@ -94,7 +123,7 @@ def randn(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> 
       >>> a.tolist() == lucid_fx.random.randn(3).tolist(), a.dtype
       (True, dtype('float32'))
     """
-    values = jax.random.normal(next_key(), _shape("randn", shape), jnp.float32)
+    values = _draw("normal", _shape("randn", shape))
     return _leaf(values, requires_grad, keep_grad)
 
 
@@ -145,5 +174,5 @@ def randint(
             "floats with rand/randn, or convert with .float() first."
         )
     shape = _shape("randint", (size,) if _is_int(size) else (tuple(size),))
-    values = jax.random.randint(next_key(), shape, int(low), int(high))
+    values = _draw("randint", shape, int(low), int(high))
     return _leaf(values, False, keep_grad)
