@@ -18,9 +18,6 @@ import numpy as np
 from lucid_fx._tensor import _checks
 from lucid_fx._tensor._ops import lift
 
-_MSG_SEQUENCE = (
-    "{op}: expects a list or tuple of tensors, got {kind}. Pass e.g. {op}((a, b))."
-)
 _MSG_INTS = "{op}: {arg} must be an int or a sequence of ints, got {kind} {value!r}."
 
 
