@@ -46,6 +46,8 @@ _var_op = lift(_var, "var")
 
 
 def _static(name: str, axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> dict:
+    if dim is None and keepdim is None and (axis is None or type(axis) is int):
+        return {"axis": axis, "keepdims": bool(keepdims)}  # the common, fast case
     return {
         "axis": _checks.axis_arg(name, axis, dim),
         "keepdims": _checks.keepdims_arg(keepdims, keepdim),
