@@ -436,6 +436,70 @@ def print_report(results: dict) -> None:
         )
 
 
+# ------------------------------------------- 6. eager overhead per op family
+def bench_ops(repeats: int) -> dict:
+    """One op per family on 4 elements, forward + backward, vs PyTorch eager.
+
+    Each call is the op, a ``sum`` where the op's result is not a scalar, and
+    ``backward()``: the overhead a user pays per op in an eager loop.
+    """
+    data, pair = [0.5, -1.0, 2.0, 0.25], [1.5, 2.0, -0.5, 1.0]
+    t, u = Tensor(data, requires_grad=True), Tensor(pair, requires_grad=True)
+    m = Tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
+    ours = {
+        "elementwise exp": lambda: lucid_fx.exp(t).sum().backward(),
+        "elementwise mul": lambda: lucid_fx.mul(t, u).sum().backward(),
+        "reduction max": lambda: lucid_fx.max(t).backward(),
+        "product dot": lambda: lucid_fx.dot(t, u).backward(),
+        "utility stack": lambda: lucid_fx.stack([t, u]).sum().backward(),
+        "generator zeros": lambda: lucid_fx.zeros(4, requires_grad=True),
+        "linalg det": lambda: lucid_fx.linalg.det(m).backward(),
+        "random randn": lambda: lucid_fx.random.randn(4),
+    }
+    result: dict = {"families": list(ours)}
+    if torch is None:
+        times = measure({k: (lambda f=f: (f(), t.grad)) for k, f in ours.items()}, 1)
+        result["microseconds"] = {k: v * 1e6 for k, v in medians(times).items()}
+        result["torch"] = NOT_INSTALLED
+        return result
+    tt = torch.tensor(data, requires_grad=True)
+    tu = torch.tensor(pair, requires_grad=True)
+    tm = torch.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
+    theirs = {
+        "elementwise exp": lambda: torch.exp(tt).sum().backward(),
+        "elementwise mul": lambda: torch.mul(tt, tu).sum().backward(),
+        "reduction max": lambda: torch.amax(tt).backward(),
+        "product dot": lambda: torch.dot(tt, tu).backward(),
+        "utility stack": lambda: torch.stack([tt, tu]).sum().backward(),
+        "generator zeros": lambda: torch.zeros(4, requires_grad=True),
+        "linalg det": lambda: torch.linalg.det(tm).backward(),
+        "random randn": lambda: torch.randn(4),
+    }
+    rows, micro = {}, {}
+    for name in ours:
+        times = measure(
+            {"lucid_fx": lambda f=ours[name]: (f(), t.grad), "torch": theirs[name]},
+            repeats,
+        )
+        rows[name] = ratios(times, "torch")["lucid_fx"]
+        micro[name] = {k: v * 1e6 for k, v in medians(times).items()}
+    result.update(vs_torch=rows, microseconds=micro)
+    return result
+
+
+def print_ops(o: dict) -> None:
+    print("\n6. eager op + backward on 4 elements, per family (target <= 1.5x torch)")
+    for name in o["families"]:
+        if "vs_torch" not in o:
+            print(f"   {name:18s} {o['microseconds'][name]:7.1f} us  ({o['torch']})")
+            continue
+        us = o["microseconds"][name]
+        print(
+            f"   {name:18s} {o['vs_torch'][name]:5.2f}x torch   "
+            f"(lucid_fx {us['lucid_fx']:.1f} us, torch {us['torch']:.1f} us)"
+        )
+
+
 def plot(results: dict, path: pathlib.Path) -> None:
     import matplotlib
 
@@ -500,7 +564,15 @@ def bench_multi_process(quick: bool) -> dict:
     return row
 
 
-SECTIONS = ("elementwise", "memory", "eager", "training", "sweep", "multi_process")
+SECTIONS = (
+    "elementwise",
+    "memory",
+    "eager",
+    "training",
+    "sweep",
+    "multi_process",
+    "ops",
+)
 
 
 def main(argv=None) -> dict:
@@ -528,7 +600,11 @@ def main(argv=None) -> dict:
         results["sweep"] = bench_sweep(repeats, k_seeds=2 if args.quick else 8)
     if "multi_process" in args.only:
         results["multi_process"] = bench_multi_process(args.quick)
+    if "ops" in args.only:
+        results["ops"] = bench_ops(repeats)
     print_report(results)
+    if "ops" in results:
+        print_ops(results["ops"])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "benchmark.json").write_text(json.dumps(results, indent=2))
     plot(results, args.out / "benchmark.png")

@@ -9,7 +9,17 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "lucid_fx"
-ORDER = ("functional", "layers", "random", "_tensor", "nn", "optim", "io", "transforms")
+ORDER = (
+    "functional",
+    "layers",
+    "_tensor",
+    "linalg",
+    "random",
+    "nn",
+    "optim",
+    "io",
+    "transforms",
+)
 SHARED = {"_typing", "_validate"}
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import jax
+import jax.numpy as jnp
+
 from lucid_fx._tensor import _math
 
 if TYPE_CHECKING:
@@ -85,20 +88,49 @@ class TensorOperators:
     def __getitem__(self, index: Any) -> Tensor:
         return _math.getitem(self, index)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all axes by default)."""
-        return _math.sum(self, axis=_axis_key(axis), keepdims=keepdims)
+    def __abs__(self) -> Tensor:
+        return _math.abs(self)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis`` (all axes by default)."""
-        return _math.mean(self, axis=_axis_key(axis), keepdims=keepdims)
+    # ------------------------------------------------------------ reductions
+    def sum(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+        """Sum over ``axis`` (all axes by default); see :func:`lucid_fx.sum`."""
+        return _math.sum(self, _axis_key(axis), keepdims, **kw)
 
-    def reshape(self, *shape: Any) -> Tensor:
-        """The same data in a new shape (one entry may be -1)."""
-        if len(shape) == 1 and isinstance(shape[0], tuple | list):
-            shape = tuple(shape[0])
-        return _math.reshape(self, shape=tuple(int(n) for n in shape))
+    def mean(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+        """Mean over ``axis`` (all axes by default); see :func:`lucid_fx.mean`."""
+        return _math.mean(self, _axis_key(axis), keepdims, **kw)
 
+    def var(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+        """Population variance (lucid's); see :func:`lucid_fx.var`."""
+        return _math.var(self, _axis_key(axis), keepdims, **kw)
+
+    def max(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+        """Maximum over ``axis``, or elementwise with a Tensor (PyTorch's
+        ``t.max(other)``); see :func:`lucid_fx.max`."""
+        if isinstance(axis, TensorOperators):
+            return _math.maximum(self, axis)
+        return _math.max(self, _axis_key(axis), keepdims, **kw)
+
+    def min(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+        """Minimum over ``axis``, or elementwise with a Tensor; see
+        :func:`lucid_fx.min`."""
+        if isinstance(axis, TensorOperators):
+            return _math.minimum(self, axis)
+        return _math.min(self, _axis_key(axis), keepdims, **kw)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+        """Index of the maximum (no gradient); see :func:`lucid_fx.argmax`."""
+        return _math.argmax(self, axis, keepdims, **kw)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+        """Index of the minimum (no gradient); see :func:`lucid_fx.argmin`."""
+        return _math.argmin(self, axis, keepdims, **kw)
+
+    def trace(self) -> Tensor:
+        """Sum of the diagonal; see :func:`lucid_fx.trace`."""
+        return _math.trace(self)
+
+    # ------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:
         """Elementwise :math:`e^x`."""
         return _math.exp(self)
@@ -107,9 +139,198 @@ class TensorOperators:
         """Elementwise natural logarithm."""
         return _math.log(self)
 
+    def sqrt(self) -> Tensor:
+        """Elementwise square root."""
+        return _math.sqrt(self)
+
+    def sin(self) -> Tensor:
+        """Elementwise sine."""
+        return _math.sin(self)
+
+    def cos(self) -> Tensor:
+        """Elementwise cosine."""
+        return _math.cos(self)
+
+    def tan(self) -> Tensor:
+        """Elementwise tangent."""
+        return _math.tan(self)
+
+    def arcsin(self) -> Tensor:
+        """Elementwise inverse sine."""
+        return _math.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        """Elementwise inverse cosine."""
+        return _math.arccos(self)
+
+    def arctan(self) -> Tensor:
+        """Elementwise inverse tangent."""
+        return _math.arctan(self)
+
+    def sinh(self) -> Tensor:
+        """Elementwise hyperbolic sine."""
+        return _math.sinh(self)
+
+    def cosh(self) -> Tensor:
+        """Elementwise hyperbolic cosine."""
+        return _math.cosh(self)
+
+    def tanh(self) -> Tensor:
+        """Elementwise hyperbolic tangent."""
+        return _math.tanh(self)
+
+    def abs(self) -> Tensor:
+        """Elementwise absolute value."""
+        return _math.abs(self)
+
+    def sign(self) -> Tensor:
+        """Elementwise sign (no gradient)."""
+        return _math.sign(self)
+
+    def reciprocal(self) -> Tensor:
+        """Elementwise :math:`1/x`."""
+        return _math.reciprocal(self)
+
+    def square(self) -> Tensor:
+        """Elementwise :math:`x^2`."""
+        return _math.square(self)
+
+    def cube(self) -> Tensor:
+        """Elementwise :math:`x^3`."""
+        return _math.cube(self)
+
+    def clip(self, min_value: Any = None, max_value: Any = None) -> Tensor:
+        """Limit to ``[min_value, max_value]``; see :func:`lucid_fx.clip`."""
+        return _math.clip(self, min_value, max_value)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """PyTorch's name for :meth:`clip`."""
+        return _math.clip(self, min, max)
+
     def maximum(self, other: Any) -> Tensor:
         """Elementwise maximum with ``other``."""
         return _math.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        """Elementwise minimum with ``other``."""
+        return _math.minimum(self, other)
+
+    def pow(self, other: Any) -> Tensor:
+        """Elementwise power ``self ** other``."""
+        return _math.power(self, other)
+
+    # --------------------------------------------------------------- products
+    def matmul(self, other: Any) -> Tensor:
+        """Matrix product ``self @ other``."""
+        return _math.matmul(self, other)
+
+    def dot(self, other: Any) -> Tensor:
+        """NumPy's ``dot``; see :func:`lucid_fx.dot`."""
+        return _math.dot(self, other)
+
+    def inner(self, other: Any) -> Tensor:
+        """Inner product over the last axes; see :func:`lucid_fx.inner`."""
+        return _math.inner(self, other)
+
+    def outer(self, other: Any) -> Tensor:
+        """Outer product of the flattened tensors."""
+        return _math.outer(self, other)
+
+    # ----------------------------------------------------------------- shapes
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same data in a new shape (one entry may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        return _math.reshape(self, shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's name for :meth:`reshape` (a new array, as XLA has no views)."""
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge axes ``start_dim..end_dim``; see :func:`lucid_fx.flatten`."""
+        return _math.flatten(self, start_dim, end_dim)
+
+    def ravel(self) -> Tensor:
+        """The elements as a 1-D tensor."""
+        return _math.ravel(self)
+
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        """Remove size-1 axes; see :func:`lucid_fx.squeeze`."""
+        return _math.squeeze(self, axis, dim=dim)
+
+    def unsqueeze(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        """Insert size-1 axes; see :func:`lucid_fx.unsqueeze`."""
+        return _math.unsqueeze(self, axis, dim=dim)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute axes: ``t.transpose()`` reverses them, ``t.transpose(axes)``
+        (a list) permutes as lucid/NumPy, and two ints ``t.transpose(0, 1)``
+        swap those two axes as PyTorch."""
+        if len(axes) == 1 and isinstance(axes[0], list | tuple):
+            return _math.transpose(self, axes[0])
+        if len(axes) == 2:
+            return _math.swapaxes(self, axis1=int(axes[0]), axis2=int(axes[1]))
+        return _math.transpose(self, axes or None)
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Permute the axes into the order ``dims`` (PyTorch's name)."""
+        if len(dims) == 1 and isinstance(dims[0], list | tuple):
+            dims = tuple(dims[0])
+        return _math.transpose(self, dims)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes."""
+        return _math.swapaxes(self, axis1=axis1, axis2=axis2)
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> Tensor:
+        """Repeat each element (lucid/NumPy's ``repeat``; PyTorch's
+        ``Tensor.repeat`` is :meth:`tile`)."""
+        return _math.repeat(self, repeats, axis)
+
+    def tile(self, reps: Any) -> Tensor:
+        """Repeat the whole tensor along each axis; see :func:`lucid_fx.tile`."""
+        return _math.tile(self, reps)
+
+    def pad(self, pad_width: Any) -> Tensor:
+        """Zero-pad; see :func:`lucid_fx.pad`."""
+        return _math.pad(self, pad_width)
+
+    # ------------------------------------------------------------------ dtypes
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy converted to ``dtype``; differentiable between floats."""
+        return _math.astype(self, dtype=jnp.dtype(dtype))
+
+    def clone(self) -> Tensor:
+        """A copy in a new buffer that stays on the tape (PyTorch's ``clone``)."""
+        return _math.clone(self)
+
+    def type(self, dtype: Any = None) -> Any:
+        """The dtype's name with no argument, else :meth:`astype` (PyTorch)."""
+        if dtype is None:
+            return str(self.dtype)  # type: ignore[attr-defined]
+        return self.astype(dtype)
+
+    def half(self) -> Tensor:
+        """A float16 copy."""
+        return self.astype(jnp.float16)
+
+    def double(self) -> Tensor:
+        """A float64 copy (float32 with JAX's warning unless x64 is on)."""
+        return self.astype(jnp.float64)
+
+    def long(self) -> Tensor:
+        """An int64 copy (int32 unless ``jax_enable_x64`` is on)."""
+        return self.astype(jax.dtypes.canonicalize_dtype(jnp.int64))
+
+    # Defined last: inside this class body the names shadow the builtins.
+    def float(self) -> Tensor:
+        """A float32 copy."""
+        return self.astype(jnp.float32)
+
+    def int(self) -> Tensor:
+        """An int32 copy."""
+        return self.astype(jnp.int32)
 
 
 def _axis_key(axis: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Reproducible randomness: ``seed(n)``, ``next_key()`` and the generator state.
+"""Reproducible randomness: ``seed(n)``, random Tensors, and the generator state.
 
 The one global generator is a JAX PRNG key that each draw splits, as
 ``torch.manual_seed`` does for PyTorch's default generator. Pure code should pass
@@ -7,5 +7,14 @@ compiled steps can thread it as state.
 """
 
 from lucid_fx.random._generator import get_rng_state, next_key, seed, set_rng_state
+from lucid_fx.random._sampling import rand, randint, randn
 
-__all__ = ["get_rng_state", "next_key", "seed", "set_rng_state"]
+__all__ = [
+    "get_rng_state",
+    "next_key",
+    "rand",
+    "randint",
+    "randn",
+    "seed",
+    "set_rng_state",
+]

@@ -1,0 +1,84 @@
+"""Argument checks shared by the op families (errors name the public op)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_MSG_BROADCAST = (
+    "{op}: operands of shapes {a} and {b} cannot be broadcast together. Shapes "
+    "must match or be 1 in each trailing dimension."
+)
+_MSG_AXIS_TWICE = (
+    "{op}: got both axis={axis!r} and dim={dim!r}. Pass one of them (dim is "
+    "PyTorch's name for lucid's axis)."
+)
+_MSG_AXIS = (
+    "{op}: axis must be None, an int or a tuple of ints, got "
+    "{kind} {axis!r}. Pass e.g. axis=0 or axis=(0, 1)."
+)
+_MSG_AXIS_RANGE = (
+    "{op}: axis {axis} is out of range for a tensor with {ndim} dimensions. "
+    "Pass an axis in [-{ndim}, {last}]."
+)
+_MSG_NUMERIC = (
+    "{op}: {arg} must be a Tensor, an array or a number, got {kind}. Convert it "
+    "first, e.g. lucid_fx.tensor([1.0, 2.0])."
+)
+
+
+def shape_of(v: Any) -> tuple[int, ...]:
+    return tuple(np.shape(v))
+
+
+def numeric(op: str, arg: str, v: Any) -> None:
+    """Raise TypeError unless ``v`` is an array or a (non-bool-string) number."""
+    if hasattr(v, "dtype") and hasattr(v, "shape"):
+        return
+    if isinstance(v, int | float | complex | np.generic | list | tuple):
+        if not isinstance(v, list | tuple) or np.asarray(v).dtype.kind in "biuf":
+            return
+    raise TypeError(_MSG_NUMERIC.format(op=op, arg=arg, kind=type(v).__name__))
+
+
+def broadcast(op: str, a: Any, b: Any) -> None:
+    try:
+        np.broadcast_shapes(shape_of(a), shape_of(b))
+    except ValueError:
+        raise ValueError(
+            _MSG_BROADCAST.format(op=op, a=shape_of(a), b=shape_of(b))
+        ) from None
+
+
+def axis_arg(op: str, axis: Any, dim: Any = None) -> Any:
+    """lucid's ``axis`` or PyTorch's ``dim`` as a hashable static value."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(_MSG_AXIS_TWICE.format(op=op, axis=axis, dim=dim))
+        axis = dim
+    if axis is None:
+        return None
+    if isinstance(axis, list | tuple):
+        if all(_is_int(a) for a in axis):
+            return tuple(int(a) for a in axis)
+    elif _is_int(axis):
+        return int(axis)
+    raise TypeError(_MSG_AXIS.format(op=op, kind=type(axis).__name__, axis=axis))
+
+
+def keepdims_arg(keepdims: bool, keepdim: bool | None) -> bool:
+    return bool(keepdims if keepdim is None else keepdim)
+
+
+def in_range(op: str, axis: Any, ndim: int) -> None:
+    """Raise ValueError for an axis (or tuple of axes) outside ``ndim``."""
+    for a in axis if isinstance(axis, tuple) else (axis,):
+        if a is not None and not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(
+                _MSG_AXIS_RANGE.format(op=op, axis=a, ndim=ndim, last=ndim - 1)
+            )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)

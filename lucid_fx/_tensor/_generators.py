@@ -1,0 +1,270 @@
+"""Tensors made from a shape: ``zeros ones zeros_like ones_like eye diag``.
+
+Generators make leaf tensors (``requires_grad`` as asked); ``diag`` of a Tensor
+is an op on it and differentiable, as PyTorch's ``diag``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lucid_fx._tensor import _checks, _ops
+from lucid_fx._tensor._ops import lift
+from lucid_fx._tensor._shape_ops import _ints, astype
+
+_FILLS: dict[tuple, Any] = {}
+
+
+def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Array:
+    """A new constant array from one cached compiled call (eager overhead: one
+    dispatch instead of ``jnp.zeros``'s trace-free but slow eager path)."""
+    dtype = jnp.dtype(dtype)
+    cache_key = (kind, shape, dtype, k)
+    make = _FILLS.get(cache_key)
+    if make is None:
+        if kind == "eye":
+            make = jax.jit(lambda: jnp.eye(shape[0], shape[1], k, dtype))
+        else:
+            make = jax.jit(lambda: jnp.full(shape, 1 if kind == "ones" else 0, dtype))
+        _FILLS[cache_key] = make
+    return make()
+
+
+def _leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Any:
+    tensor_type = _ops._tensor.Tensor
+    if keep_grad:  # lucid's keep_grad, where the Tensor supports it
+        return tensor_type(array, requires_grad=requires_grad, keep_grad=True)
+    return tensor_type(array, requires_grad=requires_grad)
+
+
+def _shape(op: str, shape: Any) -> tuple[int, ...]:
+    shape = _ints(op, "shape", shape)
+    shape = shape if isinstance(shape, tuple) else (shape,)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{op}: shape must be non-negative, got {shape}.")
+    return shape
+
+
+def _source(a: Any) -> Any:
+    return _ops.unwrap(a) if hasattr(a, "shape") else np.asarray(a)
+
+
+def zeros(
+    shape: int | Sequence[int],
+    dtype: Any = np.float32,
+    requires_grad: bool = False,
+    keep_grad: bool = False,
+) -> Any:
+    """A tensor of zeros.
+
+    Args:
+      shape: an int or a sequence of ints.
+      dtype: the element type. Default float32.
+      requires_grad: make it a leaf that records gradients. Default ``False``.
+      keep_grad: lucid's flag, passed on to the Tensor. Default ``False``.
+
+    Returns:
+      A Tensor of ``shape`` filled with 0.
+
+    Raises:
+      TypeError: if ``shape`` is not ints, or grad is asked for an integer dtype.
+      ValueError: for a negative size.
+
+    Examples:
+      >>> import lucid_fx
+      >>> z = lucid_fx.zeros((2, 3), requires_grad=True)
+      >>> z.tolist(), z.requires_grad
+      ([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], True)
+    """
+    return _leaf(
+        _filled("zeros", _shape("zeros", shape), dtype), requires_grad, keep_grad
+    )
+
+
+def ones(
+    shape: int | Sequence[int],
+    dtype: Any = np.float32,
+    requires_grad: bool = False,
+    keep_grad: bool = False,
+) -> Any:
+    """A tensor of ones.
+
+    Args:
+      shape: an int or a sequence of ints.
+      dtype: the element type. Default float32.
+      requires_grad: make it a leaf that records gradients. Default ``False``.
+      keep_grad: lucid's flag, passed on to the Tensor. Default ``False``.
+
+    Returns:
+      A Tensor of ``shape`` filled with 1.
+
+    Raises:
+      TypeError: if ``shape`` is not ints, or grad is asked for an integer dtype.
+      ValueError: for a negative size.
+
+    Examples:
+      >>> import lucid_fx
+      >>> lucid_fx.ones(3).tolist(), lucid_fx.ones((1, 2), dtype="int32").tolist()
+      ([1.0, 1.0, 1.0], [[1, 1]])
+    """
+    return _leaf(
+        _filled("ones", _shape("ones", shape), dtype), requires_grad, keep_grad
+    )
+
+
+def zeros_like(
+    a: Any, dtype: Any = None, requires_grad: bool = False, keep_grad: bool = False
+) -> Any:
+    """A tensor of zeros with ``a``'s shape (and dtype unless given).
+
+    Args:
+      a: a Tensor, array or nested list.
+      dtype: the element type. Default: ``a``'s.
+      requires_grad: make it a leaf that records gradients. Default ``False``.
+      keep_grad: lucid's flag, passed on to the Tensor. Default ``False``.
+
+    Returns:
+      A new leaf Tensor; it never carries ``a``'s graph.
+
+    Examples:
+      >>> import lucid_fx
+      >>> x = lucid_fx.Tensor([[1.0, 2.0]])
+      >>> lucid_fx.zeros_like(x).tolist(), lucid_fx.zeros_like(x, dtype="int32").dtype
+      ([[0.0, 0.0]], dtype('int32'))
+    """
+    src = _source(a)
+    array = _filled("zeros", tuple(src.shape), src.dtype if dtype is None else dtype)
+    return _leaf(array, requires_grad, keep_grad)
+
+
+def ones_like(
+    a: Any, dtype: Any = None, requires_grad: bool = False, keep_grad: bool = False
+) -> Any:
+    """A tensor of ones with ``a``'s shape (and dtype unless given).
+
+    Args:
+      a: a Tensor, array or nested list.
+      dtype: the element type. Default: ``a``'s.
+      requires_grad: make it a leaf that records gradients. Default ``False``.
+      keep_grad: lucid's flag, passed on to the Tensor. Default ``False``.
+
+    Returns:
+      A new leaf Tensor; it never carries ``a``'s graph.
+
+    Examples:
+      >>> import lucid_fx
+      >>> lucid_fx.ones_like(lucid_fx.Tensor([[1.0], [2.0]])).tolist()
+      [[1.0], [1.0]]
+    """
+    src = _source(a)
+    array = _filled("ones", tuple(src.shape), src.dtype if dtype is None else dtype)
+    return _leaf(array, requires_grad, keep_grad)
+
+
+def eye(
+    N: int,  # noqa: N803  (lucid's name)
+    M: int | None = None,  # noqa: N803
+    k: int = 0,
+    dtype: Any = np.float32,
+    requires_grad: bool = False,
+    keep_grad: bool = False,
+) -> Any:
+    r"""A matrix with ones on the ``k``-th diagonal and zeros elsewhere.
+
+    .. math::
+
+        I_{ij} = [j - i = k]
+
+    Args:
+      N: number of rows.
+      M: number of columns. Default ``N``.
+      k: the diagonal: 0 the main one, positive above, negative below.
+      dtype: the element type. Default float32.
+      requires_grad: make it a leaf that records gradients. Default ``False``.
+      keep_grad: lucid's flag, passed on to the Tensor. Default ``False``.
+
+    Returns:
+      A Tensor of shape ``(N, M)``.
+
+    Raises:
+      TypeError: if ``N``, ``M`` or ``k`` is not an int.
+
+    Examples:
+      >>> import lucid_fx
+      >>> lucid_fx.eye(2).tolist(), lucid_fx.eye(2, 3, k=1).tolist()
+      ([[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    """
+    n = _shape("eye", N)[0]
+    m = n if M is None else _shape("eye", M)[0]
+    eye_ = _filled("eye", (n, m), dtype, _ints("eye", "k", k))
+    return _leaf(eye_, requires_grad, keep_grad)
+
+
+def _pure_diag(v: jax.Array, *, k: int = 0) -> jax.Array:
+    if jnp.ndim(v) not in (1, 2):
+        raise ValueError(
+            f"diag: expects a 1-D or 2-D tensor, got shape {_checks.shape_of(v)}."
+        )
+    return jnp.diag(v, k)
+
+
+_diag = lift(_pure_diag, "diag")
+
+
+def diag(
+    v: Any,
+    k: int = 0,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    keep_grad: bool = False,
+) -> Any:
+    r"""The ``k``-th diagonal of a matrix, or a matrix with ``v`` on it.
+
+    .. math::
+
+        \text{1-D } v:\ Y_{i, i+k} = v_i \qquad
+        \text{2-D } V:\ y_i = V_{i, i+k}
+
+    Of a Tensor this is a differentiable op, as PyTorch's ``diag``; of other
+    data it makes a leaf (``requires_grad`` as asked). lucid's ``dtype``
+    default is float32; here ``None`` keeps the input's dtype (lists become
+    float32 as for every Tensor).
+
+    Args:
+      v: a 1-D or 2-D Tensor, array or nested list.
+      k: the diagonal: 0 the main one, positive above, negative below.
+      dtype: convert the result to this dtype. Default: keep.
+      requires_grad: for non-Tensor ``v``, make a leaf that records gradients.
+      keep_grad: lucid's flag, passed on to the Tensor. Default ``False``.
+
+    Returns:
+      A 2-D Tensor for 1-D ``v``, a 1-D Tensor for 2-D ``v``.
+
+    Raises:
+      ValueError: if ``v`` is not 1-D or 2-D.
+
+    Examples:
+      >>> import lucid_fx
+      >>> x = lucid_fx.Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+      >>> d = lucid_fx.diag(x)
+      >>> d.tolist()
+      [1.0, 4.0]
+      >>> d.sum().backward()
+      >>> x.grad.tolist()
+      [[1.0, 0.0], [0.0, 1.0]]
+      >>> lucid_fx.diag([1.0, 2.0]).tolist()
+      [[1.0, 0.0], [0.0, 2.0]]
+    """
+    k = _ints("diag", "k", k)
+    tensor_type = _ops._tensor.Tensor
+    if isinstance(v, tensor_type):
+        out = _diag(v, k=k)
+        return out if dtype is None else astype(out, dtype=jnp.dtype(dtype))
+    made = _leaf(_pure_diag(tensor_type(v).data, k=k), False, False)
+    array = made.data if dtype is None else made.data.astype(dtype)
+    return _leaf(array, requires_grad, keep_grad)

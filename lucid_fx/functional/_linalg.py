@@ -1,0 +1,148 @@
+"""Pure linear algebra behind ``lucid_fx.linalg``: arrays in, arrays out.
+
+Each function checks shapes at trace time, with errors that name the public
+``linalg`` function, and is safe under ``jit``/``vmap``/``grad``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+_MSG_MATRIX = (
+    "linalg.{op}: expects a {kind}matrix (or a batch of them) in the last two "
+    "axes, got shape {shape}."
+)
+_MSG_ORD = (
+    "linalg.norm: ord must be a number >= 1 or inf, got {ord!r}. Pass e.g. "
+    "ord=2 (Euclidean) or ord=1."
+)
+
+
+def _matrix(op: str, a: jax.Array, square: bool = True) -> None:
+    shape = tuple(np.shape(a))
+    if len(shape) < 2 or (square and shape[-1] != shape[-2]):
+        kind = "square " if square else ""
+        raise ValueError(_MSG_MATRIX.format(op=op, kind=kind, shape=shape))
+
+
+def inv(a: jax.Array) -> jax.Array:
+    """Inverse of a square matrix (batched over leading axes)."""
+    _matrix("inv", a)
+    return jnp.linalg.inv(a)
+
+
+def det(a: jax.Array) -> jax.Array:
+    """Determinant of a square matrix (batched over leading axes)."""
+    _matrix("det", a)
+    return jnp.linalg.det(a)
+
+
+def solve(a: jax.Array, b: jax.Array) -> jax.Array:
+    """The ``x`` with ``a @ x == b``; ``b`` a vector or a matrix of columns."""
+    _matrix("solve", a)
+    sa, sb = tuple(np.shape(a)), tuple(np.shape(b))
+    rows = sb[0] if len(sb) == 1 else sb[-2] if sb else None
+    if rows != sa[-1]:
+        raise ValueError(
+            f"linalg.solve: a of shape {sa} and b of shape {sb} are not aligned: b "
+            f"needs {sa[-1]} rows (its first axis if 1-D, else its second-to-last)."
+        )
+    return jnp.linalg.solve(a, b)
+
+
+def cholesky(a: jax.Array) -> jax.Array:
+    """Lower Cholesky factor ``L`` with ``L @ L.T == a`` (NaN if not SPD)."""
+    _matrix("cholesky", a)
+    return jnp.linalg.cholesky(a)
+
+
+def matrix_power(a: jax.Array, n: int) -> jax.Array:
+    """``a`` multiplied by itself ``n`` times (``n < 0``: of its inverse)."""
+    _matrix("matrix_power", a)
+    return jnp.linalg.matrix_power(a, n)
+
+
+def pinv(a: jax.Array) -> jax.Array:
+    """Moore-Penrose pseudo-inverse."""
+    _matrix("pinv", a, square=False)
+    return jnp.linalg.pinv(a)
+
+
+def norm(
+    a: jax.Array,
+    ord: float = 2,  # noqa: A002  (NumPy's and lucid's name)
+    axis: int | tuple[int, ...] | None = None,
+    keepdims: bool = False,
+) -> jax.Array:
+    r"""Entrywise :math:`p`-norm over ``axis`` (all elements by default).
+
+    At a zero vector the value is 0 and the gradient 0 (PyTorch's
+    ``vector_norm``), not the NaN a plain ``sqrt(sum(x**2))`` gives.
+    """
+    if isinstance(ord, bool) or not isinstance(ord, int | float) or not ord >= 1:
+        raise ValueError(_MSG_ORD.format(ord=ord))
+    x = jnp.abs(a)
+    if math.isinf(ord):
+        return jnp.max(x, axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return jnp.sum(x, axis=axis, keepdims=keepdims)
+    s = jnp.sum(x**ord, axis=axis, keepdims=keepdims)
+    zero = s == 0
+    root = jnp.where(zero, 1, s) ** (1 / ord)
+    return jnp.where(zero, jnp.zeros_like(root), root)
+
+
+def qr_q(a: jax.Array) -> jax.Array:
+    """The orthonormal factor ``Q`` of the reduced QR decomposition."""
+    _matrix("qr", a, square=False)
+    return jnp.linalg.qr(a)[0]
+
+
+def qr_r(a: jax.Array) -> jax.Array:
+    """The upper-triangular factor ``R`` of the reduced QR decomposition."""
+    _matrix("qr", a, square=False)
+    return jnp.linalg.qr(a)[1]
+
+
+def svd_u(a: jax.Array, full_matrices: bool = True) -> jax.Array:
+    """Left singular vectors ``U``."""
+    _matrix("svd", a, square=False)
+    return jnp.linalg.svd(a, full_matrices=_full(a, full_matrices))[0]
+
+
+def svd_s(a: jax.Array) -> jax.Array:
+    """Singular values, descending."""
+    _matrix("svd", a, square=False)
+    # The reduced SVD: JAX differentiates only that one.
+    return jnp.linalg.svd(a, full_matrices=False)[1]
+
+
+def svd_vh(a: jax.Array, full_matrices: bool = True) -> jax.Array:
+    """Right singular vectors as rows, ``V^T`` (NumPy's ``vh``)."""
+    _matrix("svd", a, square=False)
+    return jnp.linalg.svd(a, full_matrices=_full(a, full_matrices))[2]
+
+
+def _full(a: jax.Array, full_matrices: bool) -> bool:
+    # For a square matrix the full and reduced SVD coincide; JAX only
+    # differentiates the reduced one.
+    shape = np.shape(a)
+    return full_matrices and shape[-1] != shape[-2]
+
+
+def eigvals(a: jax.Array, real: bool = False) -> jax.Array:
+    """Eigenvalues (complex; their real parts if ``real``)."""
+    _matrix("eig", a)
+    values = jnp.linalg.eigvals(a)
+    return jnp.real(values) if real else values
+
+
+def eigvecs(a: jax.Array, real: bool = False) -> jax.Array:
+    """Unit eigenvectors as columns (complex; real parts if ``real``)."""
+    _matrix("eig", a)
+    vectors = jnp.linalg.eig(a)[1]
+    return jnp.real(vectors) if real else vectors

@@ -1,0 +1,178 @@
+"""Random Tensors from the global generator: ``rand randn randint``.
+
+Each draw splits the global key as :func:`lucid_fx.random.next_key` does, so the same
+:func:`lucid_fx.random.seed` gives the same tensors. The numbers are JAX's
+(threefry), not NumPy's: lucid's printed values are not reproduced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lucid_fx._tensor import Tensor
+from lucid_fx.random._generator import get_rng_state, set_rng_state
+
+_MSG_SHAPE = (
+    "{op}: the shape must be ints, given as {op}(2, 3) or {op}((2, 3)), got {shape!r}."
+)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
+def _shape(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], list | tuple):
+        shape = tuple(shape[0])
+    if not all(_is_int(n) for n in shape):
+        raise TypeError(_MSG_SHAPE.format(op=op, shape=shape))
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{op}: sizes must be >= 0, got {shape}.")
+    return tuple(int(n) for n in shape)
+
+
+_SAMPLERS = {
+    "uniform": lambda key, shape, lo, hi: jax.random.uniform(key, shape, jnp.float32),
+    "normal": lambda key, shape, lo, hi: jax.random.normal(key, shape, jnp.float32),
+    "randint": lambda key, shape, lo, hi: jax.random.randint(key, shape, lo, hi),
+}
+_DRAWS: dict[tuple, Any] = {}
+
+
+def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Array:
+    """``next_key()`` and one draw as one compiled call (eager overhead).
+
+    The same split as :func:`lucid_fx.random.next_key`: the generator keeps the
+    first half, the draw uses the second, so both give the same sequence.
+    """
+    cache_key = (kind, shape, lo, hi)
+    fused = _DRAWS.get(cache_key)
+    if fused is None:
+        sampler = _SAMPLERS[kind]
+
+        def split_and_draw(state: jax.Array) -> tuple[jax.Array, jax.Array]:
+            state, key = jax.random.split(state)
+            return state, sampler(key, shape, lo, hi)
+
+        fused = _DRAWS[cache_key] = jax.jit(split_and_draw)
+    state, values = fused(get_rng_state())
+    set_rng_state(state)
+    return values
+
+
+def _leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Tensor:
+    if keep_grad:  # lucid's keep_grad, where the Tensor supports it
+        return Tensor(array, requires_grad=requires_grad, keep_grad=True)  # type: ignore[call-arg]
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def rand(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> Tensor:
+    r"""Uniform samples on :math:`[0, 1)` in float32.
+
+    Args:
+      *shape: the sizes, as ints or one tuple: ``rand(2, 3)`` or ``rand((2, 3))``.
+      requires_grad: make it a leaf that records gradients. Default ``False``.
+      keep_grad: lucid's flag, passed on to the Tensor. Default ``False``.
+
+    Returns:
+      A float32 Tensor of ``shape``.
+
+    Raises:
+      TypeError: if a size is not an int.
+      ValueError: if a size is negative.
+
+    Examples:
+      >>> import lucid_fx
+      >>> lucid_fx.random.seed(0)
+      >>> x = lucid_fx.random.rand(2, 3, requires_grad=True)
+      >>> x.shape, x.requires_grad, 0.0 <= x.min().item() and x.max().item() < 1.0
+      ((2, 3), True, True)
+      >>> lucid_fx.random.seed(0)
+      >>> lucid_fx.random.rand((2, 3)).tolist() == x.tolist()
+      True
+    """
+    values = _draw("uniform", _shape("rand", shape))
+    return _leaf(values, requires_grad, keep_grad)
+
+
+def randn(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> Tensor:
+    r"""Standard normal samples, :math:`\mathcal N(0, 1)`, in float32.
+
+    Args:
+      *shape: the sizes, as ints or one tuple: ``randn(2, 3)`` or ``randn((2, 3))``.
+      requires_grad: make it a leaf that records gradients. Default ``False``.
+      keep_grad: lucid's flag, passed on to the Tensor. Default ``False``.
+
+    Returns:
+      A float32 Tensor of ``shape``.
+
+    Raises:
+      TypeError: if a size is not an int.
+      ValueError: if a size is negative.
+
+    Examples:
+      >>> import lucid_fx
+      >>> lucid_fx.random.seed(123)
+      >>> a = lucid_fx.random.randn(3)
+      >>> lucid_fx.random.seed(123)
+      >>> a.tolist() == lucid_fx.random.randn(3).tolist(), a.dtype
+      (True, dtype('float32'))
+    """
+    values = _draw("normal", _shape("randn", shape))
+    return _leaf(values, requires_grad, keep_grad)
+
+
+def randint(
+    low: int,
+    high: int | None = None,
+    size: int | Sequence[int] = 1,
+    requires_grad: bool = False,
+    keep_grad: bool = False,
+) -> Tensor:
+    """Uniform integers in ``[low, high)`` (``[0, low)`` if ``high`` is None).
+
+    Integer tensors cannot require grad (PyTorch's rule): lucid's page shows
+    ``randint(..., requires_grad=True)``; here that raises ``TypeError``.
+
+    Args:
+      low: the smallest value (or the exclusive bound if ``high`` is None).
+      high: one past the largest value. Default ``None``.
+      size: an int or a tuple of ints. Default 1.
+      requires_grad: must stay ``False`` for integers.
+      keep_grad: lucid's flag, passed on to the Tensor. Default ``False``.
+
+    Returns:
+      An int32 Tensor (int64 under ``jax_enable_x64``) of shape ``size``.
+
+    Raises:
+      TypeError: for non-int bounds or sizes, or ``requires_grad=True``.
+      ValueError: if ``high <= low``.
+
+    Examples:
+      >>> import lucid_fx
+      >>> lucid_fx.random.seed(0)
+      >>> x = lucid_fx.random.randint(0, 10, (2, 3))
+      >>> x.shape, str(x.dtype), 0 <= x.min().item() and x.max().item() < 10
+      ((2, 3), 'int32', True)
+    """
+    if high is None:
+        low, high = 0, low
+    if not (_is_int(low) and _is_int(high)):
+        raise TypeError(
+            f"randint: low and high must be ints, got {low!r} and {high!r}."
+        )
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low}).")
+    if requires_grad:
+        raise TypeError(
+            "randint: integer tensors cannot require grad (as in PyTorch). Draw "
+            "floats with rand/randn, or convert with .float() first."
+        )
+    shape = _shape("randint", (size,) if _is_int(size) else (tuple(size),))
+    values = _draw("randint", shape, int(low), int(high))
+    return _leaf(values, False, keep_grad)
