@@ -60,9 +60,13 @@ def _power_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
     da, db = tangents
     y = _power(a, b)
     zero = jnp.zeros_like(y)
-    ga = jnp.where(b == 0, zero, b * jnp.power(a, b - 1))
-    gb = jnp.where((a == 0) & (b >= 0), zero, y * jnp.log(a))
-    return y, ga * da + gb * db
+    out = zero
+    # An integer operand (a Python int exponent) has a float0 tangent: no term.
+    if da.dtype != jax.dtypes.float0:
+        out = out + jnp.where(b == 0, zero, b * jnp.power(a, b - 1)) * da
+    if db.dtype != jax.dtypes.float0:
+        out = out + jnp.where((a == 0) & (b >= 0), zero, y * jnp.log(a)) * db
+    return y, out
 
 
 _D = r"\frac{{\partial y}}{{\partial {v}}} = {e}"

@@ -7,6 +7,7 @@ Each family lives in its own module (``_unary``, ``_binary``, ``_reduction``,
 
 from lucid_fx._tensor._binary import add, div, maximum, minimum, mul, pow, power, sub
 from lucid_fx._tensor._generators import diag, eye, ones, ones_like, zeros, zeros_like
+from lucid_fx._tensor._indexing import _index_key as index_key  # noqa: F401 (Tensor.__setitem__)
 from lucid_fx._tensor._indexing import eq, ge, getitem, gt, le, lt, ne
 from lucid_fx._tensor._joining import (
     concatenate,

@@ -644,7 +644,7 @@ class Tensor(TensorOperators):
     def __setitem__(self, index: Any, value: Any) -> None:
         """``t[index] = value`` in place: ints, slices, None, Ellipsis, integer
         and boolean arrays; ``value`` broadcasts and is cast to this dtype."""
-        spec, arrays = _math._index_key(index)
+        spec, arrays = _math.index_key(index)
 
         def assign(x: Any, v: Any) -> Any:
             return _lifted("__setitem__")(x, v, *arrays, spec=spec)
