@@ -214,6 +214,76 @@ def bench_eager(repeats: int) -> dict:
     return result
 
 
+# ------------------------------------------- 3b. eager graphs of many ops
+def _chain(h, length, wiring):
+    # `length` ops of h * 1.0001; where bit k of `wiring` is set, op k is a
+    # diamond (h + h * 1.0001) instead, so each `wiring` is a distinct graph.
+    for k in range(length):
+        h = h + h * 1.0001 if (wiring >> k) & 1 else h * 1.0001
+    return h.sum()
+
+
+def bench_eager_graphs(repeats: int) -> dict:
+    """Per-op dispatch, a graph that is new every iteration, and a long chain.
+
+    ``floor`` is one jitted JAX call (x * c with c on the device): no eager
+    layer can dispatch an op for less. A new wiring every iteration (chains of
+    30..49 ops, a never-seen pattern of diamonds each time) runs node by node;
+    the 300-op chain recurs, so after its third sight its backward is one
+    fused program.
+    """
+    x = Tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    xa = x.data
+    c = jnp.asarray(1.0001)
+    mul = jax.jit(lambda a, b: a * b)
+    counter = iter(range(1, 10**9))
+
+    def new_wiring(module):
+        i = next(counter)
+        h = x if module is None else module
+        return _chain(h, 30 + i % 20, i // 20 + (1 << 30))
+
+    rows = {
+        "floor: one jitted JAX call": {"lucid_fx": lambda: mul(xa, c)},
+        "one op, x * 1.0001 (records the tape)": {"lucid_fx": lambda: x * 1.0001},
+        "new wiring every iteration (30..49 ops) fwd+bwd": {
+            "lucid_fx": lambda: new_wiring(None).backward() or x.grad
+        },
+        "300-op chain fwd+bwd": {
+            "lucid_fx": lambda: _chain(x, 300, 0).backward() or x.grad
+        },
+    }
+    if torch is not None:
+        tt = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        rows["floor: one jitted JAX call"]["torch"] = lambda: tt.detach() * 1.0001
+        rows["one op, x * 1.0001 (records the tape)"]["torch"] = lambda: tt * 1.0001
+        rows["new wiring every iteration (30..49 ops) fwd+bwd"]["torch"] = lambda: (
+            new_wiring(tt).backward()
+        )
+        rows["300-op chain fwd+bwd"]["torch"] = lambda: _chain(tt, 300, 0).backward()
+    result: dict = {}
+    for row, fns in rows.items():
+        times = measure(fns, repeats, seconds=0.1)
+        entry = dict(microseconds={k: v * 1e6 for k, v in medians(times).items()})
+        if torch is not None:
+            entry["lucid_fx_vs_torch"] = ratios(times, "torch")["lucid_fx"]
+        result[row] = entry
+    if torch is None:
+        result["torch"] = NOT_INSTALLED
+    return result
+
+
+def _print_eager_graphs(results: dict) -> None:
+    print("\n3b. eager graphs, 4-element float32 tensors (torch: its own eager)")
+    for row, entry in results["eager_graphs"].items():
+        if row == "torch":
+            print(f"   {entry}")
+            continue
+        us = ", ".join(f"{k} {v:.1f} us" for k, v in entry["microseconds"].items())
+        ratio = entry.get("lucid_fx_vs_torch")
+        print(f"   {row}: {us}" + (f"  -> {ratio:.2f}x torch" if ratio else ""))
+
+
 # ------------------------------------------------------ 4. training steps
 def _mlp(inp: int, hidden: int) -> nn.Module:
     return nn.Sequential(
@@ -415,6 +485,8 @@ def print_report(results: dict) -> None:
             f"\n3. eager F.leaky_relu(t).sum().backward(), 4 elements: {us}"
             + (f"  -> {ratio:.2f}x torch" if ratio else f"  ({e['torch']})")
         )
+    if "eager_graphs" in results:
+        _print_eager_graphs(results)
     if "training" in results:
         print("\n4. training step, ratio to the hand-written jax.jit step")
         for row in results["training"]:
@@ -466,7 +538,7 @@ def plot(results: dict, path: pathlib.Path) -> None:
     plt.close(fig)
 
 
-SECTIONS = ("elementwise", "memory", "eager", "training", "sweep")
+SECTIONS = ("elementwise", "memory", "eager", "eager_graphs", "training", "sweep")
 
 
 def main(argv=None) -> dict:
@@ -486,6 +558,8 @@ def main(argv=None) -> dict:
         results["memory"] = bench_memory()
     if "eager" in args.only:
         results["eager"] = bench_eager(repeats)
+    if "eager_graphs" in args.only:
+        results["eager_graphs"] = bench_eager_graphs(repeats)
     if "training" in args.only:
         results["training"] = bench_training(
             sizes[:1] if args.quick else sizes, 3 * repeats

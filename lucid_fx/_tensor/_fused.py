@@ -49,7 +49,7 @@ def program(plan: Hashable) -> Callable | None:
     with _lock:
         count = _sights.pop(plan, 0) + 1
         _sights[plan] = count  # most recent last
-        if len(_sights) > MAX_SIGHTS:
+        while len(_sights) > MAX_SIGHTS:
             _sights.popitem(last=False)
     return _program(plan) if count >= FUSE_AFTER else None
 

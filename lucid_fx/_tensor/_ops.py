@@ -2,20 +2,31 @@
 
 Each lifted op compiles two programs per (shape, dtype, static arguments): a
 forward, and a forward that also returns the compiled VJP (its residuals live in
-a pytree). The tape's backward applies the VJPs of a whole graph in one more
-compiled program, so no ``jax.vjp`` is traced per call and eager gradients are
-exactly the pure function's own (custom_vjp) rule.
+a pytree). The tape's backward applies the VJPs of a recurring graph in one
+more compiled program, so no ``jax.vjp`` is traced per call and eager gradients
+are exactly the pure function's own (custom_vjp) rule.
+
+Each op's program cache is an LRU of at most ``MAX_OP_PROGRAMS`` entries;
+Python numbers passed as operands are turned into device scalars through one
+bounded cache (``MAX_SCALARS``), so a repeated ``x * 0.5`` copies nothing to
+the device.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from lucid_fx._tensor import _device, _tape, _tensor
+
+MAX_OP_PROGRAMS = 64
+MAX_SCALARS = 1024
 
 
 def _programs(
@@ -40,6 +51,58 @@ def _programs(
         jax.jit(forward, donate_argnums=donate),
         jax.jit(forward_and_vjp, donate_argnums=donate),
     )
+
+
+_scalars: dict[tuple[type, Any], jax.Array] = {}
+_scalars_lock = threading.Lock()
+
+
+def _scalar(value: Any) -> Any:
+    """A Python float or int as a weakly typed device scalar, cached; the
+    value itself where caching could change it (0, +-0.0, NaN, out of range)."""
+    key = (type(value), value)
+    array = _scalars.get(key)
+    if array is not None:
+        return array
+    if not value or value != value:  # 0 vs -0.0 share a key; NaN never hits
+        return value
+    try:
+        array = jnp.asarray(value)
+    except OverflowError:
+        return value
+    if isinstance(array, jax.core.Tracer):  # pragma: no cover (trace-time)
+        return value
+    with _scalars_lock:
+        if len(_scalars) >= MAX_SCALARS:
+            _scalars.clear()
+        _scalars[key] = array
+    return array
+
+
+class _LRU:
+    """A small thread-safe LRU map: at most ``size`` entries."""
+
+    __slots__ = ("entries", "size", "lock")
+
+    def __init__(self, size: int) -> None:
+        self.entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        value = self.entries.get(key)
+        if value is not None:
+            try:
+                self.entries.move_to_end(key)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
 
 
 _MSG_DEVICES = (
@@ -84,6 +147,11 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
     directly and returns a plain array, so it composes with ``jax.jit`` and
     ``jax.vmap``.
 
+    Each op keeps at most ``MAX_OP_PROGRAMS`` (64) sets of compiled programs, one
+    per distinct (keyword arguments, inputs that require grad), least recently
+    used first out; JAX specialises each per shape and dtype in its own
+    bounded caches.
+
     Args:
       fn: a pure function of arrays returning one array.
       name: the op's name in error messages; defaults to ``fn.__name__``.
@@ -102,30 +170,41 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
       Tensor([0.5])
     """
     op_name = name or getattr(fn, "__name__", "op")
-    cache: dict[Hashable, tuple[Callable, Callable]] = {}
+    cache = _LRU(MAX_OP_PROGRAMS)
+    record, pure = _tape.RECORD, _tape.PURE
+    mode_get = _tape.MODE.get
+    node_type = _tape.Node
 
     def op(*args: Any, **static: Hashable) -> Any:
-        # The eager hot path: keep it to a few dict lookups and one XLA call.
+        # The eager hot path: a few type checks, one dict lookup, one XLA call.
         tensor_type = _tensor.Tensor  # looked up late: _tensor imports the ops
-        tensors = [i for i, a in enumerate(args) if isinstance(a, tensor_type)]
-        mode = _tape.MODE.get()
-        if not tensors or mode == _tape.PURE:
+        arrays = []
+        tensors = []
+        for i, a in enumerate(args):
+            if isinstance(a, tensor_type):
+                tensors.append(i)
+                arrays.append(a.data)
+            elif type(a) is float or type(a) is int:
+                arrays.append(_scalar(a))
+            else:
+                arrays.append(a)
+        mode = mode_get()
+        if not tensors or mode == pure:
             return fn(*map(unwrap, args), **static)
-        arrays = tuple(a.data if isinstance(a, tensor_type) else a for a in args)
         if len(tensors) > 1:
             _check_devices(op_name, [arrays[i] for i in tensors])
         diff = ()
-        if mode == _tape.RECORD:
-            diff = tuple(i for i in tensors if args[i].requires_grad)
+        if mode == record:
+            diff = tuple([i for i in tensors if args[i].requires_grad])
         key = (tuple(static.items()), diff) if static else diff
         programs = cache.get(key)
         if programs is None:
-            programs = cache[key] = _programs(fn, static, diff)
+            programs = _programs(fn, static, diff)
+            cache.put(key, programs)
         if not diff:
             return tensor_type._wrap(programs[0](*arrays))
         out, vjp_fn = programs[1](*arrays)
-        node = _tape.Node([args[i] for i in diff], vjp_fn)
-        return tensor_type._wrap(out, node=node)
+        return tensor_type._wrap(out, node=node_type([args[i] for i in diff], vjp_fn))
 
     op.__name__ = op.__qualname__ = op_name
     op.__doc__ = fn.__doc__

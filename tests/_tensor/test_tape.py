@@ -91,19 +91,22 @@ class TestTiering:
 
 class TestAllOrNothing:
     def test_interrupt_during_install_is_held_until_all_grads_are_new(self):
-        if threading.current_thread() is not threading.main_thread():
-            pytest.skip("signals reach the main thread only")  # pragma: no cover
         fired = []
 
         class Interrupting(Tensor):
-            __slots__ = ()
+            # Ctrl-C lands right after the first grad is written.
+            __slots__ = ("_store",)
 
-            @classmethod
-            def _wrap(cls, array, node=None):
-                if not fired:
+            @property
+            def _grad(self):
+                return getattr(self, "_store", None)
+
+            @_grad.setter
+            def _grad(self, value):
+                self._store = value
+                if value is not None and not fired:
                     fired.append(True)
-                    signal.raise_signal(signal.SIGINT)  # lands mid-install
-                return super()._wrap(array, node)
+                    signal.raise_signal(signal.SIGINT)
 
         a = Interrupting(np.array([1.0, 2.0], np.float32), requires_grad=True)
         b = Interrupting(np.array([3.0], np.float32), requires_grad=True)
@@ -112,6 +115,25 @@ class TestAllOrNothing:
         assert fired
         np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0])
         np.testing.assert_array_equal(b.grad.numpy(), [3.0])
+
+    def test_interrupt_before_install_leaves_every_grad_old(self):
+        fired = []
+
+        class Interrupting(Tensor):
+            __slots__ = ()
+
+            @classmethod
+            def _wrap(cls, array, node=None):
+                if node is None and not fired:  # making the first new grad
+                    fired.append(True)
+                    signal.raise_signal(signal.SIGINT)
+                return super()._wrap(array, node)
+
+        a = Interrupting(np.array([1.0, 2.0], np.float32), requires_grad=True)
+        b = Interrupting(np.array([3.0], np.float32), requires_grad=True)
+        with pytest.raises(KeyboardInterrupt):
+            (a * b).sum().backward()
+        assert fired and a.grad is None and b.grad is None
 
     def test_error_before_install_leaves_every_grad_unchanged(self):
         x = Tensor([1.0, 2.0], requires_grad=True)
