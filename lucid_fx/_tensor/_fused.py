@@ -46,6 +46,9 @@ def program(plan: Hashable) -> Callable | None:
       >>> [_fused.program(plan) is None for _ in range(_fused.FUSE_AFTER)]
       [True, True, False]
     """
+    count = _sights.get(plan, 0)
+    if count >= FUSE_AFTER:  # fused already: recency lives in _program's LRU
+        return _program(plan)
     with _lock:
         count = _sights.pop(plan, 0) + 1
         _sights[plan] = count  # most recent last

@@ -89,15 +89,6 @@ class _LRU:
         self.size = size
         self.lock = threading.Lock()
 
-    def get(self, key: Hashable) -> Any:
-        value = self.entries.get(key)
-        if value is not None:
-            try:
-                self.entries.move_to_end(key)
-            except KeyError:  # evicted by another thread meanwhile
-                pass
-        return value
-
     def put(self, key: Hashable, value: Any) -> None:
         with self.lock:
             self.entries[key] = value
@@ -171,6 +162,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
     """
     op_name = name or getattr(fn, "__name__", "op")
     cache = _LRU(MAX_OP_PROGRAMS)
+    entries, move_to_end = cache.entries, cache.entries.move_to_end
     record, pure = _tape.RECORD, _tape.PURE
     mode_get = _tape.MODE.get
     node_type = _tape.Node
@@ -197,10 +189,15 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
         if mode == record:
             diff = tuple([i for i in tensors if args[i].requires_grad])
         key = (tuple(static.items()), diff) if static else diff
-        programs = cache.get(key)
+        programs = entries.get(key)
         if programs is None:
             programs = _programs(fn, static, diff)
             cache.put(key, programs)
+        elif len(entries) > 1:  # keep the least recently used first
+            try:
+                move_to_end(key)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
         if not diff:
             return tensor_type._wrap(programs[0](*arrays))
         out, vjp_fn = programs[1](*arrays)
