@@ -31,9 +31,12 @@ _sights: OrderedDict[Hashable, int] = OrderedDict()
 def _program(plan: Hashable) -> Callable:
     """One jitted backward per wiring, called with arrays only (a static
     keyword argument would cost jit's dispatch ~8 us per call)."""
-    from lucid_fx._tensor._tape import walk  # the tape imports this module
+    from lucid_fx._tensor import _tape  # the tape imports this module
 
-    return jax.jit(functools.partial(walk, plan))
+    def fused(args: tuple, seed: jax.Array, old: tuple) -> tuple:
+        return _tape.walk(plan, _tape.fused_calls(plan, args), seed, old)
+
+    return jax.jit(fused)
 
 
 def program(plan: Hashable) -> Callable | None:

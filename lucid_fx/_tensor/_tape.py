@@ -17,6 +17,7 @@ from __future__ import annotations
 import _signal
 import contextlib
 import contextvars
+import functools
 import itertools
 import signal
 import threading
@@ -92,27 +93,44 @@ add = jax.jit(jax.numpy.add)  # gradient accumulation: one compiled call
 class Node:
     """One recorded op: its parents, their versions, and its VJP.
 
-    ``vjp_fn`` is normally the pytree ``jax.vjp`` returned from a compiled
-    forward, applied by one compiled call; ``direct=True`` marks a plain Python
-    function (device moves), called as is. ``versions`` are the parents'
-    ``_version`` counters when the op ran: an in-place change to a parent since
-    then makes ``backward`` raise.
+    Three kinds: ``vjp_fn`` is normally the pytree ``jax.vjp`` returned from a
+    compiled forward, applied by one compiled call; with ``rule`` (a jitted
+    ``rule(residuals, g)``), ``vjp_fn`` holds the residuals as a flat list of
+    arrays; ``direct=True`` marks a plain Python function (device moves),
+    called as is. ``versions`` are the parents' ``_version`` counters when the
+    op ran: an in-place change to a parent since then makes ``backward`` raise.
     """
 
-    __slots__ = ("parents", "versions", "vjp_fn", "direct")
+    __slots__ = ("parents", "versions", "vjp_fn", "direct", "rule")
 
     def __init__(
-        self, parents: Sequence[Any], vjp_fn: Callable, direct: bool = False
+        self,
+        parents: Sequence[Any],
+        vjp_fn: Any,
+        direct: bool = False,
+        rule: Callable | None = None,
     ) -> None:
         self.parents = tuple(parents)
         self.versions = tuple([p._version for p in self.parents])
-        self.vjp_fn: Callable | None = vjp_fn
+        self.vjp_fn: Any = vjp_fn
         self.direct = direct
+        self.rule = rule
 
     def backward(self, g: jax.Array) -> tuple[jax.Array, ...]:
         if self.vjp_fn is None:
             raise RuntimeError(_MSG_FREED)
+        if self.rule is not None:
+            return self.rule(self.vjp_fn, g)
         return self.vjp_fn(g) if self.direct else _apply_vjp(self.vjp_fn, g)
+
+
+def fused_calls(plan: Any, args: tuple[Any, ...]) -> tuple[Callable, ...]:
+    """Inside a fused program: each node's VJP as a function of its cotangent,
+    from its array arguments (a VJP pytree, or residuals and their rule)."""
+    calls = []
+    for (_, _, rule), arg in zip(plan[0], args, strict=True):
+        calls.append(arg if rule is None else functools.partial(rule, arg))
+    return tuple(calls)
 
 
 def stamp() -> int:
@@ -243,8 +261,8 @@ def _has_keep(cls: type) -> bool:
 def _plan(order: list[Any], keep_all: bool) -> tuple[Hashable, list[Node], list[Any]]:
     """The graph's wiring by position in ``order`` (root first).
 
-    Returns the plan (each node step is ``(position, parent positions)``, -1
-    for a parent that does not require grad, then the targets' positions), the
+    Returns the plan (each node step is ``(position, parent positions, rule)``,
+    -1 for a parent that does not require grad, then the targets' positions), the
     nodes of those steps and the targets: the leaves (tensors without a node)
     that receive a cotangent, and the non-leaves that keep their gradient.
     Positions only, so graphs wired alike share one program.
@@ -265,7 +283,7 @@ def _plan(order: list[Any], keep_all: bool) -> tuple[Hashable, list[Node], list[
             position[id(p)] if p.requires_grad else -1 for p in node.parents
         )
         reached.update(parents)
-        wiring.append((i, parents))
+        wiring.append((i, parents, node.rule))
         steps.append(node)
     return (tuple(wiring), tuple(target_positions)), steps, targets
 
@@ -283,7 +301,7 @@ def walk(
     wiring, target_positions = plan
     keep = set(target_positions)
     cotangents: dict[int, jax.Array] = {0: seed}
-    for (i, parents), vjp_fn in zip(wiring, vjp_fns, strict=True):
+    for (i, parents, _), vjp_fn in zip(wiring, vjp_fns, strict=True):
         g = cotangents[i] if i in keep else cotangents.pop(i)
         for p, pg in zip(parents, vjp_fn(g), strict=True):
             if p >= 0:
