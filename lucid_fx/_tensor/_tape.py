@@ -209,7 +209,9 @@ def backward(
             and sum(t.data.size * t.data.dtype.itemsize for t in targets)
             <= MAX_FUSED_GRAD_BYTES
         ):
-            fused = program(plan)  # None until the wiring recurs
+            fused = program(  # None until the wiring recurs and is compiled
+                plan, lambda: (tuple(n.vjp_fn for n in steps), seed, old)
+            )
         if fused is None:  # node by node: one compiled call per VJP and per sum
             new = walk(plan, tuple(n.backward for n in steps), seed, old)
         else:

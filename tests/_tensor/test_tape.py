@@ -40,6 +40,7 @@ class TestTiering:
             loss = _unique_chain(x, 23)
             before = _fused._program.cache_info()
             loss.backward()
+            assert _fused.wait(timeout=120)  # the background compile, if any
             after = _fused._program.cache_info()
             np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-4)
             if sight < _fused.FUSE_AFTER:
@@ -62,10 +63,56 @@ class TestTiering:
             order = _tape.reverse_topological(loss)
             plan, _, _ = _tape._plan(order, False)
             loss.backward()
+            assert _fused.wait(timeout=120)
             calls.append(plan)
         assert len(set(calls)) == 1
         compiled = _fused._program(calls[0])
         assert compiled._cache_size() == 1  # one executable for all fused sights
+
+    def test_the_fusing_sight_compiles_in_the_background(self, monkeypatch):
+        # The FUSE_AFTER-th sight walks node by node while a thread compiles;
+        # the next sight after the compile runs the fused program.
+        started = []
+        real_compile = _fused._compile
+
+        def spy(plan, fused, arguments, done):
+            started.append(threading.current_thread() is not threading.main_thread())
+            real_compile(plan, fused, arguments, done)
+
+        monkeypatch.setattr(_fused, "_compile", spy)
+        xv = np.array([0.3, -0.1], np.float32)
+        for _ in range(_fused.FUSE_AFTER):
+            x = Tensor(xv, requires_grad=True)
+            _unique_chain(x, 19).backward()
+            np.testing.assert_allclose(x.grad.numpy(), _chain_grad(xv, 19), rtol=1e-4)
+        assert _fused.wait(timeout=120)
+        assert started == [True]
+        x = Tensor(xv, requires_grad=True)
+        loss = _unique_chain(x, 19)
+        plan, _, _ = _tape._plan(_tape.reverse_topological(loss), False)
+        assert _fused.program(plan) is not None  # ready: no more compiles
+        loss.backward()
+        np.testing.assert_allclose(x.grad.numpy(), _chain_grad(xv, 19), rtol=1e-4)
+
+    def test_synchronous_when_background_is_off(self, monkeypatch):
+        monkeypatch.setattr(_fused, "BACKGROUND", False)
+        plan = object()
+        for _ in range(_fused.FUSE_AFTER - 1):
+            assert _fused.program(plan, lambda: ()) is None
+        assert _fused.program(plan, lambda: ()) is not None
+
+    def test_a_failed_compile_stays_node_by_node(self):
+        plan = object()
+
+        def broken(*args):
+            raise ValueError("no")
+
+        done = threading.Event()
+        _fused._sights[plan] = _fused.FUSE_AFTER
+        _fused._compiling[plan] = done
+        _fused._compile(plan, broken, (), done)
+        assert done.is_set() and _fused.program(plan) is None
+        assert _fused.wait(timeout=1)
 
     def test_caches_are_bounded_lrus(self, monkeypatch):
         assert _fused._program.cache_info().maxsize == _fused.MAX_PROGRAMS
