@@ -199,7 +199,9 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
     Each op keeps at most ``MAX_OP_PROGRAMS`` (64) sets of compiled programs, one
     per distinct (keyword arguments, inputs that require grad), least recently
     used first out; JAX specialises each per shape and dtype in its own
-    bounded caches.
+    bounded caches. Recording calls use one more LRU of 64 programs per
+    (keyword arguments, inputs that require grad, input shapes and dtypes),
+    which return the residuals as a flat list of arrays.
 
     Args:
       fn: a pure function of arrays returning one array.
