@@ -276,7 +276,11 @@ def _plan(order: list[Any], keep_all: bool) -> tuple[Hashable, list[Node], list[
         if i not in reached:
             continue
         node = tensor._node
-        if node is None or keep_all or (_has_keep(type(tensor)) and tensor.keep_grad):
+        if (
+            node is None
+            or keep_all
+            or (_has_keep(type(tensor)) and getattr(tensor, "keep_grad", False))
+        ):
             targets.append(tensor)
             target_positions.append(i)
         if node is None:
