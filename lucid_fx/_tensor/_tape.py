@@ -221,27 +221,32 @@ def backward(
 
 
 def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> None:
-    """Set every target's grad and free the used nodes, with Ctrl-C held.
+    """Free the used nodes, then set every target's grad with Ctrl-C held.
 
-    The same rule as ``_donation.deferred_interrupts``, written with the C
-    ``_signal`` module: ``signal.signal`` converts handlers to enums, which
-    made the deferral cost 20-50 us per backward here, more than the backward
-    of a small graph itself.
+    Freeing first means an interrupt leaves either the old grads (perhaps with
+    the graph freed: a retried ``backward`` then raises the freed-graph error)
+    or the new ones. One grad is one attribute store, which an interrupt
+    cannot split; several are written under the rule of
+    ``_donation.deferred_interrupts``, here with the C ``_signal`` module:
+    ``signal.signal`` converts handlers to enums, which made the deferral cost
+    20-50 us per backward on the benchmark machine, more than the backward of
+    a small graph itself.
     """
+    for node in freed:
+        node.vjp_fn = None
+    if len(targets) == 1:
+        targets[0]._grad = grads[0]
+        return
     main = threading.get_ident() == _MAIN_THREAD
     if not main or _signal.getsignal(_SIGINT) is not _DEFAULT_HANDLER:
         for t, g in zip(targets, grads, strict=True):
             t._grad = g
-        for node in freed:
-            node.vjp_fn = None
         return
     received: list[int] = []
     _signal.signal(_SIGINT, lambda signum, frame: received.append(signum))
     try:
         for t, g in zip(targets, grads, strict=True):
             t._grad = g
-        for node in freed:
-            node.vjp_fn = None
     finally:
         _signal.signal(_SIGINT, _DEFAULT_HANDLER)
     if received:
