@@ -282,6 +282,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
 
     op.__name__ = op.__qualname__ = op_name
     op.__doc__ = fn.__doc__
+    op._caches = (cache, flat_cache)  # for tests and introspection
     return op
 
 

@@ -322,3 +322,50 @@ def test_jax_arrays_in_the_walk_stay_on_device():
     x = Tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
     assert isinstance(x.grad.data, jax.Array)
+
+
+class TestLiftCaches:
+    def test_each_op_keeps_a_bounded_lru_of_programs(self, monkeypatch):
+        import jax.numpy as jnp
+
+        from lucid_fx._tensor import _ops
+
+        monkeypatch.setattr(_ops, "MAX_OP_PROGRAMS", 2)
+
+        def scaled(x, *, k):
+            return x * k
+
+        op = _ops.lift(scaled)
+        programs, recording = op._caches
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        for k in (1.0, 2.0, 1.0, 3.0):  # 1.0 used again: 2.0 is least recent
+            op(x, k=k).sum().backward()
+        assert len(programs.entries) == 2 and len(recording.entries) == 2
+        assert [key[0] for key in programs.entries] == [(("k", 1.0),), (("k", 3.0),)]
+        x.grad = None
+        op(x, k=2.0).sum().backward()  # evicted earlier: rebuilt, still right
+        np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+        assert len(programs.entries) == 2
+        with no_grad():
+            np.testing.assert_array_equal(op(x, k=4.0).numpy(), jnp.array([4.0, 8.0]))
+
+    def test_python_numbers_keep_their_value_and_sign(self):
+        from lucid_fx._tensor import _ops
+
+        x = Tensor([1.0, -2.0])
+        np.testing.assert_array_equal(np.signbit((x * -0.0).numpy()), [True, False])
+        np.testing.assert_array_equal(np.signbit((x * 0.0).numpy()), [False, True])
+        assert np.isnan((x * float("nan")).numpy()).all()
+        np.testing.assert_array_equal((x * 0.5).numpy(), [0.5, -1.0])
+        assert (float, 0.5) in _ops._scalars  # cached as a device scalar
+        assert (x * 3).dtype == np.float32  # an int stays weakly typed
+
+    def test_flat_and_pytree_residual_paths_agree(self):
+        # A numpy operand takes the pytree path; a Tensor one the flat path.
+        wv = np.array([0.5, -1.5], np.float32)
+        a = Tensor([1.0, 2.0], requires_grad=True)
+        b = Tensor([1.0, 2.0], requires_grad=True)
+        ((a * wv) * a).sum().backward()
+        ((b * Tensor(wv)) * b).sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), 2 * wv * np.array([1.0, 2.0]))
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
