@@ -209,9 +209,12 @@ def backward(
             and sum(t.data.size * t.data.dtype.itemsize for t in targets)
             <= MAX_FUSED_GRAD_BYTES
         ):
-            fused = program(  # None until the wiring recurs and is compiled
-                plan, lambda: (tuple(n.vjp_fn for n in steps), seed, old)
-            )
+            # None until the wiring recurs and is compiled. Inside a trace
+            # (lucid_fx.compile) the program is inlined: no background compile.
+            arguments = None
+            if not isinstance(root.data, jax.core.Tracer):
+                arguments = lambda: (tuple(n.vjp_fn for n in steps), seed, old)  # noqa: E731
+            fused = program(plan, arguments)
         if fused is None:  # node by node: one compiled call per VJP and per sum
             new = walk(plan, tuple(n.backward for n in steps), seed, old)
         else:

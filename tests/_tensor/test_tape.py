@@ -369,3 +369,23 @@ class TestLiftCaches:
         ((b * Tensor(wv)) * b).sum().backward()
         np.testing.assert_allclose(a.grad.numpy(), 2 * wv * np.array([1.0, 2.0]))
         np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+def test_a_traced_backward_never_compiles_in_the_background(monkeypatch):
+    # Inside a trace the residuals are tracers: a background thread could not
+    # use them (and would mark the wiring as failing). The program is inlined.
+    import jax
+
+    started = []
+    monkeypatch.setattr(_fused, "_compile", lambda *a: started.append(a))
+
+    def step(v):
+        x = Tensor(v, requires_grad=True)
+        for _ in range(_fused.FUSE_AFTER + 1):
+            x.grad = None
+            _unique_chain(x, 29).backward()
+        return x.grad.data
+
+    got = jax.jit(step)(np.array([0.1, 0.2], np.float32))
+    np.testing.assert_allclose(got, _chain_grad(np.array([0.1, 0.2]), 29), rtol=1e-4)
+    assert started == []
