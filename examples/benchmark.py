@@ -29,6 +29,7 @@ import lucid_fx
 import lucid_fx.nn as nn
 import lucid_fx.nn.functional as F
 from lucid_fx import Tensor, optim
+from lucid_fx._tensor import _fused
 from lucid_fx.functional import leaky_relu
 from lucid_fx.layers import LeakyReLU
 
@@ -202,6 +203,9 @@ def bench_memory() -> dict:
 def bench_eager(repeats: int) -> dict:
     t = Tensor([-1.0, 2.0, -0.5, 3.0], requires_grad=True)
     fns = {"lucid_fx": lambda: F.leaky_relu(t).sum().backward() or t.grad}
+    for _ in range(3):  # third sight: fused backward compiled in the background
+        fns["lucid_fx"]()
+    _fused.wait(600)
     if torch is not None:
         tt = torch.tensor([-1.0, 2.0, -0.5, 3.0], requires_grad=True)
         fns["torch"] = lambda: torch.nn.functional.leaky_relu(tt).sum().backward()
@@ -212,6 +216,79 @@ def bench_eager(repeats: int) -> dict:
     else:
         result["torch"] = NOT_INSTALLED
     return result
+
+
+# ------------------------------------------- 3b. eager graphs of many ops
+def _chain(h, length, wiring):
+    # `length` ops of h * 1.0001; where bit k of `wiring` is set, op k is a
+    # diamond (h + h * 1.0001) instead, so each `wiring` is a distinct graph.
+    for k in range(length):
+        h = h + h * 1.0001 if (wiring >> k) & 1 else h * 1.0001
+    return h.sum()
+
+
+def bench_eager_graphs(repeats: int) -> dict:
+    """Per-op dispatch, a graph that is new every iteration, and a long chain.
+
+    ``floor`` is one jitted JAX call (x * c with c on the device): no eager
+    layer can dispatch an op for less. A new wiring every iteration (chains of
+    30..49 ops, a never-seen pattern of diamonds each time) runs node by node;
+    the 300-op chain recurs, so after its third sight its backward is one
+    fused program.
+    """
+    x = Tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    xa = x.data
+    c = jnp.asarray(1.0001)
+    mul = jax.jit(lambda a, b: a * b)
+    counter = iter(range(1, 10**9))
+
+    def new_wiring(module):
+        i = next(counter)
+        h = x if module is None else module
+        return _chain(h, 30 + i % 20, i // 20 + (1 << 30))
+
+    rows = {
+        "floor: one jitted JAX call": {"lucid_fx": lambda: mul(xa, c)},
+        "one op, x * 1.0001 (records the tape)": {"lucid_fx": lambda: x * 1.0001},
+        "new wiring every iteration (30..49 ops) fwd+bwd": {
+            "lucid_fx": lambda: new_wiring(None).backward() or x.grad
+        },
+        "300-op chain fwd+bwd": {
+            "lucid_fx": lambda: _chain(x, 300, 0).backward() or x.grad
+        },
+    }
+    if torch is not None:
+        tt = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        rows["floor: one jitted JAX call"]["torch"] = lambda: tt.detach() * 1.0001
+        rows["one op, x * 1.0001 (records the tape)"]["torch"] = lambda: tt * 1.0001
+        rows["new wiring every iteration (30..49 ops) fwd+bwd"]["torch"] = lambda: (
+            new_wiring(tt).backward()
+        )
+        rows["300-op chain fwd+bwd"]["torch"] = lambda: _chain(tt, 300, 0).backward()
+    for _ in range(3):  # the chain recurs: its 3rd sight compiles the fused
+        _chain(x, 300, 0).backward()  # backward in the background; measure
+    _fused.wait(600)  # the steady state it reaches
+    result: dict = {}
+    for row, fns in rows.items():
+        times = measure(fns, repeats, seconds=0.1)
+        entry = dict(microseconds={k: v * 1e6 for k, v in medians(times).items()})
+        if torch is not None:
+            entry["lucid_fx_vs_torch"] = ratios(times, "torch")["lucid_fx"]
+        result[row] = entry
+    if torch is None:
+        result["torch"] = NOT_INSTALLED
+    return result
+
+
+def _print_eager_graphs(results: dict) -> None:
+    print("\n3b. eager graphs, 4-element float32 tensors (torch: its own eager)")
+    for row, entry in results["eager_graphs"].items():
+        if row == "torch":
+            print(f"   {entry}")
+            continue
+        us = ", ".join(f"{k} {v:.1f} us" for k, v in entry["microseconds"].items())
+        ratio = entry.get("lucid_fx_vs_torch")
+        print(f"   {row}: {us}" + (f"  -> {ratio:.2f}x torch" if ratio else ""))
 
 
 # ------------------------------------------------------ 4. training steps
@@ -415,6 +492,8 @@ def print_report(results: dict) -> None:
             f"\n3. eager F.leaky_relu(t).sum().backward(), 4 elements: {us}"
             + (f"  -> {ratio:.2f}x torch" if ratio else f"  ({e['torch']})")
         )
+    if "eager_graphs" in results:
+        _print_eager_graphs(results)
     if "training" in results:
         print("\n4. training step, ratio to the hand-written jax.jit step")
         for row in results["training"]:
@@ -568,6 +647,7 @@ SECTIONS = (
     "elementwise",
     "memory",
     "eager",
+    "eager_graphs",
     "training",
     "sweep",
     "multi_process",
@@ -592,6 +672,8 @@ def main(argv=None) -> dict:
         results["memory"] = bench_memory()
     if "eager" in args.only:
         results["eager"] = bench_eager(repeats)
+    if "eager_graphs" in args.only:
+        results["eager_graphs"] = bench_eager_graphs(repeats)
     if "training" in args.only:
         results["training"] = bench_training(
             sizes[:1] if args.quick else sizes, 3 * repeats

@@ -1,27 +1,43 @@
-"""The autograd tape: graph nodes, reverse topological order, grad modes.
+"""The autograd tape: graph nodes, reverse topological order, the walk.
 
 A node links an op's output to its parent tensors and holds the op's compiled
 vector-Jacobian product (the residuals live inside it). ``backward`` walks the
 graph once in reverse topological order, as micrograd does, accumulating
-cotangents per tensor; that walk is traced into one compiled program per graph
-wiring, so a backward pass costs one XLA dispatch however many ops it spans.
+cotangents per tensor. A wiring seen for the first time is walked node by node
+(one pre-compiled call per VJP, no compile on the caller's critical path); a
+wiring that recurs is traced into one compiled program (``_fused``), so a
+backward pass then costs one XLA dispatch however many ops it spans.
+
+Grad mode (``no_grad`` and friends) lives in ``_grad_mode`` and is re-exported
+here for the modules that read it through the tape.
 """
 
 from __future__ import annotations
 
+import _signal
 import contextlib
 import contextvars
 import functools
 import itertools
+import signal
+import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 import jax
 
-# One context variable for the op mode, read once per eager op: RECORD (tape
-# on), NO_GRAD (inside no_grad), PURE (a Module called with plain arrays).
-RECORD, NO_GRAD, PURE = 0, 1, 2
-MODE = contextvars.ContextVar("lucid_fx_mode", default=RECORD)
+from lucid_fx._tensor._fused import _program, program  # noqa: F401
+from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
+    MODE,
+    NO_GRAD,
+    PURE,
+    RECORD,
+    is_grad_enabled,
+    is_pure,
+    no_grad,
+    pure_mode,
+)
+
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
 # creation stamp at trace start). Older objects outside it must not be written.
 _TRACKED: contextvars.ContextVar[tuple[frozenset[int], int] | None] = (
@@ -29,14 +45,21 @@ _TRACKED: contextvars.ContextVar[tuple[frozenset[int], int] | None] = (
 )
 _STAMPS = itertools.count()
 # A backward through at most this many nodes, into at most this many bytes of
-# gradients, runs as one compiled program. A longer graph (e.g. a long Python
-# loop of ops) runs node by node rather than compile one large program per
-# distinct graph; a bigger model too, because the fused program holds every
-# residual until it ends (memory_analysis, 8x1024 MLP at batch 512: 62 MiB of
-# residuals incl. the weights, 32 of new grads, 2 temp; node by node frees the
-# 30 MiB of activations as it goes), and there one dispatch per node is cheap.
-MAX_FUSED_NODES = 256
+# gradients, may run as one compiled program (once its wiring recurs, see
+# _fused). A longer graph runs node by node rather than compile one large
+# program; a bigger model too, because the fused program holds every residual
+# until it ends (memory_analysis, 8x1024 MLP at batch 512: 62 MiB of residuals
+# incl. the weights, 32 of new grads, 2 temp; node by node frees the 30 MiB of
+# activations as it goes), and there one dispatch per node is cheap.
+MAX_FUSED_NODES = 512
 MAX_FUSED_GRAD_BYTES = 16 * 2**20
+
+# Gradients are read, summed and written under this lock, so backward() calls
+# from several threads into one model accumulate every contribution.
+GRAD_LOCK = threading.RLock()
+_MAIN_THREAD = threading.main_thread().ident
+_SIGINT = signal.SIGINT
+_DEFAULT_HANDLER = signal.default_int_handler
 
 _MSG_UNTRACKED = (
     "lucid_fx.compile: {what} that is not reachable from the compiled function's "
@@ -51,6 +74,13 @@ _MSG_FREED = (
     "first time to backpropagate through the same graph again."
 )
 
+_MSG_MODIFIED = (
+    "backward: a tensor of shape {shape} that this graph used was modified by an "
+    "in-place operation after it was used (its version is {now}, the graph "
+    "recorded version {then}). Use the out-of-place op (e.g. x = x * 2 instead "
+    "of x *= 2 or x.mul_(2)), or run the in-place change after backward()."
+)
+
 
 @jax.jit
 def _apply_vjp(vjp_fn: Callable, g: jax.Array) -> tuple[jax.Array, ...]:
@@ -61,75 +91,46 @@ add = jax.jit(jax.numpy.add)  # gradient accumulation: one compiled call
 
 
 class Node:
-    """One recorded op: its parents and its vector-Jacobian product.
+    """One recorded op: its parents, their versions, and its VJP.
 
-    ``vjp_fn`` is normally the pytree ``jax.vjp`` returned from a compiled
-    forward, applied by one compiled call; ``direct=True`` marks a plain Python
-    function (device moves), called as is.
+    Three kinds: ``vjp_fn`` is normally the pytree ``jax.vjp`` returned from a
+    compiled forward, applied by one compiled call; with ``rule`` (a jitted
+    ``rule(residuals, g)``), ``vjp_fn`` holds the residuals as a flat list of
+    arrays; ``direct=True`` marks a plain Python function (device moves),
+    called as is. ``versions`` are the parents' ``_version`` counters when the
+    op ran: an in-place change to a parent since then makes ``backward`` raise.
     """
 
-    __slots__ = ("parents", "vjp_fn", "direct")
+    __slots__ = ("parents", "versions", "vjp_fn", "direct", "rule")
 
     def __init__(
-        self, parents: Sequence[Any], vjp_fn: Callable, direct: bool = False
+        self,
+        parents: Sequence[Any],
+        vjp_fn: Any,
+        direct: bool = False,
+        rule: Callable | None = None,
     ) -> None:
         self.parents = tuple(parents)
-        self.vjp_fn: Callable | None = vjp_fn
+        self.versions = tuple([p._version for p in self.parents])
+        self.vjp_fn: Any = vjp_fn
         self.direct = direct
+        self.rule = rule
 
     def backward(self, g: jax.Array) -> tuple[jax.Array, ...]:
         if self.vjp_fn is None:
             raise RuntimeError(_MSG_FREED)
+        if self.rule is not None:
+            return self.rule(self.vjp_fn, g)
         return self.vjp_fn(g) if self.direct else _apply_vjp(self.vjp_fn, g)
 
 
-def is_grad_enabled() -> bool:
-    """Whether ops record the tape (False inside ``no_grad``).
-
-    Examples:
-      >>> from lucid_fx import no_grad
-      >>> from lucid_fx._tensor import is_grad_enabled
-      >>> with no_grad():
-      ...     inside = is_grad_enabled()
-      >>> is_grad_enabled(), inside
-      (True, False)
-    """
-    return MODE.get() == RECORD
-
-
-def is_pure() -> bool:
-    """Whether ops run purely on raw arrays (inside a Module called with arrays)."""
-    return MODE.get() == PURE
-
-
-class no_grad(contextlib.ContextDecorator):
-    """Context manager and decorator that stops ops from recording the tape.
-
-    Examples:
-      >>> from lucid_fx import Tensor, no_grad
-      >>> x = Tensor([1.0, 2.0], requires_grad=True)
-      >>> with no_grad():
-      ...     y = x * 2.0
-      >>> y.requires_grad
-      False
-    """
-
-    def __enter__(self) -> no_grad:
-        self._token = MODE.set(max(MODE.get(), NO_GRAD))  # pure stays pure
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        MODE.reset(self._token)
-
-
-@contextlib.contextmanager
-def pure_mode() -> Iterator[None]:
-    """Run ops on raw arrays with no tape (tracers welcome)."""
-    token = MODE.set(PURE)
-    try:
-        yield
-    finally:
-        MODE.reset(token)
+def fused_calls(plan: Any, args: tuple[Any, ...]) -> tuple[Callable, ...]:
+    """Inside a fused program: each node's VJP as a function of its cotangent,
+    from its array arguments (a VJP pytree, or residuals and their rule)."""
+    calls = []
+    for (_, _, rule), arg in zip(plan[0], args, strict=True):
+        calls.append(arg if rule is None else functools.partial(rule, arg))
+    return tuple(calls)
 
 
 def stamp() -> int:
@@ -174,89 +175,152 @@ def reverse_topological(root: Any) -> list[Any]:
     return order
 
 
-def backward(root: Any, seed: jax.Array, retain_graph: bool) -> None:
-    """Accumulate d(root)/d(leaf) . seed into every leaf's ``grad``.
+def backward(
+    root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool = False
+) -> None:
+    """Accumulate d(root)/d(t) . seed into ``t.grad`` for every leaf ``t``, and
+    for every non-leaf with ``keep_grad`` set (all of them if ``keep_grad``).
 
-    The whole pass (every node's VJP, the cotangent sums and the accumulation
-    into existing grads) runs as one compiled program, cached by the graph's
-    wiring. A graph with a ``direct`` node (a Python VJP), or past the
-    ``MAX_FUSED_*`` limits, runs node by node.
+    All or nothing: every check runs and every gradient is computed before the
+    first one is installed, and the install runs with Ctrl-C deferred, so an
+    error or an interrupt leaves all old gradients or all new ones. Gradients
+    are read, summed and written under ``GRAD_LOCK`` (thread-safe accumulation).
     """
     order = reverse_topological(root)
-    plan, steps, leaves = _plan(order)
-    if any(node.vjp_fn is None for node in steps):
-        raise RuntimeError(_MSG_FREED)
-    for leaf in leaves:
-        check_writable(leaf, leaf._birth, f"a tensor of shape {leaf.shape}")
-    old = tuple(None if t._grad is None else t._grad.data for t in leaves)
-    if (
-        len(steps) > MAX_FUSED_NODES
-        or any(node.direct for node in steps)
-        or sum(t.data.size * t.data.dtype.itemsize for t in leaves)
-        > MAX_FUSED_GRAD_BYTES
-    ):  # node by node: one compiled call per VJP and per sum
-        new = _walk(plan, tuple(n.backward for n in steps), seed, old)
-    else:
-        new = _program(plan)(tuple(n.vjp_fn for n in steps), seed, old)
-    for leaf, g in zip(leaves, new, strict=True):
-        leaf._grad = type(leaf)._wrap(g)
-    if not retain_graph:
+    plan, steps, targets = _plan(order, keep_grad)
+    with GRAD_LOCK:
         for node in steps:
-            node.vjp_fn = None
+            if node.vjp_fn is None:
+                raise RuntimeError(_MSG_FREED)
+            for parent, then in zip(node.parents, node.versions, strict=True):
+                if parent._version != then:
+                    raise RuntimeError(
+                        _MSG_MODIFIED.format(
+                            shape=parent.shape, now=parent._version, then=then
+                        )
+                    )
+        for t in targets:
+            check_writable(t, t._birth, f"a tensor of shape {t.shape}")
+        old = tuple(None if t._grad is None else t._grad.data for t in targets)
+        fused = None
+        if (
+            len(steps) <= MAX_FUSED_NODES
+            and not any(node.direct for node in steps)
+            and sum(t.data.size * t.data.dtype.itemsize for t in targets)
+            <= MAX_FUSED_GRAD_BYTES
+        ):
+            # None until the wiring recurs and is compiled. Inside a trace
+            # (lucid_fx.compile) the program is inlined: no background compile.
+            arguments = None
+            if not isinstance(root.data, jax.core.Tracer):
+                arguments = lambda: (tuple(n.vjp_fn for n in steps), seed, old)  # noqa: E731
+            fused = program(plan, arguments)
+        if fused is None:  # node by node: one compiled call per VJP and per sum
+            new = walk(plan, tuple(n.backward for n in steps), seed, old)
+        else:
+            new = fused(tuple(n.vjp_fn for n in steps), seed, old)
+        grads = [type(t)._wrap(g) for t, g in zip(targets, new, strict=True)]
+        _install(targets, grads, () if retain_graph else steps)
 
 
-def _plan(order: list[Any]) -> tuple[Hashable, list[Node], list[Any]]:
+def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> None:
+    """Free the used nodes, then set every target's grad with Ctrl-C held.
+
+    Freeing first means an interrupt leaves either the old grads (perhaps with
+    the graph freed: a retried ``backward`` then raises the freed-graph error)
+    or the new ones. One grad is one attribute store, which an interrupt
+    cannot split; several are written under the rule of
+    ``_donation.deferred_interrupts``, here with the C ``_signal`` module:
+    ``signal.signal`` converts handlers to enums, which made the deferral cost
+    20-50 us per backward on the benchmark machine, more than the backward of
+    a small graph itself.
+    """
+    for node in freed:
+        node.vjp_fn = None
+    if len(targets) == 1:
+        targets[0]._grad = grads[0]
+        return
+    main = threading.get_ident() == _MAIN_THREAD
+    if not main or _signal.getsignal(_SIGINT) is not _DEFAULT_HANDLER:
+        for t, g in zip(targets, grads, strict=True):
+            t._grad = g
+        return
+    received: list[int] = []
+    _signal.signal(_SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        for t, g in zip(targets, grads, strict=True):
+            t._grad = g
+    finally:
+        _signal.signal(_SIGINT, _DEFAULT_HANDLER)
+    if received:
+        raise KeyboardInterrupt
+
+
+_HAS_KEEP: dict[type, bool] = {}
+
+
+def _has_keep(cls: type) -> bool:
+    """Whether tensors of ``cls`` have a ``keep_grad`` attribute (cached: a
+    failed getattr per tensor would cost more than the rest of the plan)."""
+    has = _HAS_KEEP.get(cls)
+    if has is None:
+        has = _HAS_KEEP[cls] = hasattr(cls, "keep_grad")
+    return has
+
+
+def _plan(order: list[Any], keep_all: bool) -> tuple[Hashable, list[Node], list[Any]]:
     """The graph's wiring by position in ``order`` (root first).
 
-    Returns the plan (each node step is ``(position, parent positions)``, -1
-    for a parent that does not require grad, then the leaves' positions), the
-    nodes of those steps and the leaves: tensors without a node that receive a
-    cotangent. Positions only, so graphs wired alike share one program.
+    Returns the plan (each node step is ``(position, parent positions, rule)``,
+    -1 for a parent that does not require grad, then the targets' positions), the
+    nodes of those steps and the targets: the leaves (tensors without a node)
+    that receive a cotangent, and the non-leaves that keep their gradient.
+    Positions only, so graphs wired alike share one program.
     """
     position = {id(t): i for i, t in enumerate(order)}
     reached = {0}
-    wiring, steps, leaves, leaf_positions = [], [], [], []
+    wiring, steps, targets, target_positions = [], [], [], []
     for i, tensor in enumerate(order):
         if i not in reached:
             continue
         node = tensor._node
+        if (
+            node is None
+            or keep_all
+            or (_has_keep(type(tensor)) and getattr(tensor, "keep_grad", False))
+        ):
+            targets.append(tensor)
+            target_positions.append(i)
         if node is None:
-            leaves.append(tensor)
-            leaf_positions.append(i)
             continue
         parents = tuple(
             position[id(p)] if p.requires_grad else -1 for p in node.parents
         )
         reached.update(parents)
-        wiring.append((i, parents))
+        wiring.append((i, parents, node.rule))
         steps.append(node)
-    return (tuple(wiring), tuple(leaf_positions)), steps, leaves
+    return (tuple(wiring), tuple(target_positions)), steps, targets
 
 
-@functools.lru_cache(maxsize=512)
-def _program(plan: Hashable) -> Callable:
-    """One jitted backward per wiring, called with arrays only (a static
-    keyword argument would cost jit's dispatch ~8 us per call)."""
-    return jax.jit(functools.partial(_walk, plan))
-
-
-def _walk(
+def walk(
     plan: Any,
     vjp_fns: tuple[Callable, ...],
     seed: jax.Array,
     old: tuple[jax.Array | None, ...],
 ) -> tuple[jax.Array, ...]:
-    """Run ``plan``'s VJPs from ``seed``; each leaf's cotangent plus its old grad.
+    """Run ``plan``'s VJPs from ``seed``; each target's cotangent plus its old grad.
 
-    Traced whole by ``_program``, or called eagerly with ``Node.backward``s.
+    Traced whole by a ``_fused`` program, or called eagerly with ``Node.backward``s.
     """
-    wiring, leaf_positions = plan
+    wiring, target_positions = plan
+    keep = set(target_positions)
     cotangents: dict[int, jax.Array] = {0: seed}
-    for (i, parents), vjp_fn in zip(wiring, vjp_fns, strict=True):
-        for p, pg in zip(parents, vjp_fn(cotangents.pop(i)), strict=True):
+    for (i, parents, _), vjp_fn in zip(wiring, vjp_fns, strict=True):
+        g = cotangents[i] if i in keep else cotangents.pop(i)
+        for p, pg in zip(parents, vjp_fn(g), strict=True):
             if p >= 0:
                 cotangents[p] = pg if p not in cotangents else add(cotangents[p], pg)
     return tuple(
         cotangents[i] if g is None else add(g, cotangents[i])
-        for i, g in zip(leaf_positions, old, strict=True)
+        for i, g in zip(target_positions, old, strict=True)
     )

@@ -393,23 +393,52 @@ class Tensor(TensorOperators):
         return _math.matrix_transpose(self)
 
     # -------------------------------------------------------------- autograd
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool = False,
+        keep_grad: bool = False,
+    ) -> None:
         """Accumulate the gradient of this tensor into every leaf's ``grad``.
+
+        All or nothing: every check runs and every gradient is computed before
+        any ``grad`` changes, and Ctrl-C is held while they are installed.
+        Calls from several threads into one model accumulate every contribution
+        (gradients are written under a lock). A tensor that a recorded op used
+        and that was modified in place since makes it raise.
 
         Args:
           gradient: the cotangent, of this tensor's shape. Default: ones (for a
             scalar, 1), as in lucid.
           retain_graph: keep the saved values so backward can run again through
             the same graph. Default ``False``.
+          keep_grad: also keep the gradient of every non-leaf tensor in the
+            graph (this one included), as lucid's ``backward(keep_grad=True)``;
+            a tensor whose own ``keep_grad`` is set keeps it anyway. Default
+            ``False``: only leaves get a ``grad``.
 
         Raises:
-          RuntimeError: if this tensor does not require grad, or its graph was
-            already freed by an earlier ``backward``.
+          RuntimeError: if this tensor does not require grad, its graph was
+            already freed by an earlier ``backward``, or a tensor the graph
+            used was modified in place since.
           ValueError: if ``gradient`` has the wrong shape.
           TypeError: if ``gradient`` is not floating.
+
+        Examples:
+          >>> from lucid_fx import Tensor
+          >>> x = Tensor([1.0, 2.0], requires_grad=True)
+          >>> h = x * x
+          >>> (h * 3.0).sum().backward(keep_grad=True)
+          >>> x.grad, h.grad
+          (Tensor([6.0, 12.0]), Tensor([3.0, 3.0]))
         """
         if not self.requires_grad:
             raise RuntimeError(_MSG_NO_GRAD)
+        if not isinstance(keep_grad, bool):
+            raise TypeError(
+                f"backward: keep_grad must be True or False, got "
+                f"{type(keep_grad).__name__} {keep_grad!r}."
+            )
         if gradient is None:
             seed = _ones(self.shape, self.dtype)
         else:
@@ -421,7 +450,7 @@ class Tensor(TensorOperators):
                     _MSG_GRAD_SHAPE.format(got=tuple(seed.shape), want=self.shape)
                 )
             seed = seed.astype(self.dtype)
-        _tape.backward(self, seed, retain_graph)
+        _tape.backward(self, seed, retain_graph, keep_grad)
 
     def zero_grad(self) -> None:
         """Clear the accumulated gradient (sets ``grad`` to ``None``)."""

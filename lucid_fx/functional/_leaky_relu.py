@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
 from functools import partial
 
 import jax
@@ -12,6 +14,27 @@ from lucid_fx._typing import Array, ArrayLike
 
 _API = "leaky_relu"
 _HALF_DTYPES = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+_LINEARIZE = inspect.unwrap(jax.linearize).__code__
+_REVERSE = inspect.unwrap(jax.vjp).__code__
+_MSG_LINEARIZE = (
+    "leaky_relu: can't apply forward-mode autodiff (jvp) to a custom_vjp "
+    "function, and jax.linearize is forward mode (it would fail only when its "
+    "linear function is applied). Use reverse mode: jax.vjp, jax.grad or "
+    "jax.jacrev."
+)
+
+
+def _reject_linearize() -> None:
+    """Raise inside ``jax.linearize`` (unless a reverse-mode transform runs in
+    between, e.g. ``jax.linearize(jax.grad(f))``, which works): JAX itself
+    would only fail later, when the linearized function is called."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is _REVERSE:
+            return
+        if frame.f_code is _LINEARIZE:
+            raise TypeError(_MSG_LINEARIZE)
+        frame = frame.f_back
 
 
 def leaky_relu(x: ArrayLike, negative_slope: ArrayLike = 0.01) -> Array:
@@ -38,12 +61,14 @@ def leaky_relu(x: ArrayLike, negative_slope: ArrayLike = 0.01) -> Array:
     ``+inf``; ``-inf`` gives ``-inf * slope`` (NaN for a zero slope); ``-0.0``
     keeps its sign. XLA on CPU flushes subnormal inputs and results to zero.
 
-    Forward-mode autodiff of the function itself (``jax.jvp``, ``jax.jacfwd``)
-    is not available for a ``custom_vjp`` function and raises JAX's
-    ``TypeError: can't apply forward-mode autodiff (jvp) to a custom_vjp
-    function``. Second derivatives work through reverse mode:
-    ``jax.jacrev(jax.jacrev(f))``, or ``jax.hessian`` (forward over reverse,
-    which differentiates the backward rule).
+    Forward-mode autodiff of the function itself (``jax.jvp``, ``jax.jacfwd``,
+    ``jax.linearize``) is not available for a ``custom_vjp`` function and
+    raises ``TypeError: can't apply forward-mode autodiff (jvp) to a custom_vjp
+    function`` at the call (for ``jax.linearize`` our own check: JAX alone would
+    fail only when the linearized function is applied). Second derivatives
+    work through reverse mode: ``jax.jacrev(jax.jacrev(f))``, or
+    ``jax.hessian`` (forward over reverse, which differentiates the backward
+    rule).
 
     Args:
       x: real array of any shape. Integer and bool inputs are converted to the
@@ -74,6 +99,8 @@ def leaky_relu(x: ArrayLike, negative_slope: ArrayLike = 0.01) -> Array:
       -2.0
     """
     x = _validate.as_real_float_array(x, _API)
+    if isinstance(x, jax.core.Tracer):
+        _reject_linearize()
     if _validate.is_python_scalar(negative_slope):
         slope = _validate.check_slope_number(negative_slope, _API)
         if slope >= 0.0:

@@ -277,3 +277,33 @@ class PlatformBehaviourTest(absltest.TestCase):
 
 if __name__ == "__main__":
     absltest.main()
+
+
+class TestLinearize:
+    """jax.linearize fails at the call with the forward-mode message."""
+
+    def test_linearize_raises_at_the_call(self):
+        import jax
+        import jax.numpy as jnp
+        import pytest
+
+        from lucid_fx.functional import leaky_relu
+
+        x = jnp.array([-1.0, 2.0])
+        with pytest.raises(TypeError, match="forward-mode autodiff"):
+            jax.linearize(leaky_relu, x)
+        with pytest.raises(TypeError, match="forward-mode autodiff"):
+            jax.linearize(lambda v: leaky_relu(v, jnp.array(0.3)), x)
+
+    def test_linearize_of_the_gradient_still_works(self):
+        import jax
+        import jax.numpy as jnp
+        import numpy as np
+
+        from lucid_fx.functional import leaky_relu
+
+        x = jnp.array([-1.0, 2.0])
+        grad = jax.grad(lambda v: leaky_relu(v, 0.25).sum())
+        value, f_jvp = jax.linearize(grad, x)
+        np.testing.assert_allclose(value, [0.25, 1.0])
+        np.testing.assert_allclose(f_jvp(jnp.ones(2)), [0.0, 0.0])  # piecewise linear

@@ -84,3 +84,73 @@ class ConfigTest(chex.TestCase):
     def test_validation_at_construction(self, slope, error):
         with pytest.raises(error, match="LeakyReLU: negative_slope"):
             LeakyReLU(slope)
+
+
+class TestValueSemanticsOfArraySlopes:
+    """Array-slope configs are equal and hash alike by value (issue 13)."""
+
+    def test_equal_and_hash_by_value(self):
+        import jax.numpy as jnp
+        import numpy as np
+
+        from lucid_fx.layers import LeakyReLU
+
+        a = LeakyReLU(jnp.array([0.1, 0.2]))
+        b = LeakyReLU(np.array([0.1, 0.2], np.float32))
+        c = LeakyReLU(jnp.array([0.1, 0.3]))
+        assert a == b and hash(a) == hash(b)
+        assert a != c
+        assert a != LeakyReLU(jnp.array([0.1, 0.2, 0.1]))  # shape differs
+        assert LeakyReLU(0.1) != LeakyReLU(jnp.array(0.1))  # float vs array
+        assert len({a, b, c}) == 2
+
+    def test_usable_as_static_argument_by_value(self):
+        import jax
+        import jax.numpy as jnp
+
+        from lucid_fx.layers import LeakyReLU
+
+        traces = []
+
+        def apply(cfg, x):
+            traces.append(1)
+            return cfg(x)
+
+        f = jax.jit(apply, static_argnums=0)
+        x = jnp.array([-2.0, 1.0])
+        f(LeakyReLU(jnp.array([0.5, 0.5])), x)
+        out = f(LeakyReLU(jnp.array([0.5, 0.5])), x)  # equal config: no retrace
+        assert len(traces) == 1
+        assert out.tolist() == [-1.0, 1.0]
+
+    def test_traced_slope_is_not_hashable(self):
+        import jax
+        import jax.numpy as jnp
+        import pytest
+
+        from lucid_fx.layers import LeakyReLU
+
+        def f(cfg):
+            with pytest.raises(TypeError, match="LeakyReLU: .*traced"):
+                hash(cfg)
+            assert cfg == cfg
+            return cfg.negative_slope
+
+        jax.jit(f)(LeakyReLU(jnp.array([0.5])))
+
+    def test_state_dict_round_trip_for_flax_serialization(self):
+        import jax.numpy as jnp
+        import numpy as np
+
+        from lucid_fx.layers import LeakyReLU
+        from lucid_fx.layers._leaky_relu import _from_state_dict, _to_state_dict
+
+        cfg = LeakyReLU(jnp.array([0.1, 0.2]))
+        state = _to_state_dict(cfg)
+        assert list(state) == ["negative_slope"]
+        back = _from_state_dict(LeakyReLU(), state)
+        assert back == cfg
+        np.testing.assert_array_equal(
+            back.negative_slope, np.array([0.1, 0.2], np.float32)
+        )
+        assert _from_state_dict(LeakyReLU(0.3), {}) == LeakyReLU(0.3)

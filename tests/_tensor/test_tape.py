@@ -1,0 +1,384 @@
+"""The tape: tiered fusion, bounded caches, all-or-nothing and thread-safe
+backward, keep_grad, and in-place changes to values a graph used."""
+
+import signal
+import threading
+
+import jax
+import numpy as np
+import pytest
+import torch
+
+from lucid_fx import Tensor, no_grad
+from lucid_fx._tensor import _fused, _tape, lift_inplace
+
+double_ = lift_inplace(lambda x: x * 2.0, "double_")
+
+
+def _unique_chain(x, length):
+    # A chain with a diamond every 5th op: a wiring no other test builds.
+    h = x
+    for k in range(length):
+        h = h * 0.9 if k % 5 else h * h + h
+    return h.sum()
+
+
+def _chain_grad(xv, length):
+    # float64 forward-mode by hand: d h / d x along the same chain.
+    h, dh = xv.astype(np.float64), np.ones_like(xv, dtype=np.float64)
+    for k in range(length):
+        h, dh = (h * 0.9, dh * 0.9) if k % 5 else (h * h + h, (2 * h + 1) * dh)
+    return dh
+
+
+class TestTiering:
+    def test_first_sights_run_node_by_node_then_the_wiring_is_fused(self):
+        xv = np.array([0.1, -0.2, 0.3], np.float32)
+        want = _chain_grad(xv, 23)
+        for sight in range(1, _fused.FUSE_AFTER + 2):
+            x = Tensor(xv, requires_grad=True)
+            loss = _unique_chain(x, 23)
+            before = _fused._program.cache_info()
+            loss.backward()
+            assert _fused.wait(timeout=120)  # the background compile, if any
+            after = _fused._program.cache_info()
+            np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-4)
+            if sight < _fused.FUSE_AFTER:
+                # the fused-program cache was not even consulted: no compile
+                assert after == before, sight
+            elif sight == _fused.FUSE_AFTER:
+                assert after.misses == before.misses + 1
+                fused = _fused._program.__wrapped__  # the builder, uncached
+                assert fused is not None
+            else:
+                assert after.hits == before.hits + 1
+                assert after.misses == before.misses
+
+    def test_fused_program_compiles_once_and_is_reused(self):
+        xv = np.array([0.5, -1.5], np.float32)
+        calls = []
+        for _ in range(_fused.FUSE_AFTER + 3):
+            x = Tensor(xv, requires_grad=True)
+            loss = _unique_chain(x, 17)
+            order = _tape.reverse_topological(loss)
+            plan, _, _ = _tape._plan(order, False)
+            loss.backward()
+            assert _fused.wait(timeout=120)
+            calls.append(plan)
+        assert len(set(calls)) == 1
+        compiled = _fused._program(calls[0])
+        assert compiled._cache_size() == 1  # one executable for all fused sights
+
+    def test_the_fusing_sight_compiles_in_the_background(self, monkeypatch):
+        # The FUSE_AFTER-th sight walks node by node while a thread compiles;
+        # the next sight after the compile runs the fused program.
+        started = []
+        real_compile = _fused._compile
+
+        def spy(plan, fused, arguments, done):
+            started.append(threading.current_thread() is not threading.main_thread())
+            real_compile(plan, fused, arguments, done)
+
+        monkeypatch.setattr(_fused, "_compile", spy)
+        xv = np.array([0.3, -0.1], np.float32)
+        for _ in range(_fused.FUSE_AFTER):
+            x = Tensor(xv, requires_grad=True)
+            _unique_chain(x, 19).backward()
+            np.testing.assert_allclose(x.grad.numpy(), _chain_grad(xv, 19), rtol=1e-4)
+        assert _fused.wait(timeout=120)
+        assert started == [True]
+        x = Tensor(xv, requires_grad=True)
+        loss = _unique_chain(x, 19)
+        plan, _, _ = _tape._plan(_tape.reverse_topological(loss), False)
+        assert _fused.program(plan) is not None  # ready: no more compiles
+        loss.backward()
+        np.testing.assert_allclose(x.grad.numpy(), _chain_grad(xv, 19), rtol=1e-4)
+
+    def test_synchronous_when_background_is_off(self, monkeypatch):
+        monkeypatch.setattr(_fused, "BACKGROUND", False)
+        plan = object()
+        for _ in range(_fused.FUSE_AFTER - 1):
+            assert _fused.program(plan, lambda: ()) is None
+        assert _fused.program(plan, lambda: ()) is not None
+
+    def test_a_failed_compile_stays_node_by_node(self):
+        plan = object()
+
+        def broken(*args):
+            raise ValueError("no")
+
+        done = threading.Event()
+        _fused._sights[plan] = _fused.FUSE_AFTER
+        _fused._compiling[plan] = done
+        _fused._compile(plan, broken, (), done)
+        assert done.is_set() and _fused.program(plan) is None
+        assert _fused.wait(timeout=1)
+
+    def test_caches_are_bounded_lrus(self, monkeypatch):
+        assert _fused._program.cache_info().maxsize == _fused.MAX_PROGRAMS
+        monkeypatch.setattr(_fused, "MAX_SIGHTS", 2)
+        a, b, c = object(), object(), object()
+        assert _fused.program(a) is None
+        assert _fused.program(b) is None
+        assert _fused.program(a) is None  # a is now the most recent
+        assert _fused.program(c) is None  # evicts b, the least recent
+        assert b not in _fused._sights and _fused._sights[a] == 2
+        assert len(_fused._sights) <= 2
+
+    def test_long_graph_past_the_node_limit_is_never_fused(self, monkeypatch):
+        monkeypatch.setattr(_tape, "MAX_FUSED_NODES", 10)
+        xv = np.array([0.2, 0.4], np.float32)
+        before = _fused._program.cache_info()
+        for _ in range(_fused.FUSE_AFTER + 1):
+            x = Tensor(xv, requires_grad=True)
+            _unique_chain(x, 12).backward()
+            np.testing.assert_allclose(x.grad.numpy(), _chain_grad(xv, 12), rtol=1e-4)
+        assert _fused._program.cache_info() == before
+
+
+class TestAllOrNothing:
+    def test_interrupt_during_install_is_held_until_all_grads_are_new(self):
+        fired = []
+
+        class Interrupting(Tensor):
+            # Ctrl-C lands right after the first grad is written.
+            __slots__ = ("_store",)
+
+            @property
+            def _grad(self):
+                return getattr(self, "_store", None)
+
+            @_grad.setter
+            def _grad(self, value):
+                self._store = value
+                if value is not None and not fired:
+                    fired.append(True)
+                    signal.raise_signal(signal.SIGINT)
+
+        a = Interrupting(np.array([1.0, 2.0], np.float32), requires_grad=True)
+        b = Interrupting(np.array([3.0], np.float32), requires_grad=True)
+        with pytest.raises(KeyboardInterrupt):
+            (a * b).sum().backward()
+        assert fired
+        np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0])
+        np.testing.assert_array_equal(b.grad.numpy(), [3.0])
+
+    def test_interrupt_before_install_leaves_every_grad_old(self):
+        fired = []
+
+        class Interrupting(Tensor):
+            __slots__ = ()
+
+            @classmethod
+            def _wrap(cls, array, node=None):
+                if node is None and not fired:  # making the first new grad
+                    fired.append(True)
+                    signal.raise_signal(signal.SIGINT)
+                return super()._wrap(array, node)
+
+        a = Interrupting(np.array([1.0, 2.0], np.float32), requires_grad=True)
+        b = Interrupting(np.array([3.0], np.float32), requires_grad=True)
+        with pytest.raises(KeyboardInterrupt):
+            (a * b).sum().backward()
+        assert fired and a.grad is None and b.grad is None
+
+    def test_error_before_install_leaves_every_grad_unchanged(self):
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        w = Tensor([3.0, 4.0], requires_grad=True)
+        (x * w).sum().backward()
+        a = x * 1.0
+        y = (a * w).sum()
+        double_(a)
+        with pytest.raises(RuntimeError, match="modified by an in-place"):
+            y.backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+        np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
+
+
+def test_two_threads_of_300_backward_accumulate_exactly_600():
+    import lucid_fx.nn as nn
+
+    model = nn.Linear(3, 2)
+    x = Tensor(np.ones((1, 3), np.float32))
+    barrier = threading.Barrier(2)
+
+    def train():
+        barrier.wait()
+        for _ in range(300):
+            model(x).sum().backward()
+
+    threads = [threading.Thread(target=train) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(model.bias.grad.numpy(), [600.0, 600.0])
+    np.testing.assert_array_equal(model.weight.grad.numpy(), np.full((2, 3), 600.0))
+
+
+class Kept(Tensor):
+    """A Tensor whose keep_grad attribute is set (until Tensor grows the flag)."""
+
+    __slots__ = ()
+    keep_grad = True
+
+
+class TestKeepGrad:
+    @staticmethod
+    def _torch(xv):
+        x = torch.tensor(xv, dtype=torch.float64, requires_grad=True)
+        h = x * x
+        h.retain_grad()
+        u = h * 3.0 + x
+        u.retain_grad()
+        u.sum().backward(retain_graph=True)
+        first = (x.grad.clone(), h.grad.clone(), u.grad.clone())
+        u.sum().backward()
+        return first, (x.grad, h.grad, u.grad)
+
+    def test_backward_keep_grad_matches_torch_retain_grad(self):
+        xv = np.array([1.0, -2.0, 0.5])
+        first, second = self._torch(xv)
+        x = Tensor(xv.astype(np.float32), requires_grad=True)
+        h = x * x
+        u = h * 3.0 + x
+        root = u.sum()
+        root.backward(retain_graph=True, keep_grad=True)
+        for got, want in zip((x.grad, h.grad, u.grad), first, strict=True):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+        assert root.grad.item() == 1.0
+        root.backward(keep_grad=True)  # accumulates, as retain_grad does
+        for got, want in zip((x.grad, h.grad, u.grad), second, strict=True):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+    def test_default_keeps_only_leaf_grads(self):
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        h = x * x
+        h.sum().backward()
+        assert h.grad is None
+        np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+
+    def test_keep_grad_attribute_keeps_that_tensor_only(self):
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        h = x * x
+        kept = Kept._wrap((h * 2.0).data, node=(h * 2.0)._node)
+        other = x * 5.0
+        (kept * other).sum().backward()
+        # d/d kept = other = 5x; other does not keep its grad
+        np.testing.assert_allclose(kept.grad.numpy(), [5.0, 10.0])
+        assert other.grad is None and h.grad is None
+
+    def test_second_backward_still_raises_freed_graph(self):
+        x = Tensor([1.0], requires_grad=True)
+        y = (x * x).sum()
+        y.backward(keep_grad=True)
+        with pytest.raises(RuntimeError, match="retain_graph=True"):
+            y.backward(keep_grad=True)
+
+    def test_keep_grad_must_be_a_bool(self):
+        x = Tensor([1.0], requires_grad=True)
+        with pytest.raises(TypeError, match="backward: keep_grad"):
+            (x * x).sum().backward(keep_grad="yes")
+        assert x.grad is None
+
+
+class TestInPlaceSinceUse:
+    def test_non_leaf_modified_after_use_raises_like_torch(self):
+        tx = torch.tensor([1.0, 2.0], requires_grad=True)
+        ta = tx * 1.0
+        ty = (ta * ta).sum()
+        ta.mul_(2.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace"):
+            ty.backward()
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        a = x * 1.0
+        y = (a * a).sum()
+        double_(a)
+        with pytest.raises(
+            RuntimeError,
+            match=r"version is 1, the graph recorded version 0",
+        ):
+            y.backward()
+        assert x.grad is None
+
+    def test_leaf_modified_under_no_grad_after_use_raises(self):
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        y = (x * x).sum()
+        with no_grad():
+            double_(x)
+        with pytest.raises(RuntimeError, match="modified by an in-place"):
+            y.backward()
+        assert x.grad is None
+
+    def test_in_place_before_use_is_fine(self):
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        a = x * 1.0
+        double_(a)  # a = 2x, recorded
+        (a * a).sum().backward()  # d/dx (2x)^2 = 8x
+        np.testing.assert_allclose(x.grad.numpy(), [8.0, 16.0])
+
+
+class TestLiftCaches:
+    def test_each_op_keeps_a_bounded_lru_of_programs(self, monkeypatch):
+        import jax.numpy as jnp
+
+        from lucid_fx._tensor import _ops
+
+        monkeypatch.setattr(_ops, "MAX_OP_PROGRAMS", 2)
+
+        def scaled(x, *, k):
+            return x * k
+
+        op = _ops.lift(scaled)
+        programs, recording = op._caches
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        for k in (1.0, 2.0, 1.0, 3.0):  # 1.0 used again: 2.0 is least recent
+            op(x, k=k).sum().backward()
+        assert len(programs.entries) == 2 and len(recording.entries) == 2
+        assert [key[0] for key in programs.entries] == [(("k", 1.0),), (("k", 3.0),)]
+        x.grad = None
+        op(x, k=2.0).sum().backward()  # evicted earlier: rebuilt, still right
+        np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+        assert len(programs.entries) == 2
+        with no_grad():
+            np.testing.assert_array_equal(op(x, k=4.0).numpy(), jnp.array([4.0, 8.0]))
+
+    def test_python_numbers_keep_their_value_and_sign(self):
+        from lucid_fx._tensor import _ops
+
+        x = Tensor([1.0, -2.0])
+        np.testing.assert_array_equal(np.signbit((x * -0.0).numpy()), [True, False])
+        np.testing.assert_array_equal(np.signbit((x * 0.0).numpy()), [False, True])
+        assert np.isnan((x * float("nan")).numpy()).all()
+        np.testing.assert_array_equal((x * 0.5).numpy(), [0.5, -1.0])
+        assert (float, 0.5) in _ops._scalars  # cached as a device scalar
+        assert (x * 3).dtype == np.float32  # an int stays weakly typed
+
+    def test_flat_and_pytree_residual_paths_agree(self):
+        # A numpy operand takes the pytree path; a Tensor one the flat path.
+        wv = np.array([0.5, -1.5], np.float32)
+        a = Tensor([1.0, 2.0], requires_grad=True)
+        b = Tensor([1.0, 2.0], requires_grad=True)
+        ((a * wv) * a).sum().backward()
+        ((b * Tensor(wv)) * b).sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), 2 * wv * np.array([1.0, 2.0]))
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+def test_a_traced_backward_never_compiles_in_the_background(monkeypatch):
+    # Inside a trace the residuals are tracers: a background thread could not
+    # use them (and would mark the wiring as failing). The program is inlined.
+
+    started = []
+    monkeypatch.setattr(_fused, "_compile", lambda *a: started.append(a))
+
+    def step(v):
+        x = Tensor(v, requires_grad=True)
+        for _ in range(_fused.FUSE_AFTER + 1):
+            x.grad = None
+            _unique_chain(x, 29).backward()
+        return x.grad.data
+
+    got = jax.jit(step)(np.array([0.1, 0.2], np.float32))
+    np.testing.assert_allclose(got, _chain_grad(np.array([0.1, 0.2]), 29), rtol=1e-4)
+    assert started == []
