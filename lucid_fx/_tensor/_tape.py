@@ -256,18 +256,6 @@ def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> Non
         raise KeyboardInterrupt
 
 
-_HAS_KEEP: dict[type, bool] = {}
-
-
-def _has_keep(cls: type) -> bool:
-    """Whether tensors of ``cls`` have a ``keep_grad`` attribute (cached: a
-    failed getattr per tensor would cost more than the rest of the plan)."""
-    has = _HAS_KEEP.get(cls)
-    if has is None:
-        has = _HAS_KEEP[cls] = hasattr(cls, "keep_grad")
-    return has
-
-
 def _plan(order: list[Any], keep_all: bool) -> tuple[Hashable, list[Node], list[Any]]:
     """The graph's wiring by position in ``order`` (root first).
 
@@ -284,11 +272,7 @@ def _plan(order: list[Any], keep_all: bool) -> tuple[Hashable, list[Node], list[
         if i not in reached:
             continue
         node = tensor._node
-        if (
-            node is None
-            or keep_all
-            or (_has_keep(type(tensor)) and getattr(tensor, "keep_grad", False))
-        ):
+        if node is None or keep_all or tensor.keep_grad:
             targets.append(tensor)
             target_positions.append(i)
         if node is None:

@@ -192,7 +192,7 @@ class Tensor(TensorOperators):
             raise TypeError(_MSG_INT_GRAD.format(dtype=array.dtype))
         self._data: jax.Array = array
         self._requires_grad = requires_grad
-        self.keep_grad = keep_grad  # read with getattr(t, "keep_grad", False)
+        self.keep_grad = keep_grad
         self._grad: Tensor | None = None
         self._node: _tape.Node | None = None
         self._birth = _tape.stamp()
@@ -202,8 +202,9 @@ class Tensor(TensorOperators):
     def _wrap(cls, array: jax.Array, node: _tape.Node | None = None) -> Tensor:
         """Wrap an op's output without re-validating it."""
         out = object.__new__(cls)
-        out.data = array
-        out.requires_grad = node is not None
+        out._data = array  # the op's own output: no setter checks
+        out._requires_grad = node is not None
+        out.keep_grad = False
         out._grad = None
         out._node = node
         out._birth = _tape.stamp()

@@ -216,13 +216,6 @@ def test_two_threads_of_300_backward_accumulate_exactly_600():
     np.testing.assert_array_equal(model.weight.grad.numpy(), np.full((2, 3), 600.0))
 
 
-class Kept(Tensor):
-    """A Tensor whose keep_grad attribute is set (until Tensor grows the flag)."""
-
-    __slots__ = ()
-    keep_grad = True
-
-
 class TestKeepGrad:
     @staticmethod
     def _torch(xv):
@@ -261,7 +254,8 @@ class TestKeepGrad:
     def test_keep_grad_attribute_keeps_that_tensor_only(self):
         x = Tensor([1.0, 2.0], requires_grad=True)
         h = x * x
-        kept = Kept._wrap((h * 2.0).data, node=(h * 2.0)._node)
+        kept = h * 2.0
+        kept.keep_grad = True
         other = x * 5.0
         (kept * other).sum().backward()
         # d/d kept = other = 5x; other does not keep its grad
