@@ -295,11 +295,13 @@ class TestFusedBackward:
         assert w.grad is None
 
     def test_same_wiring_reuses_one_program(self):
-        from lucid_fx._tensor import _tape
+        from lucid_fx._tensor import _fused, _tape
 
         x = Tensor([1.0, -2.0, 3.0, -4.0], requires_grad=True)
         w = Tensor([0.5, 0.5, -1.0, 2.0])
-        self._diamond(x, w).backward()
+        for _ in range(_fused.FUSE_AFTER):  # until the wiring is fused
+            self._diamond(x, w).backward()
+        _fused.wait()
         programs = _tape._program.cache_info().currsize
         for _ in range(3):
             self._diamond(x, w).backward()
