@@ -11,22 +11,32 @@ import math
 from typing import Any
 
 import jax
-import jax.numpy as jnp
+import numpy as np
 
 from lucid_fx import _validate
 from lucid_fx import functional as _core
 from lucid_fx._tensor import lift, lift_inplace
+from lucid_fx._tensor._ops import unwrap
+from lucid_fx.functional import _args as _core_args
 
 __all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "elu",
+    "gelu",
+    "huber_loss",
     "leaky_relu",
     "leaky_relu_",
     "linear",
     "mse_loss",
+    "nll_loss",
     "relu",
+    "relu_",
+    "selu",
+    "sigmoid",
+    "tanh",
 ]
-
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 def _leaky_relu_static(x: jax.Array, *, negative_slope: float) -> jax.Array:
@@ -78,15 +88,6 @@ def leaky_relu(input: Any, negative_slope: Any = 0.01) -> Any:  # noqa: A002
     return _leaky_relu_array_op(input, negative_slope)
 
 
-def _relu(x: jax.Array) -> jax.Array:
-    # PyTorch's relu: +0.0 for every x <= 0 (also -inf, where leaky_relu with
-    # slope 0 gives NaN), NaN stays NaN; autodiff of `where` gives 1 for x > 0.
-    return jnp.where((x > 0) | jnp.isnan(x), x, jnp.zeros((), x.dtype))
-
-
-_relu_op = lift(_relu, "relu")
-
-
 _leaky_relu_inplace_op = lift_inplace(_leaky_relu_static, "leaky_relu_")
 
 
@@ -115,21 +116,6 @@ def leaky_relu_(input: Any, negative_slope: float = 0.01) -> Any:  # noqa: A002
     """
     slope = _validate.check_slope_number(negative_slope, "leaky_relu_")
     return _leaky_relu_inplace_op(input, negative_slope=slope)
-
-
-def relu(input: Any) -> Any:  # noqa: A002
-    r"""ReLU: ``max(x, 0)``, with gradient 0 at ``x == 0`` (as PyTorch).
-
-    Unlike :func:`leaky_relu` with ``negative_slope=0`` it gives ``+0.0`` for
-    every ``x <= 0``, ``-inf`` included (as PyTorch); NaN stays NaN.
-
-    Examples:
-      >>> import lucid_fx.nn.functional as F
-      >>> from lucid_fx import Tensor
-      >>> F.relu(Tensor([-1.0, 0.0, 2.0]))
-      Tensor([0.0, 0.0, 2.0])
-    """
-    return _relu_op(input)
 
 
 def _linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None) -> jax.Array:
@@ -172,33 +158,158 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Any:  # noqa: A002
     return _linear_op(input, weight, bias)
 
 
-def _check_reduction(reduction: str, api: str) -> None:
-    if reduction not in _REDUCTIONS:
+# ------------------------------------------------------------------ activations
+_relu_op = lift(_core.relu, "relu")
+_relu_inplace_op = lift_inplace(_core.relu, "relu_")
+_elu_op = lift(_core.elu, "elu")
+_selu_op = lift(_core.selu, "selu")
+_gelu_op = lift(_core.gelu, "gelu")
+_sigmoid_op = lift(_core.sigmoid, "sigmoid")
+_tanh_op = lift(_core.tanh, "tanh")
+
+
+def relu(input: Any) -> Any:  # noqa: A002
+    r"""ReLU :math:`\max(x, 0)`; see :func:`lucid_fx.functional.relu`.
+
+    Gradient 0 at ``x == 0`` (PyTorch, lucid); ``+0.0`` for every ``x <= 0``.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> x = Tensor([-1.0, 0.0, 2.0], requires_grad=True)
+      >>> F.relu(x).sum().backward()
+      >>> F.relu(x.detach()), x.grad
+      (Tensor([0.0, 0.0, 2.0]), Tensor([0.0, 0.0, 1.0]))
+    """
+    return _relu_op(input)
+
+
+def relu_(input: Any) -> Any:  # noqa: A002
+    """In-place :func:`relu` of a Tensor (as ``torch.nn.functional.relu_``).
+
+    Same buffer and autograd rules as :func:`leaky_relu_`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> t = Tensor([-1.0, 2.0])
+      >>> F.relu_(t) is t, t
+      (True, Tensor([0.0, 2.0]))
+    """
+    return _relu_inplace_op(input)
+
+
+def elu(input: Any, alpha: float = 1.0) -> Any:  # noqa: A002
+    r"""ELU: ``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``.
+
+    Gradient ``alpha * exp(x)`` for ``x <= 0`` (so ``alpha`` at 0, as
+    PyTorch); see :func:`lucid_fx.functional.elu`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> x = Tensor([0.0, 2.0], requires_grad=True)
+      >>> F.elu(x, alpha=0.5).sum().backward()
+      >>> x.grad
+      Tensor([0.5, 1.0])
+    """
+    alpha = _core_args.number(alpha, "elu", "alpha")
+    return _elu_op(input, alpha=alpha)
+
+
+def selu(input: Any) -> Any:  # noqa: A002
+    r"""SELU: :math:`\lambda\,\mathrm{elu}(x, \alpha)` with the self-normalising
+    constants; see :func:`lucid_fx.functional.selu`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.selu(Tensor([0.0, 1.0])).tolist()[0]
+      0.0
+    """
+    return _selu_op(input)
+
+
+def gelu(input: Any, approximate: str = "tanh") -> Any:  # noqa: A002
+    r"""GELU; lucid's tanh approximation by default, ``approximate="none"``
+    for the exact erf form (PyTorch's default); see
+    :func:`lucid_fx.functional.gelu`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> round(F.gelu(Tensor([1.0])).item(), 4)
+      0.8412
+      >>> round(F.gelu(Tensor([1.0]), approximate="none").item(), 4)
+      0.8413
+    """
+    if approximate not in ("tanh", "none"):
         raise ValueError(
-            f"{api}: reduction must be one of {_REDUCTIONS}, got {reduction!r}."
+            f"gelu: approximate must be 'tanh' or 'none', got {approximate!r}."
         )
+    return _gelu_op(input, approximate=approximate)
 
 
-def _reduce(values: jax.Array, reduction: str) -> jax.Array:
-    if reduction == "mean":
-        return values.mean()
-    return values.sum() if reduction == "sum" else values
+def sigmoid(input: Any) -> Any:  # noqa: A002
+    r"""Logistic sigmoid :math:`1/(1+e^{-x})`, gradient :math:`y(1-y)`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.sigmoid(Tensor([0.0]))
+      Tensor([0.5])
+    """
+    return _sigmoid_op(input)
 
 
-def _mse(x: jax.Array, target: jax.Array, *, reduction: str) -> jax.Array:
-    if x.shape != target.shape:
-        raise ValueError(
-            f"mse_loss: input shape {tuple(x.shape)} and target shape "
-            f"{tuple(target.shape)} must match."
-        )
-    return _reduce((x - target.astype(x.dtype)) ** 2, reduction)
+def tanh(input: Any) -> Any:  # noqa: A002
+    r"""Hyperbolic tangent, gradient :math:`1 - y^2`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.tanh(Tensor([0.0]))
+      Tensor([0.0])
+    """
+    return _tanh_op(input)
 
 
-_mse_op = lift(_mse, "mse_loss")
+# ----------------------------------------------------------------------- losses
+_mse_op = lift(_core.mse_loss, "mse_loss")
+_huber_op = lift(_core.huber_loss, "huber_loss")
+_bce_op = lift(_core.binary_cross_entropy, "binary_cross_entropy")
 
 
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002
-    r"""Mean squared error :math:`\frac{1}{n}\sum (x - t)^2` (or its sum / none).
+def _bce_logits(
+    x: jax.Array, t: jax.Array, w: Any, pos_weight: Any, *, reduction: str
+) -> jax.Array:
+    # pos_weight may be an array (a positional, differentiable argument).
+    return _core.binary_cross_entropy_with_logits(
+        x, t, w, reduction, pos_weight=pos_weight
+    )
+
+
+_bce_logits_op = lift(_bce_logits, "binary_cross_entropy_with_logits")
+_nll_op = lift(_core.nll_loss, "nll_loss")
+_cross_entropy_op = lift(_core.cross_entropy, "cross_entropy")
+
+
+def _check_labels(input: Any, target: Any, ignore_index: int, api: str) -> None:  # noqa: A002
+    """Check concrete class-index targets before the compiled op traces them."""
+    x, t = unwrap(input), unwrap(target)
+    if isinstance(t, jax.core.Tracer) or not hasattr(x, "shape"):
+        return
+    t_shape = getattr(t, "shape", None)
+    if t_shape is None:
+        t = np.asarray(t)
+        t_shape = t.shape
+    if len(x.shape) >= 2 and tuple(t_shape) == tuple(x.shape[:1] + x.shape[2:]):
+        _core.check_class_target(t, x.shape[1], ignore_index, api)
+
+
+def mse_loss(input: Any, target: Any, reduction: str | None = "mean") -> Any:  # noqa: A002
+    r"""Mean squared error :math:`(x - t)^2`, reduced; see
+    :func:`lucid_fx.functional.mse_loss`.
 
     Examples:
       >>> import lucid_fx.nn.functional as F
@@ -206,48 +317,131 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: 
       >>> F.mse_loss(Tensor([1.0, 3.0]), Tensor([0.0, 0.0]))
       Tensor(5.0)
     """
-    _check_reduction(reduction, "mse_loss")
+    reduction = _core_args.reduction(reduction, "mse_loss")
     return _mse_op(input, target, reduction=reduction)
 
 
-def _cross_entropy(logits: jax.Array, target: jax.Array, *, reduction: str) -> Any:
-    if logits.ndim != 2:
-        raise ValueError(
-            f"cross_entropy: input must be (batch, classes) logits, got shape "
-            f"{tuple(logits.shape)}."
-        )
-    log_probs = jax.nn.log_softmax(logits, axis=-1)
-    if jnp.issubdtype(target.dtype, jnp.integer):
-        if target.shape != logits.shape[:1]:
-            raise ValueError(
-                f"cross_entropy: class-index target must have shape "
-                f"{tuple(logits.shape[:1])}, got {tuple(target.shape)}."
-            )
-        picked = jnp.take_along_axis(log_probs, target[:, None], axis=-1)[:, 0]
-        return _reduce(-picked, reduction)
-    if target.shape != logits.shape:
-        raise ValueError(
-            f"cross_entropy: probability target must have the input's shape "
-            f"{tuple(logits.shape)}, got {tuple(target.shape)}."
-        )
-    return _reduce(-(target.astype(logits.dtype) * log_probs).sum(-1), reduction)
+def huber_loss(
+    input: Any,  # noqa: A002
+    target: Any,
+    delta: float = 1.0,
+    reduction: str | None = "mean",
+) -> Any:
+    r"""Huber loss (squared below ``delta``, linear above); see
+    :func:`lucid_fx.functional.huber_loss`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.huber_loss(Tensor([0.5, 3.0]), Tensor([0.0, 0.0]), reduction="sum")
+      Tensor(2.625)
+    """
+    reduction = _core_args.reduction(reduction, "huber_loss")
+    delta = _core_args.number(delta, "huber_loss", "delta", low=0.0)
+    return _huber_op(input, target, delta=delta, reduction=reduction)
 
 
-_cross_entropy_op = lift(_cross_entropy, "cross_entropy")
+def binary_cross_entropy(
+    input: Any,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    reduction: str | None = "mean",
+    eps: float = 1e-7,
+) -> Any:
+    r"""Binary cross-entropy of probabilities, clipped to ``[eps, 1 - eps]``
+    (lucid's rule); see :func:`lucid_fx.functional.binary_cross_entropy`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> round(F.binary_cross_entropy(Tensor([0.5]), Tensor([1.0])).item(), 6)
+      0.693147
+    """
+    reduction = _core_args.reduction(reduction, "binary_cross_entropy")
+    eps = _core_args.number(eps, "binary_cross_entropy", "eps", low=0.0)
+    return _bce_op(input, target, weight, reduction=reduction, eps=eps)
 
 
-def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002
+def binary_cross_entropy_with_logits(
+    input: Any,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    reduction: str | None = "mean",
+    pos_weight: Any = None,
+) -> Any:
+    r"""Binary cross-entropy of logits (stable); see
+    :func:`lucid_fx.functional.binary_cross_entropy_with_logits`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> loss = F.binary_cross_entropy_with_logits(Tensor([0.0]), Tensor([1.0]))
+      >>> round(loss.item(), 6)
+      0.693147
+    """
+    api = "binary_cross_entropy_with_logits"
+    reduction = _core_args.reduction(reduction, api)
+    return _bce_logits_op(input, target, weight, pos_weight, reduction=reduction)
+
+
+def nll_loss(
+    input: Any,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    reduction: str | None = "mean",
+    ignore_index: int = -100,
+) -> Any:
+    r"""Negative log-likelihood of log-probabilities; see
+    :func:`lucid_fx.functional.nll_loss`.
+
+    Concrete labels outside ``[0, C)`` (other than ``ignore_index``) raise
+    ``ValueError`` before anything runs; traced ones are checked with
+    ``checkify.debug_check``.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.nll_loss(Tensor([[-1.0, -2.0], [-3.0, -4.0]]), Tensor([1, 0]))
+      Tensor(2.5)
+    """
+    reduction = _core_args.reduction(reduction, "nll_loss")
+    ignore_index = _core_args.integer(
+        ignore_index, "nll_loss", "ignore_index", -(2**31)
+    )
+    _check_labels(input, target, ignore_index, "nll_loss")
+    return _nll_op(
+        input, target, weight, reduction=reduction, ignore_index=ignore_index
+    )
+
+
+def cross_entropy(
+    input: Any,  # noqa: A002
+    target: Any,
+    weight: Any = None,
+    reduction: str | None = "mean",
+    eps: float = 1e-7,
+    ignore_index: int = -100,
+) -> Any:
     r"""Softmax cross-entropy of logits, as ``torch.nn.functional.cross_entropy``.
 
     .. math::
 
-        \ell_n = -\log \frac{e^{x_{n, t_n}}}{\sum_c e^{x_{n,c}}}
+        \ell_n = -w_{t_n} \log \frac{e^{x_{n, t_n}}}{\sum_c e^{x_{n,c}}}
+
+    Targets are class indices (integer, or floats holding whole numbers, as
+    lucid users pass) of shape ``(N, d1, ...)``, or probabilities of the
+    input's shape. ``eps`` is lucid's argument and is unused (the
+    log-softmax is exact). Concrete out-of-range labels raise ``ValueError``
+    naming the label and the class count; see
+    :func:`lucid_fx.functional.cross_entropy`.
 
     Args:
-      input: logits of shape ``(batch, classes)``.
-      target: class indices of shape ``(batch,)`` (integer), or class
-        probabilities of the input's shape (floating).
-      reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+      input: logits of shape ``(N, C)`` or ``(N, C, d1, ...)``.
+      target: class indices or probabilities.
+      weight: per-class weights ``(C,)`` or ``None``.
+      reduction: ``"mean"`` (default), ``"sum"``, ``"none"`` or ``None``.
+      eps: lucid's argument, unused. Default ``1e-7``.
+      ignore_index: a label that contributes nothing. Default ``-100``.
 
     Examples:
       >>> import lucid_fx.nn.functional as F
@@ -255,5 +449,17 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # n
       >>> round(F.cross_entropy(Tensor([[0.0, 0.0]]), Tensor([1])).item(), 6)
       0.693147
     """
-    _check_reduction(reduction, "cross_entropy")
-    return _cross_entropy_op(input, target, reduction=reduction)
+    reduction = _core_args.reduction(reduction, "cross_entropy")
+    eps = _core_args.number(eps, "cross_entropy", "eps", low=0.0)
+    ignore_index = _core_args.integer(
+        ignore_index, "cross_entropy", "ignore_index", -(2**31)
+    )
+    _check_labels(input, target, ignore_index, "cross_entropy")
+    return _cross_entropy_op(
+        input,
+        target,
+        weight,
+        reduction=reduction,
+        eps=eps,
+        ignore_index=ignore_index,
+    )
