@@ -12,7 +12,8 @@ from lucid_fx.nn._activation import (
     Tanh,
 )
 from lucid_fx.nn._container import Sequential
-from lucid_fx.nn._linear import Linear
+from lucid_fx.nn._conv import Conv1D, Conv1d, Conv2D, Conv2d, Conv3D, Conv3d
+from lucid_fx.nn._linear import Bilinear, Flatten, Linear
 from lucid_fx.nn._loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -23,9 +24,31 @@ from lucid_fx.nn._loss import (
 )
 from lucid_fx.nn._module import Module
 from lucid_fx.nn._parameter import Parameter
+from lucid_fx.nn._pool import (
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+)
 from lucid_fx.nn._state_dict import IncompatibleKeys
 
 __all__ = [
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "Bilinear",
+    "Conv1D",
+    "Conv1d",
+    "Conv2D",
+    "Conv2d",
+    "Conv3D",
+    "Conv3d",
+    "Flatten",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx import _validate
@@ -20,8 +21,15 @@ from lucid_fx._tensor._ops import unwrap
 from lucid_fx.functional import _args as _core_args
 
 __all__ = [
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "bilinear",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "conv3d",
     "cross_entropy",
     "elu",
     "gelu",
@@ -29,6 +37,9 @@ __all__ = [
     "leaky_relu",
     "leaky_relu_",
     "linear",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
     "mse_loss",
     "nll_loss",
     "relu",
@@ -36,6 +47,7 @@ __all__ = [
     "selu",
     "sigmoid",
     "tanh",
+    "unfold",
 ]
 
 
@@ -463,3 +475,185 @@ def cross_entropy(
         eps=eps,
         ignore_index=ignore_index,
     )
+
+
+# ----------------------------------------------------------------------- linear
+def _bilinear(
+    x1: jax.Array, x2: jax.Array, weight: jax.Array, bias: jax.Array | None
+) -> jax.Array:
+    if weight.ndim != 3 or x1.shape[-1:] != weight.shape[1:2]:
+        raise ValueError(
+            f"bilinear: weight must be (out_features, in1_features, in2_features) "
+            f"matching input1 {tuple(x1.shape)} and input2 {tuple(x2.shape)}, got "
+            f"{tuple(weight.shape)}."
+        )
+    if x2.shape[-1:] != weight.shape[2:] or x1.shape[:-1] != x2.shape[:-1]:
+        raise ValueError(
+            f"bilinear: input1 {tuple(x1.shape)} and input2 {tuple(x2.shape)} must "
+            f"share leading dimensions and match weight {tuple(weight.shape)}."
+        )
+    out = jnp.einsum("...i,oij,...j->...o", x1, weight, x2)
+    return out if bias is None else out + bias
+
+
+_bilinear_op = lift(_bilinear, "bilinear")
+
+
+def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Any:
+    r"""Bilinear map :math:`y_o = x_1^T W_o x_2 + b_o`, as PyTorch's ``bilinear``.
+
+    Gradients: :math:`\partial y_o/\partial x_1 = W_o x_2`,
+    :math:`\partial y_o/\partial x_2 = W_o^T x_1`,
+    :math:`\partial y_o/\partial W_o = x_1 x_2^T`.
+
+    Args:
+      input1: ``(*, in1_features)``.
+      input2: ``(*, in2_features)``, same leading dimensions.
+      weight: ``(out_features, in1_features, in2_features)``.
+      bias: ``(out_features,)`` or ``None``.
+
+    Returns:
+      ``(*, out_features)``.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> w = Tensor([[[1.0, 0.0], [0.0, 2.0]]])
+      >>> F.bilinear(Tensor([[1.0, 1.0]]), Tensor([[3.0, 4.0]]), w)
+      Tensor([[11.0]])
+    """
+    return _bilinear_op(input1, input2, weight, bias)
+
+
+def _flatten(x: jax.Array, *, start_dim: int, end_dim: int) -> jax.Array:
+    shape = x.shape
+    start, end = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
+    merged = math.prod(shape[start : end + 1])
+    return x.reshape(shape[:start] + (merged,) + shape[end + 1 :])
+
+
+flatten_op = lift(_flatten, "Flatten")
+
+
+# ------------------------------------------------------------ conv and pooling
+def _conv_static(x: Any, weight: Any, n: int, stride, padding, dilation, groups):
+    api = f"conv{n}d"
+    if not isinstance(padding, str):
+        padding = _core_args.ints(padding, n, api, "padding")
+    return {
+        "stride": _core_args.ints(stride, n, api, "stride", low=1),
+        "padding": padding,
+        "dilation": _core_args.ints(dilation, n, api, "dilation", low=1),
+        "groups": _core_args.integer(groups, api, "groups", low=1),
+    }
+
+
+_conv_ops = {
+    1: lift(_core.conv1d, "conv1d"),
+    2: lift(_core.conv2d, "conv2d"),
+    3: lift(_core.conv3d, "conv3d"),
+}
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    r"""1-D convolution of ``(N, C_in, L)``; see :func:`lucid_fx.functional.conv1d`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.conv1d(Tensor([[[1.0, 2.0, 3.0]]]), Tensor([[[1.0, -1.0]]]))
+      Tensor([[[-1.0, -1.0]]])
+    """
+    kw = _conv_static(input, weight, 1, stride, padding, dilation, groups)
+    return _conv_ops[1](input, weight, bias, **kw)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    r"""2-D convolution of ``(N, C_in, H, W)``; see
+    :func:`lucid_fx.functional.conv2d` (padding ``'same'``/``'valid'``/int/tuple).
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> x = Tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+      >>> F.conv2d(x, Tensor([[[[1.0]]]]), Tensor([0.5]), padding="same")
+      Tensor([[[[1.5, 2.5], [3.5, 4.5]]]])
+    """
+    kw = _conv_static(input, weight, 2, stride, padding, dilation, groups)
+    return _conv_ops[2](input, weight, bias, **kw)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    r"""3-D convolution of ``(N, C_in, D, H, W)``; see
+    :func:`lucid_fx.functional.conv3d`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.conv3d(Tensor([[[[[2.0]]]]]), Tensor([[[[[3.0]]]]]))
+      Tensor([[[[[6.0]]]]])
+    """
+    kw = _conv_static(input, weight, 3, stride, padding, dilation, groups)
+    return _conv_ops[3](input, weight, bias, **kw)
+
+
+_unfold_op = lift(_core.unfold, "unfold")
+
+
+def unfold(input, filter_size, stride=1, padding=0, dilation=1):  # noqa: A002
+    r"""Sliding patches as columns ``(N, C * prod(k), L)`` in lucid's argument
+    order; see :func:`lucid_fx.functional.unfold`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.unfold(Tensor([[[1.0, 2.0, 3.0]]]), 2)
+      Tensor([[[1.0, 2.0], [2.0, 3.0]]])
+    """
+    return _unfold_op(
+        input,
+        filter_size=_static_ints(filter_size),
+        stride=_static_ints(stride),
+        padding=_static_ints(padding),
+        dilation=_static_ints(dilation),
+    )
+
+
+def _static_ints(value: Any) -> Any:
+    """Lists become tuples, so they can be part of a compile-cache key."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _make_pool(kind: str, n: int) -> Any:
+    name = f"{kind}_pool{n}d"
+    op = lift(getattr(_core, name), name)
+
+    def pool(input, kernel_size=1, stride=1, padding=0):  # noqa: A002
+        return op(
+            input,
+            kernel_size=_static_ints(kernel_size),
+            stride=_static_ints(stride),
+            padding=_static_ints(padding),
+        )
+
+    pool.__name__ = pool.__qualname__ = name
+    pool.__doc__ = f"""{"Max" if kind == "max" else "Average"} pooling on a Tensor or \
+array; see :func:`lucid_fx.functional.{name}` (lucid's defaults: kernel_size=1,
+    stride=1, padding=0).
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.{name}(Tensor([[[1.0, 3.0, 2.0]]]).reshape((1, 1) + (3,) + (1,) * {n - 1}),
+      ...          kernel_size=(2,) + (1,) * {n - 1}).reshape(-1)
+      Tensor([{"3.0, 3.0" if kind == "max" else "2.0, 2.5"}])
+    """
+    return pool
+
+
+avg_pool1d = _make_pool("avg", 1)
+avg_pool2d = _make_pool("avg", 2)
+avg_pool3d = _make_pool("avg", 3)
+max_pool1d = _make_pool("max", 1)
+max_pool2d = _make_pool("max", 2)
+max_pool3d = _make_pool("max", 3)

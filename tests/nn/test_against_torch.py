@@ -167,6 +167,72 @@ FUNCTIONS = {
         lambda x, t: TF.cross_entropy(x, t, reduction="none"),
         [rand(3, 4), RNG.dirichlet(np.ones(4), 3)],
     ),
+    "linear": (F.linear, TF.linear, [rand(3, 4), rand(2, 4), rand(2)]),
+    "bilinear": (
+        F.bilinear,
+        TF.bilinear,
+        [rand(3, 2), rand(3, 4), rand(5, 2, 4), rand(5)],
+    ),
+    "conv1d_stride_pad_dilation": (
+        lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=2, dilation=2),
+        lambda x, w, b: TF.conv1d(x, w, b, stride=2, padding=2, dilation=2),
+        [rand(2, 3, 9), rand(4, 3, 3), rand(4)],
+    ),
+    "conv2d_groups_same": (
+        lambda x, w: F.conv2d(x, w, padding="same", groups=2),
+        lambda x, w: TF.conv2d(x, w, padding="same", groups=2),
+        [rand(2, 4, 5, 6), rand(6, 2, 3, 3)],
+    ),
+    "conv2d_tuple_padding_valid": (
+        lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 0)),
+        lambda x, w, b: TF.conv2d(x, w, b, stride=(2, 1), padding=(1, 0)),
+        [rand(1, 2, 7, 6), rand(3, 2, 3, 2), rand(3)],
+    ),
+    "conv2d_valid": (
+        lambda x, w: F.conv2d(x, w, padding="valid"),
+        lambda x, w: TF.conv2d(x, w, padding="valid"),
+        [rand(1, 2, 4, 4), rand(3, 2, 3, 3)],
+    ),
+    "conv3d": (
+        lambda x, w, b: F.conv3d(x, w, b, padding=1),
+        lambda x, w, b: TF.conv3d(x, w, b, padding=1),
+        [rand(1, 2, 3, 4, 3), rand(2, 2, 2, 2, 2), rand(2)],
+    ),
+    "unfold": (
+        lambda x: F.unfold(x, (2, 3), stride=(1, 2), padding=1, dilation=(2, 1)),
+        lambda x: TF.unfold(x, (2, 3), dilation=(2, 1), padding=1, stride=(1, 2)),
+        [rand(2, 3, 5, 6)],
+    ),
+    "avg_pool1d": (
+        lambda x: F.avg_pool1d(x, 3, 2, 1),
+        lambda x: TF.avg_pool1d(x, 3, 2, 1),
+        [rand(2, 3, 8)],
+    ),
+    "avg_pool2d": (
+        lambda x: F.avg_pool2d(x, 2, 1),
+        lambda x: TF.avg_pool2d(x, 2, 1),
+        [rand(2, 3, 4, 5)],
+    ),
+    "avg_pool3d": (
+        lambda x: F.avg_pool3d(x, 2, 2),
+        lambda x: TF.avg_pool3d(x, 2, 2),
+        [rand(1, 2, 4, 4, 5)],
+    ),
+    "max_pool1d": (
+        lambda x: F.max_pool1d(x, 2, 2),
+        lambda x: TF.max_pool1d(x, 2, 2),
+        [rand(2, 3, 8)],
+    ),
+    "max_pool2d_padding": (
+        lambda x: F.max_pool2d(x, 3, 2, 1),
+        lambda x: TF.max_pool2d(x, 3, 2, 1),
+        [rand(2, 3, 7, 6)],
+    ),
+    "max_pool3d": (
+        lambda x: F.max_pool3d(x, 2, 1),
+        lambda x: TF.max_pool3d(x, 2, 1),
+        [rand(1, 2, 3, 4, 3)],
+    ),
 }
 
 
@@ -213,6 +279,68 @@ MODULES = {
         nn.BCEWithLogitsLoss,
         torch.nn.BCEWithLogitsLoss,
         [[rand(4, 3), BINARY]],
+    ),
+    "Linear": (lambda: nn.Linear(4, 3), lambda: torch.nn.Linear(4, 3), [[rand(2, 4)]]),
+    "Bilinear": (
+        lambda: nn.Bilinear(2, 3, 4),
+        lambda: torch.nn.Bilinear(2, 3, 4),
+        [[rand(5, 2), rand(5, 3)]],
+    ),
+    "Conv1D": (
+        lambda: nn.Conv1D(2, 3, 3, stride=2),
+        lambda: torch.nn.Conv1d(2, 3, 3, stride=2),
+        [[rand(2, 2, 9)]],
+    ),
+    "Conv2D": (
+        lambda: nn.Conv2D(1, 4, 4, 2, 1),
+        lambda: torch.nn.Conv2d(1, 4, 4, 2, 1),
+        [[rand(2, 1, 8, 8)]],
+    ),
+    "Conv2d_groups_nobias": (
+        lambda: nn.Conv2d(4, 2, 3, padding="same", groups=2, bias=False),
+        lambda: torch.nn.Conv2d(4, 2, 3, padding="same", groups=2, bias=False),
+        [[rand(1, 4, 5, 5)]],
+    ),
+    "Conv3D": (
+        lambda: nn.Conv3D(2, 2, (1, 2, 2), dilation=(1, 2, 1)),
+        lambda: torch.nn.Conv3d(2, 2, (1, 2, 2), dilation=(1, 2, 1)),
+        [[rand(1, 2, 3, 5, 4)]],
+    ),
+    "Flatten": (nn.Flatten, torch.nn.Flatten, [[rand(2, 3, 4)]]),
+    "Flatten_range": (
+        lambda: nn.Flatten(0, -2),
+        lambda: torch.nn.Flatten(0, -2),
+        [[rand(2, 3, 4)]],
+    ),
+    "AvgPool2d": (
+        lambda: nn.AvgPool2d(2),
+        lambda: torch.nn.AvgPool2d(2),
+        [[rand(2, 3, 4, 6)]],
+    ),
+    "MaxPool1d": (
+        lambda: nn.MaxPool1d(3, 1, 1),
+        lambda: torch.nn.MaxPool1d(3, 1, 1),
+        [[rand(2, 3, 6)]],
+    ),
+    "MaxPool3d": (
+        lambda: nn.MaxPool3d(2),
+        lambda: torch.nn.MaxPool3d(2),
+        [[rand(1, 1, 4, 4, 4)]],
+    ),
+    "AvgPool1d": (
+        lambda: nn.AvgPool1d(2),
+        lambda: torch.nn.AvgPool1d(2),
+        [[rand(1, 2, 6)]],
+    ),
+    "AvgPool3d": (
+        lambda: nn.AvgPool3d(2),
+        lambda: torch.nn.AvgPool3d(2),
+        [[rand(1, 1, 4, 4, 2)]],
+    ),
+    "MaxPool2d": (
+        lambda: nn.MaxPool2d(2),
+        lambda: torch.nn.MaxPool2d(2),
+        [[rand(1, 2, 4, 4)]],
     ),
 }
 CLASS_LOSSES = {
