@@ -85,7 +85,6 @@ _POOL_DOC = r"""{Kind} pooling over {n} spatial dimension(s).
 
     Examples:
       >>> import jax.numpy as jnp
-import numpy as np
       >>> from lucid_fx.functional import {name}
       >>> x = jnp.arange(2.0 ** {n}).reshape((1, 1) + (2,) * {n})
       >>> {name}(x, kernel_size=2).reshape(-1).tolist()
