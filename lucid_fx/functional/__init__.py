@@ -2,6 +2,13 @@
 
 from lucid_fx.functional._activations import elu, gelu, relu, selu, sigmoid, tanh
 from lucid_fx.functional._conv import conv1d, conv2d, conv3d, unfold
+from lucid_fx.functional._dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+)
 from lucid_fx.functional._leaky_relu import leaky_relu
 from lucid_fx.functional._loss import (
     binary_cross_entropy,
@@ -22,6 +29,11 @@ from lucid_fx.functional._pool import (
 )
 
 __all__ = [
+    "alpha_dropout",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",

@@ -13,6 +13,13 @@ from lucid_fx.nn._activation import (
 )
 from lucid_fx.nn._container import Sequential
 from lucid_fx.nn._conv import Conv1D, Conv1d, Conv2D, Conv2d, Conv3D, Conv3d
+from lucid_fx.nn._dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+)
 from lucid_fx.nn._linear import Bilinear, Flatten, Linear
 from lucid_fx.nn._loss import (
     BCELoss,
@@ -35,6 +42,11 @@ from lucid_fx.nn._pool import (
 from lucid_fx.nn._state_dict import IncompatibleKeys
 
 __all__ = [
+    "AlphaDropout",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",

@@ -14,13 +14,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lucid_fx import _validate
+from lucid_fx import _validate, random
 from lucid_fx import functional as _core
 from lucid_fx._tensor import lift, lift_inplace
 from lucid_fx._tensor._ops import unwrap
 from lucid_fx.functional import _args as _core_args
 
 __all__ = [
+    "alpha_dropout",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
@@ -657,3 +662,49 @@ avg_pool3d = _make_pool("avg", 3)
 max_pool1d = _make_pool("max", 1)
 max_pool2d = _make_pool("max", 2)
 max_pool3d = _make_pool("max", 3)
+
+
+# ---------------------------------------------------------------------- dropout
+def _make_dropout(name: str) -> Any:
+    op = lift(getattr(_core, name), name)
+
+    def drop(input: Any, p: float = 0.5, training: bool = True) -> Any:  # noqa: A002
+        p = _core_args.probability(p, name)
+        if not _core_args.flag(training, name, "training") or p == 0.0:
+            return input
+        # A fresh key per call from the global generator (never cached), so a
+        # compiled step that threads the generator state draws a new mask.
+        return op(input, random.next_key(), p=p)
+
+    drop.__name__ = drop.__qualname__ = name
+    shape = {"dropout1d": (1, 1, 2), "dropout3d": (1, 1, 2, 2, 2)}.get(name, (1, 1, 2))
+    drop.__doc__ = f"""{name} on a Tensor or array, keyed by :mod:`lucid_fx.random`.
+
+    See :func:`lucid_fx.functional.{name}` for the math. Each call draws a new
+    key with ``lucid_fx.random.next_key()``: ``lucid_fx.random.seed(n)`` makes
+    the masks reproducible. ``training=False`` (or ``p == 0``) returns the
+    input itself.
+
+    Args:
+      input: floating Tensor or array.
+      p: drop probability in [0, 1]. Default 0.5.
+      training: apply dropout. Default ``True``.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> import jax.numpy as jnp
+      >>> x = Tensor(jnp.ones({shape}))
+      >>> F.{name}(x, p=0.5, training=False) is x
+      True
+      >>> float(F.{name}(x, p=1.0).sum())
+      0.0
+    """
+    return drop
+
+
+dropout = _make_dropout("dropout")
+dropout1d = _make_dropout("dropout1d")
+dropout2d = _make_dropout("dropout2d")
+dropout3d = _make_dropout("dropout3d")
+alpha_dropout = _make_dropout("alpha_dropout")
