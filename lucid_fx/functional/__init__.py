@@ -19,6 +19,12 @@ from lucid_fx.functional._loss import (
     mse_loss,
     nll_loss,
 )
+from lucid_fx.functional._norm import (
+    batch_norm,
+    batch_norm_stats,
+    instance_norm,
+    layer_norm,
+)
 from lucid_fx.functional._pool import (
     avg_pool1d,
     avg_pool2d,
@@ -29,6 +35,10 @@ from lucid_fx.functional._pool import (
 )
 
 __all__ = [
+    "batch_norm",
+    "batch_norm_stats",
+    "instance_norm",
+    "layer_norm",
     "alpha_dropout",
     "dropout",
     "dropout1d",

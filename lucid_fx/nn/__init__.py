@@ -30,6 +30,14 @@ from lucid_fx.nn._loss import (
     NLLLoss,
 )
 from lucid_fx.nn._module import Module
+from lucid_fx.nn._norm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+)
 from lucid_fx.nn._parameter import Parameter
 from lucid_fx.nn._pool import (
     AvgPool1d,
@@ -42,6 +50,12 @@ from lucid_fx.nn._pool import (
 from lucid_fx.nn._state_dict import IncompatibleKeys
 
 __all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "LayerNorm",
     "AlphaDropout",
     "Dropout",
     "Dropout1d",

@@ -16,11 +16,14 @@ import numpy as np
 
 from lucid_fx import _validate, random
 from lucid_fx import functional as _core
-from lucid_fx._tensor import lift, lift_inplace
+from lucid_fx._tensor import Tensor, lift, lift_inplace, no_grad
 from lucid_fx._tensor._ops import unwrap
 from lucid_fx.functional import _args as _core_args
 
 __all__ = [
+    "batch_norm",
+    "instance_norm",
+    "layer_norm",
     "alpha_dropout",
     "dropout",
     "dropout1d",
@@ -708,3 +711,167 @@ dropout1d = _make_dropout("dropout1d")
 dropout2d = _make_dropout("dropout2d")
 dropout3d = _make_dropout("dropout3d")
 alpha_dropout = _make_dropout("alpha_dropout")
+
+
+# ---------------------------------------------------------------- normalization
+_batch_norm_op = lift(_core.batch_norm, "batch_norm")
+_instance_norm_op = lift(_core.instance_norm, "instance_norm")
+
+
+def _layer_norm(
+    x: jax.Array, weight: Any, bias: Any, *, normalized_shape: Any, eps: float
+) -> jax.Array:
+    return _core.layer_norm(x, normalized_shape, weight, bias, eps)
+
+
+_layer_norm_op = lift(_layer_norm, "layer_norm")
+_norm_stats_op = lift(_core.batch_norm_stats, "batch_norm")
+
+
+def update_running_stats(
+    input: Any,  # noqa: A002
+    running_mean: Any,
+    running_var: Any,
+    momentum: float,
+    per_instance: bool = False,
+) -> None:
+    """Write the new running statistics into the buffers' arrays (in place).
+
+    The buffers' arrays are replaced (not mutated), so a compiled step or a
+    functionalized apply that carries buffers sees and returns the new values.
+    """
+    if not isinstance(running_mean, Tensor) or not isinstance(running_var, Tensor):
+        return
+    if isinstance(input, Tensor):
+        with no_grad():
+            stats = _norm_stats_op(
+                input.detach(),
+                running_mean,
+                running_var,
+                momentum,
+                per_instance=per_instance,
+            ).data
+    else:  # pure mode (arrays or tracers): plain JAX, no tape
+        stats = _core.batch_norm_stats(
+            input, running_mean.data, running_var.data, momentum, per_instance
+        )
+    running_mean.data = stats[0]
+    running_var.data = stats[1]
+
+
+def batch_norm(
+    input: Any,  # noqa: A002
+    running_mean: Any,
+    running_var: Any,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Any:
+    r"""Batch normalization in lucid's signature, as PyTorch's
+    ``F.batch_norm``.
+
+    .. math::
+
+        y = \frac{x - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}}\,\gamma_c + \beta_c
+
+    In training the batch statistics are used and, when ``running_mean`` and
+    ``running_var`` are Tensors, they are updated in place with ``momentum``
+    (unbiased variance, as PyTorch); otherwise the running statistics
+    normalize. See :func:`lucid_fx.functional.batch_norm`.
+
+    Args:
+      input: ``(N, C, *)``.
+      running_mean: ``(C,)`` Tensor, array or ``None``.
+      running_var: ``(C,)`` Tensor, array or ``None``.
+      weight: ``(C,)`` or ``None``.
+      bias: ``(C,)`` or ``None``.
+      training: use (and record) batch statistics. Default ``True``.
+      momentum: running-statistics factor. Default 0.1.
+      eps: added to the variance. Default ``1e-5``.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> rm, rv = Tensor([0.0]), Tensor([1.0])
+      >>> F.batch_norm(Tensor([[1.0], [3.0]]), rm, rv, eps=0.0)
+      Tensor([[-1.0], [1.0]])
+      >>> rm, rv
+      (Tensor([0.2]), Tensor([1.1]))
+    """
+    training = _core_args.flag(training, "batch_norm", "training")
+    momentum = _core_args.number(momentum, "batch_norm", "momentum", low=0.0)
+    eps = _core_args.number(eps, "batch_norm", "eps", low=0.0)
+    out = _batch_norm_op(
+        input,
+        running_mean,
+        running_var,
+        weight,
+        bias,
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )
+    if training:
+        update_running_stats(input, running_mean, running_var, momentum)
+    return out
+
+
+def instance_norm(
+    input: Any,  # noqa: A002
+    running_mean: Any = None,
+    running_var: Any = None,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Any:
+    r"""Instance normalization (per sample and channel over the spatial axes),
+    in lucid's signature; running statistics (Tensors) are updated in training.
+    See :func:`lucid_fx.functional.instance_norm`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.instance_norm(Tensor([[[1.0, 3.0]]]), eps=0.0)
+      Tensor([[[-1.0, 1.0]]])
+    """
+    training = _core_args.flag(training, "instance_norm", "training")
+    momentum = _core_args.number(momentum, "instance_norm", "momentum", low=0.0)
+    eps = _core_args.number(eps, "instance_norm", "eps", low=0.0)
+    out = _instance_norm_op(
+        input,
+        running_mean,
+        running_var,
+        weight,
+        bias,
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )
+    if training:
+        update_running_stats(input, running_mean, running_var, momentum, True)
+    return out
+
+
+def layer_norm(
+    input: Any,  # noqa: A002
+    normalized_shape: Any,
+    weight: Any = None,
+    bias: Any = None,
+    eps: float = 1e-5,
+) -> Any:
+    r"""Layer normalization over the trailing ``normalized_shape`` axes; see
+    :func:`lucid_fx.functional.layer_norm`.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.layer_norm(Tensor([[1.0, 3.0]]), (2,), eps=0.0)
+      Tensor([[-1.0, 1.0]])
+    """
+    shape = _static_ints(normalized_shape)
+    eps = _core_args.number(eps, "layer_norm", "eps", low=0.0)
+    return _layer_norm_op(input, weight, bias, normalized_shape=shape, eps=eps)

@@ -233,6 +233,28 @@ FUNCTIONS = {
         lambda x: TF.max_pool3d(x, 2, 1),
         [rand(1, 2, 3, 4, 3)],
     ),
+    "batch_norm_training": (
+        lambda x, m, v, w, b: F.batch_norm(x, m, v, w, b, True, 0.1, 1e-5),
+        lambda x, m, v, w, b: TF.batch_norm(x, m, v, w, b, True, 0.1, 1e-5),
+        [rand(4, 3, 5), rand(3), RNG.uniform(0.5, 2, (3,)), rand(3), rand(3)],
+        [True, False, False, True, True],
+    ),
+    "batch_norm_eval": (
+        lambda x, m, v, w, b: F.batch_norm(x, m, v, w, b, training=False),
+        lambda x, m, v, w, b: TF.batch_norm(x, m, v, w, b, training=False),
+        [rand(4, 3, 2, 2), rand(3), RNG.uniform(0.5, 2, (3,)), rand(3), rand(3)],
+        [True, False, False, True, True],
+    ),
+    "layer_norm": (
+        lambda x, w, b: F.layer_norm(x, (3, 4), w, b),
+        lambda x, w, b: TF.layer_norm(x, (3, 4), w, b),
+        [rand(2, 3, 4), rand(3, 4), rand(3, 4)],
+    ),
+    "instance_norm": (
+        lambda x, w, b: F.instance_norm(x, None, None, w, b),
+        lambda x, w, b: TF.instance_norm(x, None, None, w, b),
+        [rand(2, 3, 5, 4), rand(3), rand(3)],
+    ),
 }
 
 
@@ -342,6 +364,41 @@ MODULES = {
         lambda: torch.nn.MaxPool2d(2),
         [[rand(1, 2, 4, 4)]],
     ),
+    "BatchNorm1d": (
+        lambda: nn.BatchNorm1d(3),
+        lambda: torch.nn.BatchNorm1d(3),
+        [[rand(5, 3)]],
+    ),
+    "BatchNorm2d": (
+        lambda: nn.BatchNorm2d(3, momentum=0.3),
+        lambda: torch.nn.BatchNorm2d(3, momentum=0.3),
+        [[rand(4, 3, 2, 5)]],
+    ),
+    "BatchNorm2d_cumulative": (
+        lambda: nn.BatchNorm2d(2, momentum=None),
+        lambda: torch.nn.BatchNorm2d(2, momentum=None),
+        [[rand(4, 2, 3, 3)]],
+    ),
+    "BatchNorm3d": (
+        lambda: nn.BatchNorm3d(2),
+        lambda: torch.nn.BatchNorm3d(2),
+        [[rand(2, 2, 2, 3, 2)]],
+    ),
+    "LayerNorm": (
+        lambda: nn.LayerNorm([4, 5]),
+        lambda: torch.nn.LayerNorm([4, 5]),
+        [[rand(3, 4, 5)]],
+    ),
+    "InstanceNorm2d_affine": (
+        lambda: nn.InstanceNorm2d(3, affine=True),
+        lambda: torch.nn.InstanceNorm2d(3, affine=True),
+        [[rand(2, 3, 4, 4)]],
+    ),
+    "InstanceNorm1d_tracked": (
+        lambda: nn.InstanceNorm1d(2, track_running_stats=True),
+        lambda: torch.nn.InstanceNorm1d(2, track_running_stats=True),
+        [[rand(3, 2, 6)]],
+    ),
 }
 CLASS_LOSSES = {
     "NLLLoss": (nn.NLLLoss, torch.nn.NLLLoss),
@@ -367,3 +424,25 @@ def test_class_loss_module_matches_torch(name):
         [rand(5, 4), labels(5, 4)],
     )
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+
+
+@pytest.mark.parametrize(
+    "name", ["BatchNorm2d", "BatchNorm1d", "InstanceNorm1d_tracked"]
+)
+def test_norm_module_in_eval_uses_running_stats_as_torch(name):
+    ours, theirs, (arrays,) = MODULES[name]
+    ours, theirs = ours(), theirs()
+    check_module(ours, theirs, arrays)  # one training step moves the stats
+    assert int(ours.num_batches_tracked.item()) == int(theirs.num_batches_tracked)
+    check_module(ours, theirs, [rand(*arrays[0].shape)], train=False)
+
+
+def test_pytorch_batchnorm_checkpoint_loads_with_its_key_names():
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    theirs(torch.randn(4, 1, 5, 5))
+    ours = nn.Sequential(nn.Conv2D(1, 2, 3), nn.BatchNorm2d(2))
+    state = {k: v.numpy() for k, v in theirs.state_dict().items()}
+    assert list(ours.state_dict()) == list(state)
+    ours.load_state_dict(state)
+    assert ours[1].num_batches_tracked.item() == 1
+    _compare(ours[1].running_var.numpy(), state["1.running_var"], "running_var")
