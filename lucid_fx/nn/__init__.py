@@ -11,7 +11,7 @@ from lucid_fx.nn._activation import (
     Sigmoid,
     Tanh,
 )
-from lucid_fx.nn._container import Sequential
+from lucid_fx.nn._container import ModuleDict, ModuleList, Sequential
 from lucid_fx.nn._conv import Conv1D, Conv1d, Conv2D, Conv2d, Conv3D, Conv3d
 from lucid_fx.nn._dropout import (
     AlphaDropout,
@@ -87,6 +87,8 @@ __all__ = [
     "Linear",
     "MSELoss",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "NLLLoss",
     "Parameter",
     "ReLU",
