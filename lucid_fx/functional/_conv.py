@@ -92,10 +92,12 @@ def _conv(
             f"{api}: weight must be {n + 2}-D (out_channels, in_channels/groups, "
             f"*kernel), got shape {tuple(weight.shape)}."
         )
+    if x.ndim == n + 1:  # unbatched (channels, *spatial), as PyTorch
+        return _conv(x[None], weight, bias, n, stride, padding, dilation, groups)[0]
     if x.ndim != n + 2:
         raise ValueError(
-            f"{api}: input must be {n + 2}-D (batch, channels, *spatial), got shape "
-            f"{tuple(x.shape)}."
+            f"{api}: input must be {n + 2}-D (batch, channels, *spatial) or "
+            f"{n + 1}-D (channels, *spatial), got shape {tuple(x.shape)}."
         )
     kw = conv_args(n, stride, padding, dilation, groups, weight.shape[2:], api)
     g = kw["groups"]
@@ -131,7 +133,7 @@ _CONV_DOC = r"""{n}-D convolution (cross-correlation), as PyTorch's ``conv{n}d``
     with the output cotangent for ``w``, its sum for the bias.
 
     Args:
-      x: input ``(N, C_in, {spatial})``.
+      x: input ``(N, C_in, {spatial})``, or unbatched ``(C_in, {spatial})``.
       weight: ``(C_out, C_in / groups, {kernel})``.
       bias: ``(C_out,)`` or ``None``.
       stride: int or tuple of {n} ints >= 1. Default 1.

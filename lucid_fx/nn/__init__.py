@@ -40,11 +40,17 @@ from lucid_fx.nn._norm import (
 )
 from lucid_fx.nn._parameter import Parameter
 from lucid_fx.nn._pool import (
+    AvgPool1D,
     AvgPool1d,
+    AvgPool2D,
     AvgPool2d,
+    AvgPool3D,
     AvgPool3d,
+    MaxPool1D,
     MaxPool1d,
+    MaxPool2D,
     MaxPool2d,
+    MaxPool3D,
     MaxPool3d,
 )
 from lucid_fx.nn._state_dict import IncompatibleKeys
@@ -61,8 +67,11 @@ __all__ = [
     "Dropout1d",
     "Dropout2d",
     "Dropout3d",
+    "AvgPool1D",
     "AvgPool1d",
+    "AvgPool2D",
     "AvgPool2d",
+    "AvgPool3D",
     "AvgPool3d",
     "Bilinear",
     "Conv1D",
@@ -72,8 +81,11 @@ __all__ = [
     "Conv3D",
     "Conv3d",
     "Flatten",
+    "MaxPool1D",
     "MaxPool1d",
+    "MaxPool2D",
     "MaxPool2d",
+    "MaxPool3D",
     "MaxPool3d",
     "BCELoss",
     "BCEWithLogitsLoss",

@@ -81,3 +81,7 @@ AvgPool3d = _make("avg", 3)
 MaxPool1d = _make("max", 1)
 MaxPool2d = _make("max", 2)
 MaxPool3d = _make("max", 3)
+
+# lucid's spellings (its Conv2D page uses nn.MaxPool2D).
+AvgPool1D, AvgPool2D, AvgPool3D = AvgPool1d, AvgPool2d, AvgPool3d
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPool1d, MaxPool2d, MaxPool3d

@@ -178,6 +178,11 @@ FUNCTIONS = {
         lambda x, w, b: TF.conv1d(x, w, b, stride=2, padding=2, dilation=2),
         [rand(2, 3, 9), rand(4, 3, 3), rand(4)],
     ),
+    "conv1d_unbatched": (
+        lambda x, w: F.conv1d(x, w, padding=1),
+        lambda x, w: TF.conv1d(x, w, padding=1),
+        [rand(2, 5), rand(3, 2, 2)],
+    ),
     "conv2d_groups_same": (
         lambda x, w: F.conv2d(x, w, padding="same", groups=2),
         lambda x, w: TF.conv2d(x, w, padding="same", groups=2),
