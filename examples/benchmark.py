@@ -433,6 +433,11 @@ def bench_nn(quick: bool, repeats: int) -> dict:
     labels = Tensor(np.array([0, 3, 17, 5]))
     tlabels = torch.tensor([0, 3, 17, 5]) if torch is not None else None
     result: dict = {"eager_vs_torch": {}, "eager_us": {}}
+    if torch is not None:
+        # Tiny ops: one thread (torch's pool thrashes on a shared machine).
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        result["torch_threads"] = 1
     for name, (ours, theirs, arrays) in families.items():
         if name == "linear (bilinear)":
             arrays = [arrays[0][:, :6], arrays[1][:, :6], arrays[2]]
@@ -452,6 +457,8 @@ def bench_nn(quick: bool, repeats: int) -> dict:
         result["eager_us"][name] = medians(times)["lucid_fx"] * 1e6
         if torch is not None:
             result["eager_vs_torch"][name] = ratios(times, "torch")["lucid_fx"]
+    if torch is not None:
+        torch.set_num_threads(threads)
     result["dcgan"] = _bench_dcgan_step(dcgan, optax, quick, repeats)
     return result
 

@@ -87,7 +87,9 @@ class _NormBase(Module):
                 momentum = 0.0 if momentum is None else momentum
             else:
                 count = self.num_batches_tracked
-                count.data = count.data + 1
+                new_count = count.data + 1
+                if F.writable(count, new_count):
+                    count.data = new_count
                 if momentum is None:  # cumulative moving average, as PyTorch
                     momentum = 1.0 / count.data.astype(jnp.float32)
             F.update_running_stats(

@@ -739,6 +739,8 @@ def update_running_stats(
 
     The buffers' arrays are replaced (not mutated), so a compiled step or a
     functionalized apply that carries buffers sees and returns the new values.
+    Under a plain ``jax.jit`` of a module called with arrays the buffers are
+    left unchanged (see :func:`writable`).
     """
     if not isinstance(running_mean, Tensor) or not isinstance(running_var, Tensor):
         return
@@ -755,8 +757,22 @@ def update_running_stats(
         stats = _core.batch_norm_stats(
             input, running_mean.data, running_var.data, momentum, per_instance
         )
-    running_mean.data = stats[0]
-    running_var.data = stats[1]
+    if writable(running_mean, stats):
+        running_mean.data = stats[0]
+        running_var.data = stats[1]
+
+
+def writable(buffer: Tensor, value: Any) -> bool:
+    """Whether ``value`` may replace ``buffer``'s array.
+
+    Not when ``value`` is traced but the buffer holds a concrete array: that is
+    a plain ``jax.jit`` of a module called with arrays, where writing would
+    leak the tracer into the module. ``lucid_fx.compile`` and
+    ``functionalize`` trace the buffers themselves, so their updates go
+    through (and come back as outputs).
+    """
+    traced = isinstance(value, jax.core.Tracer)
+    return not traced or isinstance(buffer.data, jax.core.Tracer)
 
 
 def batch_norm(

@@ -140,3 +140,16 @@ def test_relu_inplace_modifies_the_tensor():
     assert t.tolist() == [0.0, 2.0]
     with pytest.raises(TypeError, match="ReLU: inplace"):
         nn.ReLU(inplace=1)
+
+
+def test_plain_jit_of_a_batchnorm_module_leaves_its_buffers_concrete():
+    import jax
+    import jax.numpy as jnp
+
+    bn = nn.BatchNorm1d(2)
+    out = jax.jit(lambda x: bn(x))(jnp.array([[1.0, 2.0], [3.0, 5.0]]))
+    np.testing.assert_allclose(np.asarray(out)[:, 0], [-1.0, 1.0], rtol=1e-4)
+    assert not isinstance(bn.running_mean.data, jax.core.Tracer)
+    assert not isinstance(bn.num_batches_tracked.data, jax.core.Tracer)
+    bn(Tensor([[1.0, 2.0], [3.0, 5.0]]))  # eager use afterwards still works
+    assert bn.num_batches_tracked.item() == 1
