@@ -460,6 +460,184 @@ def environment() -> dict:
     )
 
 
+# ----------------------------------------------- 6. nn families and DCGAN step
+def bench_nn(quick: bool, repeats: int) -> dict:
+    """Eager overhead per nn family vs PyTorch (tiny inputs, forward+backward),
+    and the DCGAN discriminator's training step: lucid_fx.compile vs a
+    hand-written jax.jit step (same math, optax Adam) vs PyTorch eager."""
+    import dcgan
+    import optax
+
+    rng = np.random.default_rng(0)
+    img = rng.normal(size=(2, 2, 6, 6)).astype(np.float32)
+    families = {
+        "activation (elu)": (
+            lambda x: F.elu(x, 0.5),
+            lambda x: torch.nn.functional.elu(x, 0.5),
+            [img],
+        ),
+        "loss (cross_entropy)": (
+            lambda x: F.cross_entropy(x, labels),
+            lambda x: torch.nn.functional.cross_entropy(x, tlabels),
+            [img.reshape(4, 36)],
+        ),
+        "conv (conv2d)": (
+            lambda x, w: F.conv2d(x, w, padding=1),
+            lambda x, w: torch.nn.functional.conv2d(x, w, padding=1),
+            [img, rng.normal(size=(3, 2, 3, 3)).astype(np.float32)],
+        ),
+        "pool (max_pool2d)": (
+            lambda x: F.max_pool2d(x, 2, 2),
+            lambda x: torch.nn.functional.max_pool2d(x, 2, 2),
+            [img],
+        ),
+        "dropout": (
+            lambda x: F.dropout(x, 0.5),
+            lambda x: torch.nn.functional.dropout(x, 0.5),
+            [img],
+        ),
+        "norm (layer_norm)": (
+            lambda x: F.layer_norm(x, (6, 6)),
+            lambda x: torch.nn.functional.layer_norm(x, (6, 6)),
+            [img],
+        ),
+        "linear (bilinear)": (
+            lambda a, b, w: F.bilinear(a, b, w),
+            lambda a, b, w: torch.nn.functional.bilinear(a, b, w),
+            [img.reshape(4, 36), img.reshape(4, 36), img[:1, :1].reshape(1, 6, 6)],
+        ),
+    }
+    labels = Tensor(np.array([0, 3, 17, 5]))
+    tlabels = torch.tensor([0, 3, 17, 5]) if torch is not None else None
+    result: dict = {"eager_vs_torch": {}, "eager_us": {}}
+    if torch is not None:
+        # Tiny ops: one thread (torch's pool thrashes on a shared machine).
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        result["torch_threads"] = 1
+    for name, (ours, theirs, arrays) in families.items():
+        if name == "linear (bilinear)":
+            arrays = [arrays[0][:, :6], arrays[1][:, :6], arrays[2]]
+        o_in = [Tensor(a, requires_grad=True) for a in arrays]
+
+        def run_ours(o_in=o_in, ours=ours):
+            ours(*o_in).sum().backward()
+            return o_in[0].grad
+
+        fns = {"lucid_fx": run_ours}
+        if torch is not None:
+            t_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+            fns["torch"] = lambda t_in=t_in, theirs=theirs: (
+                theirs(*t_in).sum().backward()
+            )
+        times = measure(fns, repeats, seconds=0.05 if quick else 0.2)
+        result["eager_us"][name] = medians(times)["lucid_fx"] * 1e6
+        if torch is not None:
+            result["eager_vs_torch"][name] = ratios(times, "torch")["lucid_fx"]
+    if torch is not None:
+        torch.set_num_threads(threads)
+    result["dcgan"] = _bench_dcgan_step(dcgan, optax, quick, repeats)
+    return result
+
+
+def _bench_dcgan_step(dcgan, optax, quick: bool, repeats: int) -> dict:
+    batch, width = (16, 16) if quick else (64, 64)
+    ((x_np, y_np),) = dcgan.batches(1, batch)
+    lucid_fx.random.seed(0)
+    model = dcgan.discriminator(width)
+    params = {k: jnp.copy(p.data) for k, p in model.named_parameters()}
+    tx = optax.adam(2e-4, b1=0.5, b2=0.999)
+    opt_state = tx.init(params)
+
+    def forward(p, x):  # the discriminator written by hand in jax.numpy
+        dims = ("NCHW", "OIHW", "NCHW")
+
+        def conv(x, w, b):
+            out = jax.lax.conv_general_dilated(
+                x, w, (2, 2), ((1, 1), (1, 1)), dimension_numbers=dims
+            )
+            return out + b[None, :, None, None]
+
+        lrelu = lambda v: jnp.where(v > 0, v, 0.2 * v)  # noqa: E731
+        h = lrelu(conv(x, p["0.weight"], p["0.bias"]))
+        h = conv(h, p["2.weight"], p["2.bias"])
+        mean = h.mean((0, 2, 3), keepdims=True)
+        var = ((h - mean) ** 2).mean((0, 2, 3), keepdims=True)
+        h = (h - mean) / jnp.sqrt(var + 1e-5)
+        h = h * p["3.weight"][None, :, None, None] + p["3.bias"][None, :, None, None]
+        h = lrelu(h).reshape(h.shape[0], -1)
+        return jax.nn.sigmoid(h @ p["6.weight"].T + p["6.bias"])
+
+    def loss_fn(p, x, y):
+        out = jnp.clip(forward(p, x), 1e-7, 1 - 1e-7)
+        return -(y * jnp.log(out) + (1 - y) * jnp.log1p(-out)).mean()
+
+    @jax.jit
+    def jax_step(p, s, x, y):
+        loss, g = jax.value_and_grad(loss_fn)(p, x, y)
+        with jax.numpy_dtype_promotion("standard"):
+            updates, s = tx.update(g, s, p)
+        return optax.apply_updates(p, updates), s, loss
+
+    state = {"p": params, "s": opt_state}
+    xj, yj = jnp.asarray(x_np), jnp.asarray(y_np)
+
+    def run_jax():
+        state["p"], state["s"], loss = jax_step(state["p"], state["s"], xj, yj)
+        return loss
+
+    opt = optim.Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    step = lucid_fx.compile(dcgan.train_step)
+    xt, yt = Tensor(x_np), Tensor(y_np)
+    fns = {"jax.jit hand-written": run_jax}
+    result: dict = {"batch": batch, "width": width}
+    try:  # the step carries BatchNorm's buffers: needs the transforms' support
+        for _ in range(2):
+            step(model, opt, xt, yt)
+        fns["lucid_fx.compile"] = lambda: step(model, opt, xt, yt)
+    except Exception as err:  # noqa: BLE001  (reported, not hidden)
+        result["lucid_fx.compile"] = f"unavailable: {type(err).__name__}"
+    if torch is not None:
+        torch.manual_seed(0)
+        tmodel = torch.nn.Sequential(
+            torch.nn.Conv2d(1, width, 4, 2, 1),
+            torch.nn.LeakyReLU(0.2),
+            torch.nn.Conv2d(width, 2 * width, 4, 2, 1),
+            torch.nn.BatchNorm2d(2 * width),
+            torch.nn.LeakyReLU(0.2),
+            torch.nn.Flatten(),
+            torch.nn.Linear(2 * width * 49, 1),
+            torch.nn.Sigmoid(),
+        )
+        topt = torch.optim.Adam(tmodel.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        tx_, ty_ = torch.tensor(x_np), torch.tensor(y_np)
+
+        def run_torch():
+            topt.zero_grad()
+            loss = torch.nn.functional.binary_cross_entropy(tmodel(tx_), ty_)
+            loss.backward()
+            topt.step()
+
+        fns["torch eager"] = run_torch
+    times = measure(fns, repeats, seconds=0.1 if quick else 0.5)
+    result["ms"] = {k: v * 1e3 for k, v in medians(times).items()}
+    result["vs_jax"] = ratios(times, "jax.jit hand-written")
+    return result
+
+
+def print_nn(r: dict) -> None:
+    print("\n6. nn families, eager forward+backward on tiny inputs, ratio to torch")
+    for name, us in r["eager_us"].items():
+        ratio = r["eager_vs_torch"].get(name)
+        print(f"   {name:22s} {us:8.1f} us" + (f"  {ratio:5.2f}x" if ratio else ""))
+    d = r["dcgan"]
+    print(f"   DCGAN discriminator step (batch {d['batch']}, width {d['width']}):")
+    for name, ms in d["ms"].items():
+        print(f"     {name:22s} {ms:8.2f} ms  {d['vs_jax'][name]:5.2f}x jax.jit")
+    if isinstance(d.get("lucid_fx.compile"), str):
+        print(f"     lucid_fx.compile: {d['lucid_fx.compile']}")
+
+
 def print_report(results: dict) -> None:
     print(f"\nlucid_fx benchmark ({'quick' if results['quick'] else 'full'} run)")
     for k, v in results["environment"].items():
@@ -506,6 +684,8 @@ def print_report(results: dict) -> None:
                 f"   {tuple(row['size'])}: jax {row['ms']['jax.jit hand-written']:.2f}"
                 f" ms | {cells}"
             )
+    if "nn" in results:
+        print_nn(results["nn"])
     if "sweep" in results:
         s = results["sweep"]
         print(
@@ -652,6 +832,7 @@ SECTIONS = (
     "sweep",
     "multi_process",
     "ops",
+    "nn",
 )
 
 
@@ -684,6 +865,8 @@ def main(argv=None) -> dict:
         results["multi_process"] = bench_multi_process(args.quick)
     if "ops" in args.only:
         results["ops"] = bench_ops(repeats)
+    if "nn" in args.only:
+        results["nn"] = bench_nn(args.quick, repeats)
     print_report(results)
     if "ops" in results:
         print_ops(results["ops"])

@@ -1,4 +1,4 @@
-"""Activation modules: LeakyReLU (holding the pure config), ReLU, Identity."""
+"""Activation modules (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh), Identity."""
 
 from __future__ import annotations
 
@@ -74,8 +74,22 @@ class LeakyReLU(Module):
         return f"negative_slope={self.config.negative_slope}{inplace}"
 
 
+def _inplace_flag(value: Any, api: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{api}: inplace must be True or False, got "
+            f"{type(value).__name__} {value!r}."
+        )
+    return value
+
+
 class ReLU(Module):
     """ReLU module: ``max(x, 0)`` with gradient 0 at ``x == 0``.
+
+    Args:
+      inplace: modify Tensor inputs in place (see
+        :func:`lucid_fx.nn.functional.relu_`), for PyTorch users. Default
+        ``False``.
 
     Shape:
       - Input: any shape.
@@ -86,21 +100,184 @@ class ReLU(Module):
       >>> from lucid_fx import Tensor
       >>> nn.ReLU()(Tensor([-2.0, 3.0]))
       Tensor([0.0, 3.0])
+      >>> nn.ReLU(inplace=True)
+      ReLU(inplace=True)
     """
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = _inplace_flag(inplace, "ReLU")
+
     def forward(self, input: Any) -> Any:  # noqa: A002
+        if self.inplace and isinstance(input, Tensor):
+            return F.relu_(input)
         return F.relu(input)
 
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
-class Identity(Module):
-    """Returns its input unchanged.
+
+class ELU(Module):
+    r"""ELU module: ``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``.
+
+    .. math::
+
+        \frac{\partial y}{\partial x} = \begin{cases} 1 & x > 0 \\
+        \alpha e^x & \text{otherwise} \end{cases}
+
+    The gradient at 0 is ``alpha``, as in PyTorch. Holds a frozen
+    :class:`lucid_fx.layers.ELU` config.
+
+    Args:
+      alpha: scale of the negative branch, a finite number. Default ``1.0``.
+
+    Shape:
+      - Input: any shape.
+      - Output: the input's shape and dtype.
 
     Examples:
       >>> import lucid_fx.nn as nn
       >>> from lucid_fx import Tensor
-      >>> nn.Identity()(Tensor([1.0]))
+      >>> act = nn.ELU(alpha=0.5)
+      >>> act, act(Tensor([0.0, 2.0]))
+      (ELU(alpha=0.5), Tensor([0.0, 2.0]))
+    """
+
+    _config_fields = ("alpha",)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.config = layers.ELU(alpha)
+
+    @property
+    def alpha(self) -> float:
+        return self.config.alpha
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self.config = layers.ELU(value)
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return F.elu(input, self.config.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.config.alpha}"
+
+
+class SELU(Module):
+    r"""SELU module, :math:`\lambda\,\mathrm{elu}(x, \alpha)` with
+    :math:`\alpha \approx 1.6733`, :math:`\lambda \approx 1.0507`.
+
+    Shape:
+      - Input: any shape.
+      - Output: the input's shape and dtype.
+
+    Examples:
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor
+      >>> nn.SELU()(Tensor([0.0]))
+      Tensor([0.0])
+    """
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return F.selu(input)
+
+
+class GELU(Module):
+    r"""GELU module; lucid's tanh approximation by default.
+
+    .. math::
+
+        y = \tfrac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}\,
+        (x + 0.044715 x^3)\right)\right)
+
+    ``approximate="none"`` gives the exact :math:`x\,\Phi(x)` (PyTorch's
+    default). Holds a frozen :class:`lucid_fx.layers.GELU` config.
+
+    Args:
+      approximate: ``"tanh"`` (default) or ``"none"``.
+
+    Shape:
+      - Input: any shape.
+      - Output: the input's shape and dtype.
+
+    Examples:
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor
+      >>> nn.GELU(), nn.GELU("none")(Tensor([0.0]))
+      (GELU(approximate='tanh'), Tensor([0.0]))
+    """
+
+    _config_fields = ("approximate",)
+
+    def __init__(self, approximate: str = "tanh") -> None:
+        super().__init__()
+        self.config = layers.GELU(approximate)
+
+    @property
+    def approximate(self) -> str:
+        return self.config.approximate
+
+    @approximate.setter
+    def approximate(self, value: str) -> None:
+        self.config = layers.GELU(value)
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return F.gelu(input, self.config.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.config.approximate!r}"
+
+
+class Sigmoid(Module):
+    r"""Sigmoid module, :math:`1 / (1 + e^{-x})`.
+
+    Shape:
+      - Input: any shape.
+      - Output: the input's shape and dtype.
+
+    Examples:
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor
+      >>> nn.Sigmoid()(Tensor([0.0]))
+      Tensor([0.5])
+    """
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    r"""Tanh module, :math:`\tanh x`.
+
+    Shape:
+      - Input: any shape.
+      - Output: the input's shape and dtype.
+
+    Examples:
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor
+      >>> nn.Tanh()(Tensor([0.0]))
+      Tensor([0.0])
+    """
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return F.tanh(input)
+
+
+class Identity(Module):
+    """Returns its input unchanged; any constructor arguments are ignored
+    (as ``lucid.nn.Identity(*args, **kwargs)`` and PyTorch).
+
+    Examples:
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor
+      >>> nn.Identity(54, unused="x")(Tensor([1.0]))
       Tensor([1.0])
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
 
     def forward(self, input: Any) -> Any:  # noqa: A002
         return input

@@ -205,23 +205,133 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module and all sub-modules, depth first, with dotted names."""
+    def named_modules(
+        self,
+        memo: set[int] | None = None,
+        prefix: str = "",
+        remove_duplicate: bool = True,
+    ) -> Iterator[tuple[str, Module]]:
+        """This module and all sub-modules, depth first, with dotted names.
+
+        A module reachable twice (shared) is listed once, under its first
+        name, unless ``remove_duplicate=False`` (as PyTorch).
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> shared = nn.Linear(2, 2)
+          >>> model = nn.Sequential(shared, nn.ReLU(), shared)
+          >>> [name for name, _ in model.named_modules()]
+          ['', '0', '1']
+          >>> len(list(model.modules()))
+          3
+        """
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, child in self.named_children():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            child_prefix = f"{prefix}.{name}" if prefix else name
+            yield from child.named_modules(memo, child_prefix, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
-        """This module and all sub-modules, depth first."""
+        """This module and all sub-modules, depth first, each once."""
         for _, module in self.named_modules():
             yield module
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as the sub-module ``name`` (``setattr`` by name).
+
+        Raises:
+          TypeError: if ``module`` is not a Module or None, or ``name`` is not
+            a string.
+          KeyError: if ``name`` is empty, has a dot, or is another attribute.
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> m = nn.Module()
+          >>> m.add_module("fc", nn.Linear(2, 1))
+          >>> [name for name, _ in m.named_children()]
+          ['fc']
+        """
+        self._check_new_name(name, "add_module", self._modules)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(
+                f"{type(self).__name__}.add_module: expected a Module or None for "
+                f"{name!r}, got {type(module).__name__}."
+            )
+        self._forget(name)
+        self._modules[name] = module
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` as the parameter ``name``.
+
+        Raises:
+          TypeError: if ``param`` is not a Parameter or None.
+          KeyError: if ``name`` is empty, has a dot, or is another attribute.
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> from lucid_fx import Tensor
+          >>> m = nn.Module()
+          >>> m.register_parameter("scale", nn.Parameter(Tensor([1.0])))
+          >>> list(m.state_dict())
+          ['scale']
+        """
+        self._check_new_name(name, "register_parameter", self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"{type(self).__name__}.register_parameter: expected a Parameter or "
+                f"None for {name!r}, got {type(param).__name__}. Wrap it: "
+                f"nn.Parameter(value)."
+            )
+        self._forget(name)
+        self._parameters[name] = param
+
+    def _check_new_name(self, name: Any, api: str, registry: dict) -> None:
+        cls = type(self).__name__
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(_MSG_INIT.format(cls=cls, kind="a value", name=name))
+        if not isinstance(name, str):
+            raise TypeError(f"{cls}.{api}: name must be a string, got {name!r}.")
+        if not name or "." in name:
+            raise KeyError(
+                f"{cls}.{api}: name must be non-empty and without dots, got {name!r}."
+            )
+        others = (self._parameters, self._modules, self._buffers)
+        taken = any(name in r for r in others if r is not registry) or (
+            name in self.__dict__
+        )
+        if taken:
+            raise KeyError(f"{cls}.{api}: attribute {name!r} already exists.")
+        Module.structure_version += 1
+
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn`` on every sub-module (children first) and on this module.
+
+        Typical use is custom initialisation. Returns ``self``.
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> seen = []
+          >>> _ = nn.Sequential(nn.Linear(1, 1), nn.ReLU()).apply(
+          ...     lambda m: seen.append(type(m).__name__))
+          >>> seen
+          ['Linear', 'ReLU', 'Sequential']
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def named_parameters(
         self, prefix: str = "", recurse: bool = True
     ) -> Iterator[tuple[str, Parameter]]:
         """Parameters with dotted names (``"fc.weight"``), each once."""
         seen: set[int] = set()
-        sources = self.named_modules(prefix) if recurse else [(prefix, self)]
+        sources = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for module_prefix, module in sources:
             for name, param in module._parameters.items():
                 if param is None or id(param) in seen:
@@ -239,7 +349,7 @@ class Module:
     ) -> Iterator[tuple[str, Tensor]]:
         """Buffers with dotted names (``"bn.running_mean"``), each once."""
         seen: set[int] = set()
-        sources = self.named_modules(prefix) if recurse else [(prefix, self)]
+        sources = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for module_prefix, module in sources:
             for name, buffer in module._buffers.items():
                 if buffer is None or id(buffer) in seen:
@@ -340,21 +450,53 @@ class Module:
             param.grad = None if set_to_none or param.grad is None else param.grad * 0
 
     # ----------------------------------------------------------- state dicts
-    def state_dict(self) -> dict[str, Tensor]:
-        """Parameter and persistent buffer values by dotted name, as Tensors
-        holding copies.
+    def _state_entries(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Every parameter and persistent buffer by state-dict name, in
+        PyTorch's order (own parameters, own buffers, then children), with a
+        shared module's entries under each of its names."""
+        for name, param in self._parameters.items():
+            if param is not None:
+                yield prefix + name, param
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent:
+                yield prefix + name, buffer
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._state_entries(f"{prefix}{name}.")
 
-        The copies stay valid when a compiled training step later donates the
-        parameters' buffers to XLA.
+    def state_dict(
+        self, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> Any:
+        """Parameter and persistent buffer values by dotted name.
+
+        Values are Tensors holding copies, which stay valid when a compiled
+        training step later donates the parameters' buffers to XLA; with
+        ``keep_vars=True`` they are the Parameters and buffers themselves. A
+        module shared under two names appears under both (as PyTorch).
+
+        Args:
+          destination: a mapping to fill and return. Default: a new dict.
+          prefix: prepended to every key. Default ``""``.
+          keep_vars: return the live Tensors instead of copies. Default
+            ``False``.
+
+        Returns:
+          ``destination``, filled.
 
         Examples:
           >>> import lucid_fx.nn as nn
           >>> {k: v.shape for k, v in nn.Linear(3, 2).state_dict().items()}
           {'weight': (2, 3), 'bias': (2,)}
+          >>> shared = nn.Linear(1, 1)
+          >>> list(nn.Sequential(shared, shared).state_dict(prefix="net."))
+          ['net.0.weight', 'net.0.bias', 'net.1.weight', 'net.1.bias']
         """
-        return {
-            name: Tensor(jnp.copy(p.data)) for name, p in self._named_state().items()
-        }
+        if not isinstance(prefix, str):
+            raise TypeError(f"state_dict: prefix must be a string, got {prefix!r}.")
+        out = {} if destination is None else destination
+        for name, tensor in self._state_entries(prefix):
+            out[name] = tensor if keep_vars else Tensor(jnp.copy(tensor.data))
+        return out
 
     def configs(self) -> dict[str, Any]:
         """Non-array settings by dotted name (e.g. ``"1.negative_slope"``).
@@ -409,7 +551,7 @@ class Module:
           >>> layer.weight
           Parameter([[1.0, 1.0]], grad=None)
         """
-        current = self._named_state()
+        current = dict(self._state_entries())
         file_configs = getattr(state_dict, "configs", None) or {}
         updates, problems = plan_configs(self.configs(), file_configs, override_configs)
         arrays, result = plan_load(current, state_dict, strict, problems)

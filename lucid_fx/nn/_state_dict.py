@@ -52,9 +52,11 @@ def _type_name(value: Any) -> str:
 
 
 def _dtype_kind_ok(source: Any, target: Any) -> bool:
-    """Only floating values load into floating parameters (any float width)."""
-    return bool(
-        jnp.issubdtype(source, jnp.floating) and jnp.issubdtype(target, jnp.floating)
+    """Floating loads into floating, integer into integer (any width: PyTorch's
+    int64 ``num_batches_tracked`` loads into our int32 buffer)."""
+    return any(
+        jnp.issubdtype(source, kind) and jnp.issubdtype(target, kind)
+        for kind in (jnp.floating, jnp.integer)
     )
 
 

@@ -32,9 +32,11 @@ def test_cross_entropy_with_probabilities_and_reductions():
     per = -(probs * np.log(_softmax(LOGITS))).sum(-1)
     x = Tensor(LOGITS.astype(np.float32))
     t = Tensor(probs.astype(np.float32))
-    np.testing.assert_allclose(F.cross_entropy(x, t, "none").numpy(), per, rtol=1e-6)
     np.testing.assert_allclose(
-        F.cross_entropy(x, t, "sum").item(), per.sum(), rtol=1e-6
+        F.cross_entropy(x, t, reduction="none").numpy(), per, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        F.cross_entropy(x, t, reduction="sum").item(), per.sum(), rtol=1e-6
     )
 
 

@@ -1,0 +1,295 @@
+"""Normalization (batch, layer, instance): pure math.
+
+Outputs use the biased variance (as PyTorch and lucid); running statistics are
+a separate pure update (:func:`batch_norm_stats`) with the unbiased variance,
+so the stateful layer above can store them as buffers.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from lucid_fx._typing import Array, ArrayLike
+from lucid_fx.functional import _args
+
+
+def _channel_shape(x: Array) -> tuple:
+    return (1, -1) + (1,) * (x.ndim - 2)
+
+
+def _affine(y: Array, weight: ArrayLike | None, bias: ArrayLike | None, shape):
+    if weight is not None:
+        y = y * jnp.asarray(weight).astype(y.dtype).reshape(shape)
+    if bias is not None:
+        y = y + jnp.asarray(bias).astype(y.dtype).reshape(shape)
+    return y
+
+
+def _check_channels(x: Array, api: str, *named: tuple) -> None:
+    if x.ndim < 2:
+        raise ValueError(
+            f"{api}: input must be (N, C, ...), got shape {tuple(x.shape)}."
+        )
+    for name, value in named:
+        if value is not None and tuple(jnp.shape(value)) != (x.shape[1],):
+            raise ValueError(
+                f"{api}: {name} must have shape ({x.shape[1]},) for input of shape "
+                f"{tuple(x.shape)} (one per channel), got {tuple(jnp.shape(value))}."
+            )
+
+
+def _normalize(x: Array, axes: tuple, eps: float) -> Array:
+    mean = x.mean(axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axes, keepdims=True)
+    return (x - mean) / jnp.sqrt(var + jnp.array(eps, x.dtype))
+
+
+def batch_norm(
+    x: ArrayLike,
+    running_mean: ArrayLike | None,
+    running_var: ArrayLike | None,
+    weight: ArrayLike | None = None,
+    bias: ArrayLike | None = None,
+    training: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Array:
+    r"""Batch normalization over ``(N, C, ...)`` per channel.
+
+    .. math::
+
+        y = \frac{x - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}}\,\gamma_c + \beta_c
+
+    In training, :math:`\mu, \sigma^2` are the batch mean and biased variance
+    over every axis but the channel axis (gradients flow through them, as
+    PyTorch); otherwise they are ``running_mean`` and ``running_var``
+    (constants). ``momentum`` only matters to :func:`batch_norm_stats`, the
+    running-statistics update; it is accepted here for lucid's signature.
+
+    Args:
+      x: floating input ``(N, C, *)``.
+      running_mean: ``(C,)`` or ``None`` (then batch statistics are used even
+        when not training).
+      running_var: ``(C,)`` or ``None``.
+      weight: scale :math:`\gamma` ``(C,)`` or ``None``.
+      bias: shift :math:`\beta` ``(C,)`` or ``None``.
+      training: use batch statistics. Default ``True``.
+      momentum: running-statistics factor in [0, 1]. Default 0.1.
+      eps: added to the variance, >= 0. Default ``1e-5``.
+
+    Returns:
+      An array of ``x``'s shape and dtype.
+
+    Raises:
+      ValueError: bad shapes, or a training batch with one value per channel.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx.functional import batch_norm
+      >>> x = jnp.array([[1.0, 10.0], [3.0, 30.0]])
+      >>> batch_norm(x, None, None, eps=0.0).tolist()
+      [[-1.0, -1.0], [1.0, 1.0]]
+    """
+    api = "batch_norm"
+    _args.flag(training, api, "training")
+    momentum = _args.number(momentum, api, "momentum", low=0.0)
+    eps = _args.number(eps, api, "eps", low=0.0)
+    x = jnp.asarray(x)
+    named = (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    )
+    _check_channels(x, api, *named)
+    shape = _channel_shape(x)
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training or running_mean is None or running_var is None:
+        if training and x.size // x.shape[1] <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when "
+                f"training, got input of shape {tuple(x.shape)}."
+            )
+        y = _normalize(x, axes, eps)
+    else:
+        mean = jnp.asarray(running_mean).astype(x.dtype).reshape(shape)
+        var = jnp.asarray(running_var).astype(x.dtype).reshape(shape)
+        y = (x - mean) / jnp.sqrt(var + jnp.array(eps, x.dtype))
+    return _affine(y, weight, bias, shape)
+
+
+def batch_norm_stats(
+    x: ArrayLike,
+    running_mean: ArrayLike,
+    running_var: ArrayLike,
+    momentum: ArrayLike = 0.1,
+    per_instance: bool = False,
+) -> Array:
+    r"""Updated running statistics, stacked as ``(2, C)``: mean, then variance.
+
+    .. math::
+
+        \hat\mu \leftarrow (1 - m)\,\hat\mu + m\,\mu_{\text{batch}}, \qquad
+        \hat\sigma^2 \leftarrow (1 - m)\,\hat\sigma^2 + m\,
+        \frac{n}{n - 1}\sigma^2_{\text{batch}}
+
+    with :math:`n` the values per channel (PyTorch's unbiased update). With
+    ``per_instance=True`` (instance norm) the statistics are per sample over
+    the spatial axes, then averaged over the batch.
+
+    Args:
+      x: floating input ``(N, C, *)``.
+      running_mean: ``(C,)``.
+      running_var: ``(C,)``.
+      momentum: ``m`` in [0, 1] (a number or a scalar array). Default 0.1.
+      per_instance: instance-norm statistics. Default ``False``.
+
+    Returns:
+      ``(2, C)`` in ``running_mean``'s dtype.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx.functional import batch_norm_stats
+      >>> x = jnp.array([[1.0], [3.0]])
+      >>> batch_norm_stats(x, jnp.zeros(1), jnp.ones(1), momentum=0.5).tolist()
+      [[1.0], [1.5]]
+    """
+    x = jnp.asarray(x)
+    rm, rv = jnp.asarray(running_mean), jnp.asarray(running_var)
+    if per_instance:
+        axes = tuple(range(2, x.ndim))
+        n = max(x.size // (x.shape[0] * x.shape[1]), 1)
+        mean = x.mean(axes).mean(0)
+        var = x.var(axes).mean(0)
+    else:
+        axes = (0,) + tuple(range(2, x.ndim))
+        n = max(x.size // x.shape[1], 1)
+        mean, var = x.mean(axes), x.var(axes)
+    unbiased = var * (n / max(n - 1, 1))
+    m = jnp.asarray(momentum).astype(rm.dtype)
+    new_mean = (1 - m) * rm + m * mean.astype(rm.dtype)
+    new_var = (1 - m) * rv + m * unbiased.astype(rv.dtype)
+    return jnp.stack([new_mean, new_var])
+
+
+def layer_norm(
+    x: ArrayLike,
+    normalized_shape: int | tuple,
+    weight: ArrayLike | None = None,
+    bias: ArrayLike | None = None,
+    eps: float = 1e-5,
+) -> Array:
+    r"""Layer normalization over the trailing ``normalized_shape`` axes.
+
+    .. math::
+
+        y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot \gamma + \beta
+
+    with :math:`\mu, \sigma^2` (biased) over the last
+    ``len(normalized_shape)`` axes of each sample; ``weight``/``bias`` have
+    shape ``normalized_shape``.
+
+    Args:
+      x: floating input ``(*, *normalized_shape)``.
+      normalized_shape: int or tuple; must equal ``x``'s trailing shape.
+      weight: ``normalized_shape`` or ``None``.
+      bias: ``normalized_shape`` or ``None``.
+      eps: added to the variance, >= 0. Default ``1e-5``.
+
+    Returns:
+      An array of ``x``'s shape and dtype.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx.functional import layer_norm
+      >>> layer_norm(jnp.array([[1.0, 3.0]]), 2, eps=0.0).tolist()
+      [[-1.0, 1.0]]
+    """
+    api = "layer_norm"
+    x = jnp.asarray(x)
+    shape = (
+        (normalized_shape,)
+        if isinstance(normalized_shape, int)
+        else tuple(normalized_shape)
+    )
+    eps = _args.number(eps, api, "eps", low=0.0)
+    k = len(shape)
+    if k == 0 or x.shape[x.ndim - k :] != shape or x.ndim < k:
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} must equal the input's trailing "
+            f"dimensions, got input of shape {tuple(x.shape)}."
+        )
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and tuple(jnp.shape(value)) != shape:
+            raise ValueError(
+                f"layer_norm: {name} must have shape {shape}, got "
+                f"{tuple(jnp.shape(value))}."
+            )
+    y = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    return _affine(y, weight, bias, shape)
+
+
+def instance_norm(
+    x: ArrayLike,
+    running_mean: ArrayLike | None = None,
+    running_var: ArrayLike | None = None,
+    weight: ArrayLike | None = None,
+    bias: ArrayLike | None = None,
+    training: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Array:
+    r"""Instance normalization: per sample and channel, over the spatial axes.
+
+    .. math::
+
+        y_{n,c} = \frac{x_{n,c} - \mu_{n,c}}{\sqrt{\sigma^2_{n,c} + \epsilon}}
+        \gamma_c + \beta_c
+
+    ``training=True`` (PyTorch's ``use_input_stats``) uses each instance's
+    statistics; ``False`` uses the running ones. Arguments in lucid's order.
+
+    Args:
+      x: floating input ``(N, C, *spatial)``.
+      running_mean: ``(C,)`` or ``None``.
+      running_var: ``(C,)`` or ``None``.
+      weight: ``(C,)`` or ``None``.
+      bias: ``(C,)`` or ``None``.
+      training: use instance statistics. Default ``True``.
+      momentum: running-statistics factor. Default 0.1.
+      eps: added to the variance. Default ``1e-5``.
+
+    Returns:
+      An array of ``x``'s shape and dtype.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx.functional import instance_norm
+      >>> instance_norm(jnp.array([[[1.0, 3.0]]]), eps=0.0).tolist()
+      [[[-1.0, 1.0]]]
+    """
+    api = "instance_norm"
+    _args.flag(training, api, "training")
+    _args.number(momentum, api, "momentum", low=0.0)
+    eps = _args.number(eps, api, "eps", low=0.0)
+    x = jnp.asarray(x)
+    named = (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    )
+    _check_channels(x, api, *named)
+    if x.ndim < 3:
+        raise ValueError(
+            f"instance_norm: input must be (N, C, *spatial), got shape "
+            f"{tuple(x.shape)}."
+        )
+    shape = _channel_shape(x)
+    if training or running_mean is None or running_var is None:
+        y = _normalize(x, tuple(range(2, x.ndim)), eps)
+    else:
+        mean = jnp.asarray(running_mean).astype(x.dtype).reshape(shape)
+        var = jnp.asarray(running_var).astype(x.dtype).reshape(shape)
+        y = (x - mean) / jnp.sqrt(var + jnp.array(eps, x.dtype))
+    return _affine(y, weight, bias, shape)

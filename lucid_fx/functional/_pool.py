@@ -1,0 +1,142 @@
+"""Average and max pooling over 1-3 spatial dimensions: pure math.
+
+Windows follow lucid's signatures (``kernel_size=1, stride=1, padding=0``
+defaults; PyTorch's stride defaults to the kernel size). Average pooling
+counts padded zeros (PyTorch's ``count_include_pad=True``); max pooling pads
+with ``-inf``. Output sizes round down.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lucid_fx._typing import Array, ArrayLike
+from lucid_fx.functional import _args
+
+
+def pool_args(n: int, kernel_size: object, stride: object, padding: object, api: str):
+    """Validated (kernel, stride, padding) tuples."""
+    kernel = _args.ints(kernel_size, n, api, "kernel_size", low=1)
+    strides = _args.ints(stride, n, api, "stride", low=1)
+    pads = _args.ints(padding, n, api, "padding")
+    for k, p in zip(kernel, pads, strict=True):
+        if p > k // 2:
+            raise ValueError(
+                f"{api}: padding must be at most half the kernel size (as "
+                f"PyTorch), got padding={pads} for kernel_size={kernel}."
+            )
+    return kernel, strides, pads
+
+
+def _pool(x: ArrayLike, n: int, kind: str, kernel_size, stride, padding) -> Array:
+    api = f"{kind}_pool{n}d"
+    x = jnp.asarray(x)
+    if x.ndim not in (n + 1, n + 2) or not jnp.issubdtype(x.dtype, jnp.floating):
+        raise ValueError(
+            f"{api}: input must be floating of shape (N, C, *{n} spatial) or "
+            f"(C, *{n} spatial), got {x.dtype} {tuple(x.shape)}."
+        )
+    kernel, strides, pads = pool_args(n, kernel_size, stride, padding, api)
+    for size, k, p in zip(x.shape[-n:], kernel, pads, strict=True):
+        if size + 2 * p < k:
+            raise ValueError(
+                f"{api}: kernel_size={kernel} is larger than the padded input "
+                f"{tuple(x.shape)} with padding={pads}."
+            )
+    lead = (1,) * (x.ndim - n)
+    window, steps = lead + kernel, lead + strides
+    pad = [(0, 0)] * (x.ndim - n) + [(p, p) for p in pads]
+    if kind == "max":
+        # numpy (concrete) identities: JAX then uses its differentiable max/add
+        # window reducers.
+        init = np.array(-np.inf, x.dtype)
+        return jax.lax.reduce_window(x, init, jax.lax.max, window, steps, pad)
+    total = jax.lax.reduce_window(
+        x, np.array(0, x.dtype), jax.lax.add, window, steps, pad
+    )
+    count = 1
+    for k in kernel:
+        count *= k
+    return total / jnp.array(count, x.dtype)
+
+
+_POOL_DOC = r"""{Kind} pooling over {n} spatial dimension(s).
+
+    .. math::
+
+        y_{{\mathbf p}} = {formula}
+
+    over the window at ``stride * p - padding``. {grad}
+
+    Args:
+      x: floating input ``(N, C, {spatial})`` or ``(C, {spatial})``.
+      kernel_size: int or tuple of {n} ints >= 1. Default 1 (lucid).
+      stride: int or tuple of {n} ints >= 1. Default 1 (lucid; PyTorch's
+        default is the kernel size).
+      padding: int or tuple, at most half the kernel. Default 0.
+
+    Returns:
+      The pooled array; spatial sizes ``(size + 2 pad - k) // stride + 1``.
+
+    Raises:
+      ValueError: bad shapes, kernel larger than the input, bad padding.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx.functional import {name}
+      >>> x = jnp.arange(2.0 ** {n}).reshape((1, 1) + (2,) * {n})
+      >>> {name}(x, kernel_size=2).reshape(-1).tolist()
+      [{value}]
+    """
+
+
+def avg_pool1d(x, kernel_size=1, stride=1, padding=0):  # noqa: D103
+    return _pool(x, 1, "avg", kernel_size, stride, padding)
+
+
+def avg_pool2d(x, kernel_size=1, stride=1, padding=0):  # noqa: D103
+    return _pool(x, 2, "avg", kernel_size, stride, padding)
+
+
+def avg_pool3d(x, kernel_size=1, stride=1, padding=0):  # noqa: D103
+    return _pool(x, 3, "avg", kernel_size, stride, padding)
+
+
+def max_pool1d(x, kernel_size=1, stride=1, padding=0):  # noqa: D103
+    return _pool(x, 1, "max", kernel_size, stride, padding)
+
+
+def max_pool2d(x, kernel_size=1, stride=1, padding=0):  # noqa: D103
+    return _pool(x, 2, "max", kernel_size, stride, padding)
+
+
+def max_pool3d(x, kernel_size=1, stride=1, padding=0):  # noqa: D103
+    return _pool(x, 3, "max", kernel_size, stride, padding)
+
+
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+for _fn, _n in (
+    (avg_pool1d, 1),
+    (avg_pool2d, 2),
+    (avg_pool3d, 3),
+    (max_pool1d, 1),
+    (max_pool2d, 2),
+    (max_pool3d, 3),
+):
+    _max = _fn.__name__.startswith("max")
+    _fn.__doc__ = _POOL_DOC.format(
+        Kind="Max" if _max else "Average",
+        n=_n,
+        name=_fn.__name__,
+        spatial=_SPATIAL[_n],
+        formula=r"\max_{\mathbf k} x_{\mathbf p, \mathbf k}"
+        if _max
+        else r"\frac{1}{\prod k} \sum_{\mathbf k} x_{\mathbf p, \mathbf k}",
+        grad="The gradient goes to the window's maximum (the first one on ties, "
+        "as XLA selects; PyTorch also takes one)."
+        if _max
+        else "The gradient spreads evenly, 1/prod(k) to each window position.",
+        value=float(2**_n - 1) if _max else (2**_n - 1) / 2,
+    )

@@ -1,0 +1,87 @@
+"""Pooling modules ``AvgPool1d/2d/3d`` and ``MaxPool1d/2d/3d``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lucid_fx.functional._pool import pool_args
+from lucid_fx.nn import functional as F
+from lucid_fx.nn._module import Module
+
+
+class _PoolND(Module):
+    _n = 0
+    _kind = ""
+
+    def __init__(
+        self,
+        kernel_size: int | tuple = 1,
+        stride: int | tuple | None = None,
+        padding: int | tuple = 0,
+    ) -> None:
+        super().__init__()
+        stride = kernel_size if stride is None else stride
+        kernel, strides, pads = pool_args(
+            self._n, kernel_size, stride, padding, type(self).__name__
+        )
+        self.kernel_size, self.stride, self.padding = kernel, strides, pads
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        fn = getattr(F, f"{self._kind}_pool{self._n}d")
+        return fn(input, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}"
+        )
+
+
+_DOC = r"""{Kind} pooling layer over {n} spatial dimension(s).
+
+    Applies :func:`lucid_fx.nn.functional.{kind}_pool{n}d`. As PyTorch's
+    module, ``stride`` defaults to ``kernel_size`` (the functional form keeps
+    lucid's default of 1).
+
+    Args:
+      kernel_size: int or tuple of {n} ints. Default 1.
+      stride: int, tuple or ``None`` (= ``kernel_size``). Default ``None``.
+      padding: int or tuple, at most half the kernel. Default 0.
+
+    Shape:
+      - Input: ``(N, C, *spatial)`` or ``(C, *spatial)``.
+      - Output: spatial sizes ``(size + 2 pad - k) // stride + 1``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor
+      >>> pool = nn.{Kind2}Pool{n}d(2)
+      >>> pool(Tensor(jnp.zeros((1, 3) + (4,) * {n}))).shape
+      (1, 3{twos})
+    """
+
+
+def _make(kind: str, n: int) -> type:
+    name = f"{'Avg' if kind == 'avg' else 'Max'}Pool{n}d"
+    cls = type(name, (_PoolND,), {"_n": n, "_kind": kind, "__module__": __name__})
+    cls.__doc__ = _DOC.format(
+        Kind="Average" if kind == "avg" else "Max",
+        Kind2="Avg" if kind == "avg" else "Max",
+        kind=kind,
+        n=n,
+        twos=", 2" * n,
+    )
+    return cls
+
+
+AvgPool1d = _make("avg", 1)
+AvgPool2d = _make("avg", 2)
+AvgPool3d = _make("avg", 3)
+MaxPool1d = _make("max", 1)
+MaxPool2d = _make("max", 2)
+MaxPool3d = _make("max", 3)
+
+# lucid's spellings (its Conv2D page uses nn.MaxPool2D).
+AvgPool1D, AvgPool2D, AvgPool3D = AvgPool1d, AvgPool2d, AvgPool3d
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPool1d, MaxPool2d, MaxPool3d

@@ -1,0 +1,110 @@
+"""Bad class labels are never silent (issue 13): concrete -> ValueError naming the
+label and the class count; traced -> checkify error; ignore_index skips."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.experimental import checkify
+
+import lucid_fx.functional as core
+import lucid_fx.nn as nn
+import lucid_fx.nn.functional as F
+from lucid_fx import Tensor
+
+LOGITS = np.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0], [0.0, 0.0, 0.0]], np.float32)
+
+
+@pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss])
+@pytest.mark.parametrize("bad", [-1, 3])
+def test_out_of_range_label_raises_naming_label_and_classes(fn, bad):
+    target = Tensor(np.array([0, bad, 1]))
+    with pytest.raises(ValueError, match=rf"class index {bad} .* 3 classes"):
+        fn(Tensor(LOGITS), target)
+
+
+@pytest.mark.parametrize("fn", [core.cross_entropy, core.nll_loss])
+def test_pure_functions_check_concrete_labels(fn):
+    with pytest.raises(ValueError, match="class index 7"):
+        fn(jnp.asarray(LOGITS), jnp.array([0, 7, 1]))
+
+
+def test_fractional_float_label_raises():
+    with pytest.raises(ValueError, match="whole numbers, got 1.5"):
+        F.cross_entropy(Tensor(LOGITS), Tensor(np.array([0.0, 1.5, 2.0])))
+
+
+def test_float_labels_equal_integer_labels():
+    as_int = F.cross_entropy(Tensor(LOGITS), Tensor(np.array([0, 2, 1])))
+    as_float = F.cross_entropy(Tensor(LOGITS), Tensor(np.array([0.0, 2.0, 1.0])))
+    assert as_int.item() == as_float.item()
+
+
+def test_default_ignore_index_skips_the_sample():
+    x = Tensor(LOGITS, requires_grad=True)
+    loss = F.cross_entropy(x, Tensor(np.array([2, -100, 0])))
+    z = LOGITS.astype(np.float64)
+    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    np.testing.assert_allclose(loss.item(), -(logp[0, 2] + logp[2, 0]) / 2, rtol=1e-6)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy()[1], 0.0)
+
+
+def test_traced_bad_label_is_a_checkify_error():
+    def loss(x, t):
+        return core.cross_entropy(x, t)
+
+    checked = jax.jit(checkify.checkify(loss))
+    err, _ = checked(jnp.asarray(LOGITS), jnp.array([0, 1, 2]))
+    assert err.get() is None
+    err, _ = checked(jnp.asarray(LOGITS), jnp.array([0, 3, 2]))
+    with pytest.raises(checkify.JaxRuntimeError, match="out of range for 3 classes"):
+        err.throw()
+
+
+def test_traced_bad_label_without_checkify_gives_no_nan():
+    out = jax.jit(core.cross_entropy)(jnp.asarray(LOGITS), jnp.array([0, 3, -1]))
+    assert np.isfinite(float(out))
+
+
+def test_loss_module_rejects_bad_label_before_anything_runs():
+    with pytest.raises(ValueError, match="class index 5"):
+        nn.CrossEntropyLoss()(Tensor(LOGITS), Tensor(np.array([5, 0, 0])))
+
+
+@pytest.mark.parametrize(
+    "call,error,phrase",
+    [
+        (lambda: F.cross_entropy(Tensor(LOGITS), Tensor([0, 1])), ValueError, "shape"),
+        (
+            lambda: F.nll_loss(
+                Tensor(LOGITS), Tensor(np.array([0, 1, 2])), Tensor([1.0])
+            ),
+            ValueError,
+            "weight",
+        ),
+        (lambda: F.cross_entropy(Tensor(LOGITS[0]), Tensor([0])), ValueError, "input"),
+        (
+            lambda: F.cross_entropy(Tensor(LOGITS), Tensor([0, 1, 2]), reduction="avg"),
+            ValueError,
+            "reduction",
+        ),
+        (
+            lambda: F.cross_entropy(
+                Tensor(LOGITS), Tensor([0, 1, 2]), ignore_index=1.5
+            ),
+            TypeError,
+            "ignore_index",
+        ),
+        (
+            lambda: F.huber_loss(Tensor([1.0]), Tensor([1.0]), delta=-1.0),
+            ValueError,
+            "delta",
+        ),
+        (lambda: F.elu(Tensor([1.0]), alpha="a"), TypeError, "alpha"),
+        (lambda: F.gelu(Tensor([1.0]), approximate="erf"), ValueError, "approximate"),
+    ],
+)
+def test_bad_arguments_name_the_api(call, error, phrase):
+    with pytest.raises(error, match=phrase):
+        call()
