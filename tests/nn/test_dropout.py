@@ -79,9 +79,15 @@ def test_tensor_dropout_gradient_and_fresh_masks_each_call():
 def test_seed_reproduces_masks():
     x = Tensor(np.ones(128, np.float32))
     random.seed(7)
-    first = [F.dropout(x).numpy(), F.dropout2d(Tensor(np.ones((2, 8, 3, 3)))).numpy()]
+    first = [
+        F.dropout(x).numpy(),
+        F.dropout2d(Tensor(np.ones((2, 8, 3, 3), np.float32))).numpy(),
+    ]
     random.seed(7)
-    again = [F.dropout(x).numpy(), F.dropout2d(Tensor(np.ones((2, 8, 3, 3)))).numpy()]
+    again = [
+        F.dropout(x).numpy(),
+        F.dropout2d(Tensor(np.ones((2, 8, 3, 3), np.float32))).numpy(),
+    ]
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
 

@@ -31,12 +31,14 @@ def test_pure_functions_check_concrete_labels(fn):
 
 def test_fractional_float_label_raises():
     with pytest.raises(ValueError, match="whole numbers, got 1.5"):
-        F.cross_entropy(Tensor(LOGITS), Tensor(np.array([0.0, 1.5, 2.0])))
+        F.cross_entropy(Tensor(LOGITS), Tensor(np.array([0.0, 1.5, 2.0], np.float32)))
 
 
 def test_float_labels_equal_integer_labels():
     as_int = F.cross_entropy(Tensor(LOGITS), Tensor(np.array([0, 2, 1])))
-    as_float = F.cross_entropy(Tensor(LOGITS), Tensor(np.array([0.0, 2.0, 1.0])))
+    as_float = F.cross_entropy(
+        Tensor(LOGITS), Tensor(np.array([0.0, 2.0, 1.0], np.float32))
+    )
     assert as_int.item() == as_float.item()
 
 
