@@ -8,9 +8,10 @@ without recompiling.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 import jax
@@ -126,6 +127,30 @@ class Optimizer:
 
     def _hyper(self) -> tuple[Hashable, ...]:
         raise NotImplementedError
+
+    # The bridge hooks lucid_fx.compile uses (thin adapters; see transforms).
+    def bridge_state(self) -> tuple[tuple[dict[str, Any], ...], list[Any]]:
+        """``(hyper, state)``: traced hyperparameters per param group (0-d
+        float32 arrays, cached per value) and the state leaves a step replaces."""
+        return ({"lr": self._lr_scalar()},), self._state_leaves
+
+    def load_bridge_state(self, state: list[Any]) -> None:
+        """Rebind the state leaves (no validation, no copy)."""
+        self._state_leaves = state
+
+    @contextlib.contextmanager
+    def traced_hyper(self, hyper: tuple[dict[str, Any], ...]) -> Iterator[None]:
+        """While tracing, ``step()`` reads these arrays instead of ``lr``."""
+        saved = self._lr_cache
+        self._lr_cache = hyper[0]["lr"]
+        try:
+            yield
+        finally:
+            self._lr_cache = saved
+
+    def bridge_signature(self) -> Hashable:
+        """What an update bakes in besides the traced hyperparameters."""
+        return (type(self), self._hyper(), len(self.params), self._state_def)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all parameters."""
