@@ -33,6 +33,7 @@ from lucid_fx.transforms._signature import (
     Key,
     ProgramCache,
     fingerprint,
+    module_dicts,
     module_signature,
     same,
 )
@@ -166,7 +167,7 @@ class CompiledModule:
         """The module's signature and parameters, recomputed only when some
         attribute in its tree was assigned (no global counter)."""
         seen = self._seen
-        current = fingerprint(self.module)
+        current = fingerprint(module_dicts(self.module))
         if seen is None or not same(seen[0], current):
             params = dict(self.module.named_parameters())
             signature = Key((module_signature(self.module), tuple(params)))

@@ -52,27 +52,27 @@ class Key:
         )
 
 
-def fingerprint(module: Module) -> list[Any]:
-    """Every attribute value and registry entry of the tree below ``module``.
+def module_dicts(module: Module) -> list[dict[str, Any]]:
+    """The attribute dicts of every module in the tree (not the modules: a
+    cache holding them does not keep the modules alive)."""
+    return [m.__dict__ for m in module.modules()]
 
-    Compared by identity (:func:`same`). ``module`` itself is left out, so a
-    cache holding a fingerprint does not keep the module alive.
-    """
-    out: list[Any] = []
-    stack = [module]
-    while stack:
-        d = stack.pop().__dict__
-        out.extend(d.values())
-        out.append(None)  # separates modules: a moved entry changes the list
-        for registry in _REGISTRIES:
-            entries = d.get(registry)
-            if entries:
-                out.extend(entries)
-                out.extend(entries.values())
-        children = d.get("_modules")
-        if children:
-            stack.extend(c for c in children.values() if c is not None)
-    return out
+
+def fingerprint(dicts: list[dict[str, Any]]) -> list[Any]:
+    """Every attribute value and registry entry of these modules, compared by
+    identity (:func:`same`). A change anywhere in the tree (a new sub-module,
+    Parameter or buffer, a config, the mode) is a changed identity in the
+    dict of the module that holds it."""
+    return [
+        v
+        for d in dicts
+        for v in (
+            *d.values(),
+            *d["_parameters"].values(),
+            *d["_modules"].values(),
+            *d["_buffers"].values(),
+        )
+    ]
 
 
 def same(a: list[Any], b: list[Any]) -> bool:
@@ -115,8 +115,8 @@ _MSG_RECOMPILES = (
     "lucid_fx.compile: {name} has been compiled {count} times (shapes, dtypes, "
     "static arguments or module configs keep changing). Each new signature "
     "costs a trace and an XLA compile. Pad or bucket inputs to a few shapes "
-    "(lucid_fx.transforms.bucket), or pass changing Python values as traced "
-    "numbers rather than static arguments. Only the {size} most recent "
+    "(see docs/transforms.rst, Shapes), or pass changing Python values as "
+    "traced numbers rather than static arguments. Only the {size} most recent "
     "programs are kept."
 )
 

@@ -31,7 +31,13 @@ from lucid_fx import random
 from lucid_fx._tensor import Tensor
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
-from lucid_fx.transforms._signature import Key, fingerprint, module_structure, same
+from lucid_fx.transforms._signature import (
+    Key,
+    fingerprint,
+    module_dicts,
+    module_structure,
+    same,
+)
 
 _DATA = operator.attrgetter("data")
 _REQUIRES_GRAD = operator.attrgetter("requires_grad")
@@ -65,7 +71,7 @@ class Collected:
         self._index: dict[int, int] = {}
         self.owned: set[int] = set()  # positions of Parameters
         self._optimizers: list[weakref.ref] = []
-        self._modules: list[tuple[weakref.ref, list[Any]]] = []
+        self._modules: list[tuple[list[dict], list[Any]]] = []
         self.buffer_slots: list[tuple[dict, str]] = []
         self.number_at: list[int | str] = []  # where each traced number comes from
         self.tensor_at: list[Any] = []  # argument Tensors
@@ -103,7 +109,8 @@ class Collected:
             return ("tensor", i)
         if isinstance(value, Module):
             signature, parameters, slots = module_structure(value)
-            self._modules.append((weakref.ref(value), fingerprint(value)))
+            dicts = module_dicts(value)
+            self._modules.append((dicts, fingerprint(dicts)))
             ids = tuple(self._track(p, owned=True) for p in parameters)
             known = {(id(d), n) for d, n in self.buffer_slots}
             self.buffer_slots.extend(s for s in slots if (id(s[0]), s[1]) not in known)
@@ -143,11 +150,7 @@ class Collected:
     def unchanged(self) -> bool:
         """No module tree it read was changed since (any attribute assignment,
         mode change, replaced Parameter, sub-module or buffer)."""
-        for ref, seen in self._modules:
-            module = ref()
-            if module is None or not same(seen, fingerprint(module)):
-                return False
-        return True
+        return all(same(seen, fingerprint(dicts)) for dicts, seen in self._modules)
 
     def rebind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         """Take this call's argument Tensors (a new batch) in place of the
@@ -188,12 +191,14 @@ class Collected:
         optimizers = self.optimizers()
         params = list(map(_DATA, self.params))
         buffers = list(map(_DATA, self.buffers))
-        tied: dict[int, int] = {}
+        ids = list(map(id, params + buffers))
         ties = []
-        for i, key in enumerate(map(id, params + buffers)):
-            first = tied.setdefault(key, i)
-            if first != i:
-                ties.append((i, first))
+        if len(set(ids)) != len(ids):
+            tied: dict[int, int] = {}
+            for i, key in enumerate(ids):
+                first = tied.setdefault(key, i)
+                if first != i:
+                    ties.append((i, first))
         grads = []
         for t in self.tensors:
             g = t._grad
