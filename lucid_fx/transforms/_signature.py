@@ -89,7 +89,9 @@ def module_structure(module: Module) -> tuple[Key, tuple[Any, ...], tuple[Any, .
     """
     slots = []
     for _, m in module.named_modules():
-        slots.extend((m._buffers, name) for name, b in m._buffers.items() if b)
+        slots.extend(
+            (m._buffers, name) for name, b in m._buffers.items() if b is not None
+        )
     return Key(module_signature(module)), tuple(module.parameters()), tuple(slots)
 
 

@@ -358,3 +358,49 @@ def test_exception_inside_a_compiled_step_keeps_state():
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), before[k])
     assert _readable(model, opt)
+
+
+# ------------------------------------------------- buffers and the RNG key
+
+
+class _Counter(nn.Module):
+    """Counts calls in a buffer, once by ``.data`` and once by rebinding."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+        self.register_buffer("by_data", Tensor([0.0]))
+        self.register_buffer("by_rebind", Tensor([0.0]))
+
+    def forward(self, x):
+        self.by_data.data = self.by_data.data + 1.0
+        self.by_rebind = Tensor(self.by_rebind.data + 2.0)
+        return self.fc(x)
+
+
+def test_buffers_are_state_written_back_by_a_compiled_step():
+    model = _Counter()
+    slot = model.by_rebind
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    step = lucid_fx.compile(train_step)
+    for _ in range(3):
+        step(model, opt, Tensor(X), Tensor(Y))
+    assert model.by_data.tolist() == [3.0]
+    assert model.by_rebind is slot and slot.tolist() == [6.0]
+
+
+def _noisy_step(x):
+    key = lucid_fx.random.next_key()
+    return x + jax.random.uniform(key, x.shape)
+
+
+def test_rng_key_is_threaded_fresh_draws_and_eager_equal_compiled():
+    x = Tensor(np.zeros(3, np.float32))
+    lucid_fx.random.seed(7)
+    eager = [_noisy_step(x).numpy() for _ in range(3)]
+    compiled = lucid_fx.compile(_noisy_step)
+    lucid_fx.random.seed(7)
+    got = [compiled(x).numpy() for _ in range(3)]
+    for a, b in zip(got, eager, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(got[0], got[1])  # a fresh draw every call
