@@ -336,9 +336,11 @@ def bench_training(sizes, repeats: int) -> list[dict]:
 
         # Each step returns its loss and the updated parameters: JAX dispatches
         # asynchronously, and blocking on the loss alone would not wait for
-        # the backward and the update that come after it.
+        # the backward and the update that come after it. The Parameters, not
+        # their arrays: holding last step's arrays would (rightly) stop the
+        # next step from donating them, which no training loop does.
         def updated(name, loss):
-            return loss, [p.data for p in models[name].parameters()]
+            return loss, list(models[name].parameters())
 
         def module_compiled():
             opt = opts["module"]

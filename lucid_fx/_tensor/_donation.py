@@ -16,17 +16,11 @@ the state is always either all old or all new.
 
 from __future__ import annotations
 
-import contextlib
+import _signal
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
-
-try:  # the C module: signal.signal/getsignal wrap enums, ~19 us per step
-    import _signal as _sig
-except ImportError:  # pragma: no cover - other Pythons
-    _sig = signal  # type: ignore[assignment]
 
 # References that are not owners: getrefcount's argument and donatable's own.
 _CALL_REFS = 2
@@ -53,12 +47,12 @@ def donatable(array: Any, holders: int = 1) -> bool:
     return sys.getrefcount(array) <= _CALL_REFS + holders
 
 
-@contextlib.contextmanager
-def deferred_interrupts() -> Iterator[None]:
+class deferred_interrupts:  # noqa: N801 - used like a function, as contextlib's
     """Hold SIGINT (Ctrl-C) until the block ends, then raise it.
 
     Only the main thread receives signals; elsewhere (and when a handler other
-    than Python's default is installed) the block runs unchanged.
+    than Python's default is installed) the block runs unchanged. Entered at
+    every compiled step, so it is kept to two C-level ``signal`` calls.
 
     Examples:
       >>> from lucid_fx._tensor._donation import deferred_interrupts
@@ -67,20 +61,35 @@ def deferred_interrupts() -> Iterator[None]:
       >>> installed
       True
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = _sig.getsignal(signal.SIGINT)
-    if previous is not signal.default_int_handler:
-        yield
-        return
-    received: list[Any] = []
-    _sig.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
-    try:
-        yield
-    finally:
-        _sig.signal(signal.SIGINT, previous)
-        if received:
+
+    __slots__ = ("_previous",)
+
+    def __enter__(self) -> None:
+        self._previous = None
+        if threading.get_ident() != _MAIN:
+            return
+        previous = _signal.signal(_SIGINT, _hold)
+        if previous is not signal.default_int_handler:
+            _signal.signal(_SIGINT, previous)
+            return
+        _HELD.clear()
+        self._previous = previous
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is None:
+            return
+        _signal.signal(_SIGINT, self._previous)
+        if _HELD:
+            _HELD.clear()
             # Raised even when the block failed: the user's Ctrl-C wins, and
             # the block's own error stays attached as its context.
             raise KeyboardInterrupt
+
+
+_MAIN = threading.main_thread().ident
+_SIGINT = int(signal.SIGINT)
+_HELD: list[int] = []
+
+
+def _hold(signum: int, frame: Any) -> None:
+    _HELD.append(signum)

@@ -14,7 +14,6 @@ the device.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -24,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from lucid_fx._tensor import _device, _tape, _tensor
+from lucid_fx._tensor._donation import donatable
 
 MAX_OP_PROGRAMS = 64
 MAX_SCALARS = 1024
@@ -298,9 +298,11 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
 
     In place means PyTorch's semantics with XLA's means: the input's buffer is
     donated to the compiled program, which writes the result into it, and the
-    Tensor is rebound to the result. If anything else still references the
-    buffer (a view from ``detach()``, a saved ``.data``), donating would delete
-    it under them, so the op computes out of place and rebinds instead.
+    Tensor is rebound to the result. The one donation rule applies
+    (``lucid_fx._tensor._donation.donatable``): if anything else still
+    references the buffer (a view from ``detach()``, a saved ``.data``),
+    donating would delete it under them, so the op computes out of place and
+    rebinds instead.
 
     The tape stays correct: each op's saved values are its own buffers, so an
     in-place change never alters them, and the op is recorded on the tensor's
@@ -328,8 +330,7 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
         grad = _tape.is_grad_enabled() and t.requires_grad
         if grad and t.is_leaf:
             raise RuntimeError(_MSG_INPLACE_LEAF.format(name=name))
-        # 2 = the tensor's own slot + getrefcount's argument: nobody else holds it.
-        donate = (0,) if sys.getrefcount(t.data) <= 2 else ()
+        donate = (0,) if donatable(t.data) else ()
         key = (tuple(static.items()), grad, donate)
         programs = cache.get(key)
         if programs is None:
@@ -338,8 +339,9 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
         if grad:
             before = tensor_type._wrap(t.data, node=t._node)
             t.data, vjp_fn = programs[1](t.data)
+            # ``before`` only marks the op's input in the graph (its shape and
+            # dtype); nobody can reach it to read the donated buffer.
             t._node = _tape.Node([before], vjp_fn)
-            before.data = None  # donated: only its place in the graph is kept
         else:
             t.data = programs[0](t.data)
         t._version += 1

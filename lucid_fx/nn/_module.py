@@ -59,9 +59,6 @@ class Module:
     training: bool
     # Plain attributes that configure a module and travel with checkpoints.
     _config_fields: tuple[str, ...] = ()
-    # Bumped by every attribute assignment and mode change on any Module, so
-    # compiled programs can cache what they read from the module tree.
-    structure_version: int = 0
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -72,7 +69,6 @@ class Module:
 
     # ---------------------------------------------------------- registration
     def __setattr__(self, name: str, value: Any) -> None:
-        Module.structure_version += 1
         params = self.__dict__.get("_parameters")
         modules = self.__dict__.get("_modules")
         cls, kind = type(self).__name__, type(value).__name__
@@ -150,7 +146,6 @@ class Module:
             or (name in self.__dict__ and name not in self._buffers)
         ):
             raise KeyError(f"{cls}.register_buffer: attribute {name!r} already exists.")
-        Module.structure_version += 1
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent.discard(name)
@@ -173,7 +168,6 @@ class Module:
         )
 
     def __delattr__(self, name: str) -> None:
-        Module.structure_version += 1
         if name in self._parameters or name in self._modules or name in self._buffers:
             self._forget(name)
         else:
@@ -378,7 +372,6 @@ class Module:
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}.")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
-        Module.structure_version += 1
         return self
 
     def eval(self) -> Module:
@@ -429,7 +422,6 @@ class Module:
                 param.grad = convert(param.grad.data)
         for buffer in self.buffers():
             buffer.data = convert(buffer.data)
-        Module.structure_version += 1
         return self
 
     def float(self) -> Module:

@@ -2,27 +2,46 @@
 
 On a module, the whole forward becomes one taped op (one compiled forward and
 one compiled backward per input signature). On a function (a training step),
-the Modules, optimizers and Tensors reachable from its arguments are state: the
-function is traced once per signature with their arrays as inputs (tape,
+the state reachable from its arguments is read out (``Collected.arrays``), the
+function is traced once per signature with tracers in its place (tape,
 backward and optimizer update inside the trace), runs as one XLA program, and
-the new arrays are written back after each call.
+the new arrays are written back (``Collected.put``): state out, program, state
+back, in that order in ``CompiledFunction.__call__``.
+
+Caches: each compiled function keeps at most ``MAX_PROGRAMS`` programs (least
+recently used dropped) and warns once past ``WARN_AFTER`` compiles. Nothing
+here holds a user's module or optimizer strongly between calls.
 """
 
 from __future__ import annotations
 
 import functools
-import operator
+import inspect
 import warnings
-from collections.abc import Callable, Hashable
+import weakref
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import jax
 
+from lucid_fx import random
 from lucid_fx._tensor import Tensor, _tape, lift
+from lucid_fx._tensor._donation import deferred_interrupts
 from lucid_fx.nn import Module
 from lucid_fx.transforms._functionalize import swapped
-from lucid_fx.transforms._signature import module_structure
+from lucid_fx.transforms._signature import (
+    Key,
+    ProgramCache,
+    fingerprint,
+    module_dicts,
+    module_signature,
+    same,
+)
 from lucid_fx.transforms._state import Collected, output_leaves
+
+# Programs kept per compiled function or module, and compiles before a warning.
+MAX_PROGRAMS = 32
+WARN_AFTER = 8
 
 _UNTRACEABLE = (
     jax.errors.ConcretizationTypeError,
@@ -32,7 +51,9 @@ _UNTRACEABLE = (
 _MSG_FALLBACK = (
     "lucid_fx.compile: {name} uses Python control flow on tensor values and "
     "cannot be traced into one XLA program ({error}). Falling back to the eager "
-    "path for it; results are the same, only slower."
+    "path for it; results are the same, only slower. If the value is a Python "
+    "number argument, mark it static: lucid_fx.compile(fn, "
+    "static_argnames=(...))."
 )
 _MSG_TARGET = (
     "compile: expected an nn.Module or a callable, got {kind}. Use "
@@ -40,15 +61,31 @@ _MSG_TARGET = (
 )
 
 
-def compile(target: Any) -> Any:  # noqa: A001
+def compile(  # noqa: A001
+    target: Any = None,
+    *,
+    static_argnums: int | Iterable[int] = (),
+    static_argnames: str | Iterable[str] = (),
+) -> Any:
     """Compile a module's forward, or a whole eager training step, with XLA.
+
+    Python numbers passed as arguments of a step are traced, as ``jax.jit``
+    does: ``step(model, opt, x, y, epoch)`` compiles once for every ``epoch``.
+    Name the arguments that must be Python values while tracing (used in
+    ``if``/``range``) in ``static_argnames``/``static_argnums``: each new value
+    of those compiles a new program. Use it as ``@lucid_fx.compile`` or
+    ``@lucid_fx.compile(static_argnames=("n",))``.
 
     Args:
       target: an ``nn.Module`` (returns a callable sharing its Parameters), or a
-        function taking Modules, optimizers, Tensors and hashable constants.
+        function taking Modules, optimizers, Tensors, numbers and hashable
+        constants.
+      static_argnums: positions of arguments taken as static values.
+      static_argnames: names of arguments taken as static values.
 
     Returns:
-      A ``CompiledModule`` or ``CompiledFunction``.
+      A ``CompiledModule`` or ``CompiledFunction`` (or a decorator, when
+      ``target`` is omitted).
 
     Raises:
       TypeError: if ``target`` is neither a Module nor callable.
@@ -75,10 +112,14 @@ def compile(target: Any) -> Any:  # noqa: A001
       >>> loss.item() < first
       True
     """
+    if target is None:
+        return functools.partial(
+            compile, static_argnums=static_argnums, static_argnames=static_argnames
+        )
     if isinstance(target, Module):
         return CompiledModule(target)
     if callable(target):
-        return CompiledFunction(target)
+        return CompiledFunction(target, static_argnums, static_argnames)
     raise TypeError(_MSG_TARGET.format(kind=type(target).__name__))
 
 
@@ -94,16 +135,6 @@ def _warn_fallback(name: str, error: Exception) -> None:
 # ------------------------------------------------------------------ modules
 
 
-def _run_module(*arrays: jax.Array, module: Module, signature: Hashable) -> Any:
-    parameters = dict(module.named_parameters())
-    n = len(parameters)
-    with swapped(parameters, dict(zip(parameters, arrays[:n], strict=True))):
-        return module(*arrays[n:])
-
-
-_module_op = lift(_run_module, "compiled_module")
-
-
 class CompiledModule:
     """A module whose whole forward runs as one XLA program and one tape node.
 
@@ -111,7 +142,8 @@ class CompiledModule:
     ``module.parameters()`` keep working, and ``backward()`` fills the same
     ``.grad``\\ s as the eager path. Config changes, ``train()``/``eval()``,
     replaced sub-modules or Parameters and loaded state dicts are all seen by
-    the next call. The forward must return one array.
+    the next call. The forward must return one array. At most
+    ``MAX_PROGRAMS`` signatures are kept (least recently used dropped).
 
     Examples:
       >>> import lucid_fx
@@ -127,27 +159,46 @@ class CompiledModule:
     def __init__(self, module: Module) -> None:
         self.module = module
         self.eager = False
-        # The signature is static so config or mode changes retrace here too.
-        self._jitted_apply = jax.jit(self._apply, static_argnames=("signature",))
+        self._seen: tuple[list[Any], Hashable, dict[str, Any]] | None = None
+        name = type(module).__name__
+        self._programs = ProgramCache(name, MAX_PROGRAMS, WARN_AFTER)
 
-    def _apply(
-        self, params: dict[str, jax.Array], *args: jax.Array, signature: Hashable
-    ) -> Any:
-        with swapped(dict(self.module.named_parameters()), params):
-            return self.module(*args)
+    def _structure(self) -> tuple[Hashable, dict[str, Any]]:
+        """The module's signature and parameters, recomputed only when some
+        attribute in its tree was assigned (no global counter)."""
+        seen = self._seen
+        current = fingerprint(module_dicts(self.module))
+        if seen is None or not same(seen[0], current):
+            params = dict(self.module.named_parameters())
+            signature = Key((module_signature(self.module), tuple(params)))
+            seen = self._seen = (current, signature, params)
+        return seen[1], seen[2]
+
+    def _build(self, signature: Hashable, n_args: int) -> tuple[Callable, Callable]:
+        module = self.module
+        names = list(self._structure()[1])
+
+        def run(*arrays: jax.Array) -> Any:
+            parameters = dict(module.named_parameters())
+            with swapped(parameters, dict(zip(names, arrays, strict=False))):
+                return module(*arrays[len(names) :])
+
+        def apply(params: dict[str, jax.Array], *args: jax.Array) -> Any:
+            with swapped(dict(module.named_parameters()), params):
+                return module(*args)
+
+        return lift(run, "compiled_module"), jax.jit(apply)
 
     def __call__(self, *args: Any) -> Any:
         if self.eager:
             return self.module(*args)
-        params = dict(self.module.named_parameters())
-        signature = (module_structure(self.module)[0], tuple(params), len(args))
+        signature, params = self._structure()
+        key = (signature, len(args))
+        op, jitted = self._programs.get(key, lambda: self._build(signature, len(args)))
         try:
             if not any(isinstance(a, Tensor) for a in args):
-                arrays = {k: p.data for k, p in params.items()}
-                return self._jitted_apply(arrays, *args, signature=signature)
-            return _module_op(
-                *params.values(), *args, module=self.module, signature=signature
-            )
+                return jitted({k: p.data for k, p in params.items()}, *args)
+            return op(*params.values(), *args)
         except _UNTRACEABLE as error:
             _warn_fallback(type(self.module).__name__, error)
             self.eager = True
@@ -160,15 +211,63 @@ class CompiledModule:
 # ---------------------------------------------------------------- functions
 
 
+def _ref(value: Any, on_free: Callable[[Any], None]) -> Any:
+    """A weak reference to a user's object (a Module, optimizer; a Tensor
+    without callback: the next batch replaces it), or the value itself
+    (numbers, strings, tuples): what ``_same_call`` compares."""
+    if isinstance(value, Tensor):
+        return weakref.ref(value)
+    try:
+        return weakref.ref(value, on_free)
+    except TypeError:
+        return value
+
+
+def _same_call(refs: tuple[Any, ...], args: Iterable[Any]) -> bool:
+    """Same objects as the last call; Tensors may be new (``Collected.rebind``
+    decides), numbers may have new values (they are traced)."""
+    for ref, a in zip(refs, args, strict=True):
+        if type(ref) is weakref.ref:
+            old = ref()
+            if old is not a and not (
+                isinstance(a, Tensor) and (old is None or isinstance(old, Tensor))
+            ):
+                return False
+        elif ref is not a and not (type(ref) is type(a) and type(a) in (int, float)):
+            return False
+    return True
+
+
+class _Program:
+    """One traced and compiled step: the jitted function and how to rebuild
+    its outputs (known once traced)."""
+
+    __slots__ = ("jitted", "treedef", "mask", "single", "new_key")
+
+    def __init__(self, jitted: Callable) -> None:
+        self.jitted = jitted
+        self.treedef: Any = None
+        self.mask: tuple[bool, ...] = ()
+        self.single = False
+        self.new_key = False
+
+
 class CompiledFunction:
     """A function over Modules, optimizers and Tensors run as one XLA program.
 
-    Each call collects the state reachable from the arguments (parameter data,
-    gradients, optimizer states and learning rates, input Tensors), runs the
-    program compiled for that signature, and writes the new arrays back.
-    Parameters, gradients and optimizer states are donated to XLA so memory is
-    not doubled: arrays taken from them before the call (``p.data``) are no
-    longer valid after it; ``state_dict()`` returns copies that stay valid.
+    Each call reads the state reachable from the arguments (parameters,
+    buffers, gradients, optimizer states and learning rates, input Tensors,
+    Python numbers, the global RNG key), runs the program compiled for that
+    signature, and writes the new arrays back. The update is all or nothing: a
+    Ctrl-C during the call is held until the new state is written back.
+
+    Donation (memory is not doubled) follows one rule: a buffer is given to XLA
+    only when the library holds it alone. Arrays you hold yourself (``w =
+    p.data``, ``Tensor(p.data)``, the params returned by ``functionalize``)
+    stay readable; the Parameters' buffers in a plain training loop are reused.
+
+    Python code in the function runs while tracing only (the first call of each
+    signature): a ``print`` or ``raise`` there runs once, not at every call.
 
     Examples:
       >>> import lucid_fx
@@ -188,97 +287,186 @@ class CompiledFunction:
       (1.0, 0.5, 2.0)
     """
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        static_argnums: int | Iterable[int] = (),
+        static_argnames: str | Iterable[str] = (),
+    ) -> None:
         self.fn = fn
         self.eager = False
+        self._static = _static_positions(fn, static_argnums, static_argnames)
         self._current: tuple[Collected, tuple, dict] | None = None
-        self._last: tuple[Any, ...] | None = None
-        self._outputs: dict[Hashable, tuple[Any, tuple[bool, ...], bool]] = {}
-        # One jitted program per signature, called with positional arrays only:
-        # a static keyword argument costs jit ~8 us per call (measured).
-        self._programs: dict[Hashable, Callable[..., Any]] = {}
+        # The last call's structure; cleared when one of its objects is freed,
+        # so it never keeps a model or optimizer alive.
+        self._last: list[tuple[tuple, tuple, Collected]] = []
+        name = getattr(fn, "__name__", "the function")
+        self._programs = ProgramCache(name, MAX_PROGRAMS, WARN_AFTER)
         functools.update_wrapper(self, fn)
 
-    def _pure(self, donated: Any, kept: Any, *, signature: Hashable) -> Any:
-        assert self._current is not None, "traced outside __call__"
-        state, args, kwargs = self._current
-        before = state.snapshot()
-        try:
-            state.install(donated, kept)
-            installed = {id(t): t.data for t in state.input_tensors}
-            with _tape.tracking(state.ids()):
-                out = self.fn(*args, **kwargs)
-            new_donated = state.donated()
-            changed = [
-                None if t.data is installed[id(t)] else t.data
-                for t in state.input_tensors
-            ]
-        finally:
-            state.restore(before)
-        arrays, treedef, mask = output_leaves(out)
-        # A lone Tensor (the usual loss) skips the pytree rebuild at each call.
-        single = treedef.num_nodes == 1 and mask == (True,)
-        self._outputs[signature] = (treedef, mask, single)
-        # Gradients the step drops (zero_grad at its end) leave through an
-        # output all the same, to be discarded: a donated buffer with no output
-        # of its shape makes JAX warn, and passing it through costs nothing
-        # (XLA aliases it).
-        dropped = [
-            old
-            for old, new in zip(donated[1], new_donated[1], strict=True)
-            if old is not None and new is None
-        ]
-        return new_donated, changed, arrays, dropped
-
+    # ------------------------------------------------------------ state out
     def _collect(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Collected:
         """The state of this call; reused when the same objects come again and
-        no Module attribute changed (the common training-loop case)."""
-        last = self._last
-        if (
-            last is not None
-            and last[0] == Module.structure_version
-            and len(last[1]) == len(args)
-            and all(map(operator.is_, last[1], args))
-            and last[2].keys() == kwargs.keys()
-            and all(kwargs[k] is last[2][k] for k in kwargs)
-        ):
-            return last[3]
-        state = Collected(args, kwargs)
-        self._last = (Module.structure_version, args, kwargs, state)
+        no module tree changed (the common training-loop case)."""
+        if self._last:
+            refs, kw_refs, state = self._last[0]
+            if (
+                len(refs) == len(args)
+                and len(kw_refs) == len(kwargs)
+                and _same_call(refs, args)
+                and all(k in kwargs for k, _ in kw_refs)
+                and _same_call(
+                    tuple(r for _, r in kw_refs), (kwargs[k] for k, _ in kw_refs)
+                )
+                and state.rebind(args, kwargs)
+            ):
+                return state
+        state = Collected(args, kwargs, self._static)
+        slot = self._last
+        slot.clear()
+
+        def forget(_: Any) -> None:
+            slot.clear()
+
+        refs = tuple(_ref(a, forget) for a in args)
+        kw_refs = tuple((k, _ref(v, forget)) for k, v in kwargs.items())
+        slot.append((refs, kw_refs, state))
         return state
 
+    # -------------------------------------------------------------- program
+    def _pure(self, donated: list[Any], inputs: list[Any], *, layout: Hashable) -> Any:
+        """The traced step: install tracers, run the function, read results."""
+        assert self._current is not None, "traced outside __call__"
+        state, args, kwargs = self._current
+        program = self._programs.get(layout, _missing)
+        _, _, _, _, treedefs, mask, ties = layout  # type: ignore[misc]
+        kept, tensors, numbers, hyper, key = inputs
+        values = [d if m else k for d, k, m in zip(donated, kept, mask, strict=True)]
+        for j, first in ties:
+            values[j] = values[first]
+        args, kwargs = _with_numbers(args, kwargs, state.number_at, numbers)
+        with state.installed(values, treedefs, inputs[1:]):
+            tracked = [*state.tensors, *state.optimizers()]
+            with _tape.tracking(frozenset(map(id, tracked))):
+                out = self.fn(*args, **kwargs)
+            new = state.read(treedefs)
+            changed = [
+                None if t.data is a else t.data
+                for t, a in zip(state.inputs, tensors, strict=True)
+            ]
+            new_key = random.get_rng_state()
+        _tie(new, values, ties)
+        for j, _ in ties:  # one output per shared array: still shared after
+            new[j] = None
+        arrays, program.treedef, program.mask = output_leaves(out)
+        # A lone Tensor (the usual loss) skips the pytree rebuild at each call.
+        program.single = program.treedef.num_nodes == 1 and program.mask == (True,)
+        program.new_key = new_key is not key
+        # Donated slots the step clears (zero_grad at its end) leave through an
+        # output all the same, to be discarded: a donated buffer with no output
+        # of its shape makes JAX warn, and passing it through costs nothing.
+        dropped = [
+            d for d, n in zip(donated, new, strict=True) if d is not None and n is None
+        ]
+        return new, changed, arrays, dropped, new_key if program.new_key else None
+
+    def _build(self, layout: Hashable) -> _Program:
+        # keep_unused: the old gradients are usually never read (zero_grad
+        # comes first), but kept as arguments they are donated and XLA writes
+        # the new gradients into them instead of allocating.
+        # Positional arrays only: a static keyword costs jit ~8 us per call.
+        pure = functools.partial(self._pure, layout=layout)
+        return _Program(jax.jit(pure, donate_argnums=0, keep_unused=True))
+
+    # ------------------------------------------------------------ the call
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.eager:
             return self.fn(*args, **kwargs)
         state = self._collect(args, kwargs)
-        signature = state.signature()
-        program = self._programs.get(signature)
-        if program is None:
-            # keep_unused: the old gradients are usually never read (zero_grad
-            # comes first), but kept as arguments they are donated and XLA
-            # writes the new gradients into them instead of allocating.
-            program = self._programs[signature] = jax.jit(
-                functools.partial(self._pure, signature=signature),
-                donate_argnums=0,
-                keep_unused=True,
-            )
+        donated, inputs, layout = state.arrays(args, kwargs)
+        program = self._programs.get(layout, lambda: self._build(layout))
         self._current = (state, args, kwargs)
         try:
-            new_donated, changed, arrays, _ = program(state.donated(), state.kept())
+            # From dispatch (old buffers donated) to write-back, a Ctrl-C waits.
+            with deferred_interrupts():
+                new, changed, arrays, _, new_key = program.jitted(donated, inputs)
+                for j, first in layout[-1]:  # type: ignore[index]
+                    new[j] = new[first]
+                state.put(new, layout[4], changed)  # type: ignore[index]
+                if new_key is not None:
+                    random.set_rng_state(new_key)
         except _UNTRACEABLE as error:
             _warn_fallback(getattr(self.fn, "__name__", "the function"), error)
             self.eager = True
             return self.fn(*args, **kwargs)
         finally:
             self._current = None
-        state.put(new_donated, changed)
-        treedef, mask, single = self._outputs[signature]
-        if single:
+        if program.single:
             return Tensor._wrap(arrays[0])
         leaves = [
-            Tensor._wrap(a) if m else a for a, m in zip(arrays, mask, strict=True)
+            Tensor._wrap(a) if m else a
+            for a, m in zip(arrays, program.mask, strict=True)
         ]
-        return jax.tree.unflatten(treedef, leaves)
+        return jax.tree.unflatten(program.treedef, leaves)
 
     def __repr__(self) -> str:
         return f"CompiledFunction({getattr(self.fn, '__name__', self.fn)!r})"
+
+
+def _missing() -> Any:  # pragma: no cover - a program is cached before tracing
+    raise AssertionError("traced a program that is not in the cache")
+
+
+def _tie(new: list[Any], old: list[Any], ties: tuple) -> None:
+    """Slots sharing one array (``m2.weight.data = m1.weight.data``) stay one:
+    each slot's update is applied to it, as PyTorch's shared storage does."""
+    groups: dict[int, list[int]] = {}
+    for j, first in ties:
+        groups.setdefault(first, [first]).append(j)
+    for first, members in groups.items():
+        base = old[first]
+        total = base
+        for i in members:
+            total = total + (new[i] - base)
+        for i in members:
+            new[i] = total
+
+
+def _with_numbers(
+    args: tuple[Any, ...], kwargs: dict[str, Any], where: list, numbers: list
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if not where:
+        return args, kwargs
+    args, kwargs = list(args), dict(kwargs)
+    for w, n in zip(where, numbers, strict=True):
+        if type(w) is int:
+            args[w] = n
+        else:
+            kwargs[w] = n
+    return tuple(args), kwargs
+
+
+def _static_positions(
+    fn: Callable, argnums: int | Iterable[int], argnames: str | Iterable[str]
+) -> frozenset:
+    """Positions and names of static arguments, each named both ways (as
+    ``jax.jit`` resolves ``static_argnames`` against the signature)."""
+    nums = {argnums} if isinstance(argnums, int) else set(argnums)
+    names = {argnames} if isinstance(argnames, str) else set(argnames)
+    for v in nums:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"compile: static_argnums must be ints, got {v!r}.")
+    for v in names:
+        if not isinstance(v, str):
+            raise TypeError(f"compile: static_argnames must be strings, got {v!r}.")
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        params = []
+    for name in list(names):
+        if name in params:
+            nums.add(params.index(name))
+    for i in list(nums):
+        if 0 <= i < len(params):
+            names.add(params[i])
+    return frozenset(nums | names)

@@ -1,19 +1,27 @@
-"""Hashable descriptions of Python-side state, used as compile cache keys.
+"""Cache keys for compiled programs: what a program bakes in, and bounded caches.
 
 A compiled program bakes in what it read while tracing: module types, configs
 (each LeakyReLU's slope), train/eval mode, parameter names and shapes. When any
 of these changes, the signature changes and the next call retraces.
+
+There is no global counter: a module tree's *fingerprint* is the identity of
+every attribute value and registry entry in it. Any assignment (a new slope,
+``train()``/``eval()``, a replaced sub-module or Parameter) changes an identity,
+so the next call recomputes the signature; building or changing unrelated
+modules changes nothing here.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Hashable
+import collections
+import operator
+import warnings
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from lucid_fx.nn import Module
 
-_REGISTRIES = ("_parameters", "_modules")
+_REGISTRIES = ("_parameters", "_modules", "_buffers")
 
 
 def _static(value: Any) -> Hashable:
@@ -44,32 +52,116 @@ class Key:
         )
 
 
-_CACHE: weakref.WeakKeyDictionary[Module, tuple[int, Any, tuple[Any, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
+def module_dicts(module: Module) -> list[dict[str, Any]]:
+    """The attribute dicts of every module in the tree (not the modules: a
+    cache holding them does not keep the modules alive)."""
+    return [m.__dict__ for m in module.modules()]
 
 
-def module_structure(module: Module) -> tuple[Key, tuple[Any, ...]]:
-    """``(signature, parameters)`` of a module tree, cached until any Module
-    attribute is assigned (``Module.structure_version`` changes)."""
-    cached = _CACHE.get(module)
-    if cached is not None and cached[0] == Module.structure_version:
-        return cached[1], cached[2]
-    signature, parameters = Key(module_signature(module)), tuple(module.parameters())
-    _CACHE[module] = (Module.structure_version, signature, parameters)
-    return signature, parameters
+def fingerprint(dicts: list[dict[str, Any]]) -> list[Any]:
+    """Every attribute value and registry entry of these modules, compared by
+    identity (:func:`same`). A change anywhere in the tree (a new sub-module,
+    Parameter or buffer, a config, the mode) is a changed identity in the
+    dict of the module that holds it."""
+    return [
+        v
+        for d in dicts
+        for v in (
+            *d.values(),
+            *d["_parameters"].values(),
+            *d["_modules"].values(),
+            *d["_buffers"].values(),
+        )
+    ]
+
+
+def same(a: list[Any], b: list[Any]) -> bool:
+    """Whether two fingerprints hold the same objects in the same order."""
+    return len(a) == len(b) and all(map(operator.is_, a, b))
+
+
+def module_structure(module: Module) -> tuple[Key, tuple[Any, ...], tuple[Any, ...]]:
+    """``(signature, parameters, buffer slots)`` of a module tree.
+
+    A buffer slot is ``(registry dict, name)``: a step may rebind the buffer
+    (``self.running_mean = new``) or assign its ``.data``; either way the
+    compiled step writes the new value back to the Tensor in that slot.
+    """
+    slots = []
+    for _, m in module.named_modules():
+        slots.extend(
+            (m._buffers, name) for name, b in m._buffers.items() if b is not None
+        )
+    return Key(module_signature(module)), tuple(module.parameters()), tuple(slots)
 
 
 def module_signature(module: Module) -> tuple[Hashable, ...]:
-    """Types, plain attributes, modes and parameter shapes of a module tree."""
+    """Types, plain attributes, modes, parameter and buffer shapes of a tree."""
     entries = []
     for prefix, m in module.named_modules():
         attrs = tuple(
-            (k, _static(v)) for k, v in vars(m).items() if k not in _REGISTRIES
+            (k, _static(v))
+            for k, v in vars(m).items()
+            if k not in _REGISTRIES and k != "_non_persistent"
         )
-        params = tuple(
+        arrays = tuple(
             (name, None if p is None else (p.shape, p.dtype))
-            for name, p in m._parameters.items()
+            for registry in (m._parameters, m._buffers)
+            for name, p in registry.items()
         )
-        entries.append((prefix, type(m), attrs, params))
+        entries.append((prefix, type(m), attrs, arrays))
     return tuple(entries)
+
+
+_MSG_RECOMPILES = (
+    "lucid_fx.compile: {name} has been compiled {count} times (shapes, dtypes, "
+    "static arguments or module configs keep changing). Each new signature "
+    "costs a trace and an XLA compile. Pad or bucket inputs to a few shapes "
+    "(see docs/transforms.rst, Shapes), or pass changing Python values as "
+    "traced numbers rather than static arguments. Only the {size} most recent "
+    "programs are kept."
+)
+
+
+class ProgramCache:
+    """A bounded LRU of compiled programs for one compiled function.
+
+    Holds at most ``maxsize`` entries (the least recently used is dropped) and
+    warns once when more than ``warn_after`` programs were built for it.
+    """
+
+    def __init__(self, name: str, maxsize: int, warn_after: int) -> None:
+        self.name = name
+        self.maxsize = maxsize
+        self.warn_after = warn_after
+        self.compiles = 0
+        self._entries: collections.OrderedDict[Hashable, Any] = (
+            collections.OrderedDict()
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        entries = self._entries
+        value = entries.get(key)
+        if value is not None:
+            if len(entries) > 1:
+                entries.move_to_end(key)
+            return value
+        value = entries[key] = build()
+        self.compiles += 1
+        if len(entries) > self.maxsize:
+            entries.popitem(last=False)
+        if self.compiles == self.warn_after + 1:
+            warnings.warn(
+                _MSG_RECOMPILES.format(
+                    name=self.name, count=self.compiles, size=self.maxsize
+                ),
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,56 +1,97 @@
-"""What a compiled step reads and writes: the state reachable from its arguments."""
+"""What a compiled step reads and writes: the state reachable from its arguments.
+
+:class:`Collected` is the one bridge between the eager objects and the pure
+program. It reads the state out as flat lists of arrays (``arrays``), puts
+tracers in while the step is traced (``installed``), and puts the results
+back (``put``). Its flat layout, one slot per array:
+
+``state``   parameters, then buffers, then every tracked Tensor's ``grad``,
+            then each optimizer's state leaves: what a step replaces. A slot
+            is donated only when the library owns its array alone (the rule
+            in ``lucid_fx._tensor._donation``), otherwise passed undonated.
+``inputs``  Tensors passed as arguments (read), Python numbers passed as
+            arguments (traced, one program for every value), optimizer
+            hyperparameters (``lr``: traced, never stale) and the global RNG
+            key (threaded through: split inside, the new key written back).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import operator
-from collections.abc import Hashable
+import sys
+import weakref
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import jax
 import numpy as np
 
+from lucid_fx import random
 from lucid_fx._tensor import Tensor
-from lucid_fx._tensor._ops import unwrap
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
-from lucid_fx.transforms._signature import Key, module_structure
+from lucid_fx.transforms._signature import (
+    Key,
+    fingerprint,
+    module_dicts,
+    module_structure,
+    same,
+)
 
-# This module runs at every call of a compiled step: map with C-level getters.
 _DATA = operator.attrgetter("data")
 _REQUIRES_GRAD = operator.attrgetter("requires_grad")
+_NUMBER = (int, float)
+# getrefcount of a slot's array from a local: the slot, the local, the argument.
+_SOLE = 3
+
+
+def _state_leaves(optimizer: Optimizer) -> tuple[list[Any], Any]:
+    """An optimizer's state as a flat list, and its treedef (None when flat)."""
+    _, state = optimizer.bridge_state()
+    if type(state) is list:
+        return state, None
+    leaves, treedef = jax.tree.flatten(state)
+    return leaves, treedef
 
 
 class Collected:
-    """The state reachable from one call's arguments, and its signature."""
+    """The state reachable from one call's arguments, and its signature.
 
-    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    Args:
+      args, kwargs: the compiled function's arguments.
+      static: positions and keyword names whose values are static (hashed
+        into the signature) rather than traced.
+    """
+
+    def __init__(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], static: frozenset
+    ) -> None:
         self.tensors: list[Tensor] = []
-        self.optimizers: list[Optimizer] = []
         self._index: dict[int, int] = {}
-        self.owned: set[int] = set()  # tensor positions held by modules/optimizers
+        self.owned: set[int] = set()  # positions of Parameters
+        self._optimizers: list[weakref.ref] = []
+        self._modules: list[tuple[list[dict], list[Any]]] = []
+        self.buffer_slots: list[tuple[dict, str]] = []
+        self.number_at: list[int | str] = []  # where each traced number comes from
+        self.tensor_at: list[Any] = []  # argument Tensors
         described = (
-            tuple(self._describe(a) for a in args),
-            tuple((k, self._describe(v)) for k, v in kwargs.items()),
+            tuple(self._describe(a, i in static, i) for i, a in enumerate(args)),
+            tuple((k, self._describe(v, k in static, k)) for k, v in kwargs.items()),
         )
         self.structure = Key((described, tuple(sorted(self.owned))))
-        # Precomputed splits for the per-call hot path.
-        self.owned_tensors = [self.tensors[i] for i in sorted(self.owned)]
-        self.input_tensors = [
-            t for i, t in enumerate(self.tensors) if i not in self.owned
+        self.params = [self.tensors[i] for i in sorted(self.owned)]
+        self.buffers = [slots[name] for slots, name in self.buffer_slots]
+        self.inputs = [t for i, t in enumerate(self.tensors) if i not in self.owned]
+        # An argument Tensor a new call may replace (the next batch): not a
+        # Parameter, passed once. Others must be the same object again.
+        uses = [i for _, i in self.tensor_at]
+        self.tensor_at = [
+            (w, i, i not in self.owned and uses.count(i) == 1)
+            for w, i in self.tensor_at
         ]
 
-    def signature(self) -> Hashable:
-        """The structure plus what can change between calls on the same objects.
-
-        Shapes, dtypes and which grads exist are not here: they are the compiled
-        program's argument shapes and pytree structure, which jit keys on itself.
-        """
-        return (
-            self.structure,
-            tuple(map(_REQUIRES_GRAD, self.tensors)),
-            tuple(o._hyper() for o in self.optimizers),
-        )
-
+    # ------------------------------------------------------------ structure
     def _track(self, tensor: Tensor, owned: bool = False) -> int:
         i = self._index.get(id(tensor))
         if i is None:
@@ -60,21 +101,36 @@ class Collected:
             self.owned.add(i)
         return i
 
-    def _describe(self, value: Any) -> Hashable:
+    def _describe(self, value: Any, static: bool, where: Any = None) -> Hashable:
         if isinstance(value, Tensor):
-            return ("tensor", self._track(value))
+            i = self._track(value)
+            if where is not None:
+                self.tensor_at.append((where, i))
+            return ("tensor", i)
         if isinstance(value, Module):
-            signature, parameters = module_structure(value)
+            signature, parameters, slots = module_structure(value)
+            dicts = module_dicts(value)
+            self._modules.append((dicts, fingerprint(dicts)))
             ids = tuple(self._track(p, owned=True) for p in parameters)
+            known = {(id(d), n) for d, n in self.buffer_slots}
+            self.buffer_slots.extend(s for s in slots if (id(s[0]), s[1]) not in known)
             return ("module", signature, ids)
         if isinstance(value, Optimizer):
-            self.optimizers.append(value)
+            self._optimizers.append(weakref.ref(value))
             ids = tuple(self._track(p, owned=True) for p in value.params)
-            return ("optimizer", type(value), ids)
+            return ("optimizer", value.bridge_signature(), ids)
+        if (
+            not static
+            and where is not None
+            and type(value) in _NUMBER  # bool stays static, as a flag
+        ):
+            self.number_at.append(where)
+            return ("number", type(value))
         if isinstance(value, list | tuple):
-            return (type(value).__name__, tuple(self._describe(v) for v in value))
+            return (type(value).__name__, tuple(self._describe(v, True) for v in value))
         if isinstance(value, dict):
-            return ("dict", tuple((k, self._describe(v)) for k, v in value.items()))
+            items = tuple((k, self._describe(v, True)) for k, v in value.items())
+            return ("dict", items)
         if isinstance(value, jax.Array | np.ndarray):
             raise TypeError(
                 f"compile: got a raw {type(value).__name__} argument of shape "
@@ -91,58 +147,185 @@ class Collected:
             ) from None
         return ("static", value)
 
-    def ids(self) -> frozenset[int]:
-        return frozenset(map(id, [*self.tensors, *self.optimizers]))
+    def unchanged(self) -> bool:
+        """No module tree it read was changed since (any attribute assignment,
+        mode change, replaced Parameter, sub-module or buffer)."""
+        return all(same(seen, fingerprint(dicts)) for dicts, seen in self._modules)
 
-    def donated(self) -> tuple[Any, ...]:
-        """What a training step replaces: owned data, every grad, optimizer state."""
-        owned = list(map(_DATA, self.owned_tensors))
-        grads = [None if t._grad is None else t._grad.data for t in self.tensors]
-        states = [o._state_leaves for o in self.optimizers]
-        return owned, grads, states
+    def rebind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Take this call's argument Tensors (a new batch) in place of the
+        last call's, if the structure allows; False if it does not."""
+        for where, i, replaceable in self.tensor_at:
+            new = args[where] if type(where) is int else kwargs[where]
+            old = self.tensors[i]
+            if new is old:
+                continue
+            if not replaceable or not isinstance(new, Tensor) or id(new) in self._index:
+                return False
+            del self._index[id(old)]
+            self._index[id(new)] = i
+            self.tensors[i] = new
+        if self.tensor_at:
+            self.inputs = [t for i, t in enumerate(self.tensors) if i not in self.owned]
+        return self.unchanged()
 
-    def _inputs(self) -> list[Any]:
-        return list(map(_DATA, self.input_tensors))
+    def optimizers(self) -> list[Optimizer]:
+        out = [ref() for ref in self._optimizers]
+        if None in out:  # pragma: no cover - the caller's arguments hold them
+            raise RuntimeError("compile: an optimizer was freed during the call.")
+        return out  # type: ignore[return-value]
 
-    def kept(self) -> tuple[Any, ...]:
-        """What a step only reads: input tensors and learning rates (traced)."""
-        return self._inputs(), [o._lr_scalar() for o in self.optimizers]
+    # ---------------------------------------------------------------- arrays
+    def arrays(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[list[Any], list[Any], Hashable]:
+        """``(donated, inputs, layout)``: this call's arrays and their layout.
 
-    def install(self, donated: tuple[Any, ...], kept: tuple[Any, ...]) -> None:
-        """Put a trace's input arrays (tracers) in place of the real state."""
-        inputs, lrs = kept
-        self.put(donated, inputs)
-        for o, lr in zip(self.optimizers, lrs, strict=True):
-            o._lr = o._lr_cache = lr
+        ``donated`` holds the state slots the library owns alone (others are
+        ``None`` there and passed in ``inputs``); ``layout`` says the input
+        shapes (each shape is one program in a bounded cache), which, which
+        slots share one array (tied by ``.data``), which grads exist and the
+        optimizers' signatures. Shapes and dtypes are the jitted program's own
+        cache key.
+        """
+        optimizers = self.optimizers()
+        params = list(map(_DATA, self.params))
+        buffers = list(map(_DATA, self.buffers))
+        ids = list(map(id, params + buffers))
+        ties = []
+        if len(set(ids)) != len(ids):
+            tied: dict[int, int] = {}
+            for i, key in enumerate(ids):
+                first = tied.setdefault(key, i)
+                if first != i:
+                    ties.append((i, first))
+        grads = []
+        for t in self.tensors:
+            g = t._grad
+            grads.append(
+                None if g is None else g.data if sys.getrefcount(g) <= _SOLE else g
+            )
+        states, treedefs, leaves = [], [], None
+        for o in optimizers:
+            leaves, treedef = _state_leaves(o)
+            states.extend(leaves)
+            treedefs.append((treedef, len(leaves)))
+        slots = params + buffers + grads + states
+        del params, buffers, grads, states, leaves
+        # A grad Tensor someone else holds came through as the Tensor: kept.
+        mask = tuple(
+            a is not None
+            and not isinstance(a, Tensor)
+            and sys.getrefcount(a) <= _SOLE + 1  # + the slots list
+            for a in slots
+        )
+        donated = [a if m else None for a, m in zip(slots, mask, strict=True)]
+        kept = [
+            None if m else a.data if isinstance(a, Tensor) else a
+            for a, m in zip(slots, mask, strict=True)
+        ]
+        numbers = [args[w] if type(w) is int else kwargs[w] for w in self.number_at]
+        hyper = [o.bridge_state()[0] for o in optimizers]
+        tensors = list(map(_DATA, self.inputs))
+        inputs = [kept, tensors, numbers, hyper, random.get_rng_state()]
+        layout = (
+            tuple((a.shape, a.dtype) for a in tensors),
+            self.structure,
+            tuple(map(_REQUIRES_GRAD, self.tensors)),
+            tuple(o.bridge_signature() for o in optimizers),
+            tuple(treedefs),
+            mask,
+            tuple(ties),
+        )
+        return donated, inputs, layout
+
+    # --------------------------------------------------------- install, put
+    def _slots(self, values: list[Any]) -> Iterator[tuple[str, Any, Any]]:
+        n_p, n_b, n_t = len(self.params), len(self.buffers), len(self.tensors)
+        for t, v in zip(self.params, values[:n_p], strict=True):
+            yield "data", t, v
+        for t, v in zip(self.buffers, values[n_p : n_p + n_b], strict=True):
+            yield "data", t, v
+        for t, v in zip(self.tensors, values[n_p + n_b : n_p + n_b + n_t], strict=True):
+            yield "grad", t, v
+
+    def put(self, values: list[Any], treedefs: tuple, new_inputs: list[Any]) -> None:
+        """Rebind every slot to ``values`` (same layout as ``arrays``); an input
+        Tensor given ``None`` keeps its data."""
+        for kind, t, v in self._slots(values):
+            if kind == "data":
+                t.data = v
+            else:
+                t._grad = None if v is None else Tensor._wrap(v)
+        start = len(self.params) + len(self.buffers) + len(self.tensors)
+        for o, (treedef, n) in zip(self.optimizers(), treedefs, strict=True):
+            leaves = list(values[start : start + n])
+            start += n
+            o.load_bridge_state(
+                leaves if treedef is None else jax.tree.unflatten(treedef, leaves)
+            )
+        for t, v in zip(self.inputs, new_inputs, strict=True):
+            if v is not None:
+                t.data = v
 
     def snapshot(self) -> tuple[Any, ...]:
-        """Everything ``install`` overwrites, as it is."""
-        lrs = [(o._lr, o._lr_cache) for o in self.optimizers]
-        return self.donated(), self._inputs(), lrs
+        """Everything a trace overwrites, as it is (Tensor objects in buffer
+        slots included: a step may rebind them)."""
+        values = [*map(_DATA, self.params), *map(_DATA, self.buffers)]
+        values += [t._grad for t in self.tensors]
+        states = [o.bridge_state()[1] for o in self.optimizers()]
+        slots = [(d, n, d[n]) for d, n in self.buffer_slots]
+        inputs = list(map(_DATA, self.inputs))
+        return values, states, slots, inputs, random.get_rng_state()
 
     def restore(self, snapshot: tuple[Any, ...]) -> None:
-        donated, inputs, lrs = snapshot
-        self.put(donated, inputs)
-        for o, (lr, cache) in zip(self.optimizers, lrs, strict=True):
-            o._lr, o._lr_cache = lr, cache
+        values, states, slots, inputs, key = snapshot
+        for d, n, t in slots:
+            d[n] = t
+        for kind, t, v in self._slots(values):
+            if kind == "data":
+                t.data = v
+            else:
+                t._grad = v
+        for o, state in zip(self.optimizers(), states, strict=True):
+            o.load_bridge_state(state)
+        for t, v in zip(self.inputs, inputs, strict=True):
+            t.data = v
+        random.set_rng_state(key)
 
-    def put(self, donated: tuple[Any, ...], inputs: list[Any]) -> None:
-        """Rebind the state to these arrays; an input given as ``None`` keeps
-        its data (a compiled step returns ``None`` for inputs it left alone)."""
-        owned, grads, states = donated
-        for t, data in zip(self.owned_tensors, owned, strict=True):
-            t.data = data
-        for t, data in zip(self.input_tensors, inputs, strict=True):
-            if data is not None:
-                t.data = data
-        for t, g in zip(self.tensors, grads, strict=True):
-            t._grad = None if g is None else Tensor._wrap(g)
-        for o, state in zip(self.optimizers, states, strict=True):
-            o._state_leaves = list(state)
+    @contextlib.contextmanager
+    def installed(
+        self, values: list[Any], treedefs: tuple, inputs: list[Any]
+    ) -> Iterator[None]:
+        """Tracers in place of the real state for the duration of a trace."""
+        tensors, _numbers, hyper, key = inputs
+        before = self.snapshot()
+        try:
+            self.put(values, treedefs, tensors)
+            random.set_rng_state(key)
+            with contextlib.ExitStack() as stack:
+                for o, h in zip(self.optimizers(), hyper, strict=True):
+                    stack.enter_context(o.traced_hyper(h))
+                yield
+        finally:
+            self.restore(before)
+
+    def read(self, treedefs: tuple) -> list[Any]:
+        """The current value of every state slot (inside a trace: tracers).
+
+        A buffer rebound during the step (``self.running_mean = new``) is read
+        from its slot."""
+        values = [*map(_DATA, self.params)]
+        values += [d[n].data for d, n in self.buffer_slots]
+        values += [None if t._grad is None else t._grad.data for t in self.tensors]
+        for o, (treedef, _) in zip(self.optimizers(), treedefs, strict=True):
+            leaves, _ = _state_leaves(o)
+            values.extend(leaves)
+        return values
 
 
 def output_leaves(out: Any) -> tuple[list[Any], Any, tuple[bool, ...]]:
     leaves, treedef = jax.tree.flatten(out, is_leaf=lambda v: isinstance(v, Tensor))
     mask = tuple(isinstance(v, Tensor) for v in leaves)
-    arrays = [unwrap(v) for v in leaves]
+    arrays = [v.data if isinstance(v, Tensor) else v for v in leaves]
     return arrays, treedef, mask

@@ -1,0 +1,406 @@
+"""The compile bridge: no leaks, no global counters, bounded caches, traced
+numbers, the donation rule, tied weights and all-or-nothing steps."""
+
+import gc
+import os
+import random as pyrandom
+import signal
+import threading
+import time
+import weakref
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+import lucid_fx
+import lucid_fx.nn as nn
+import lucid_fx.nn.functional as F
+from lucid_fx import Tensor, optim
+from lucid_fx._tensor import lift_inplace
+from lucid_fx.transforms import _compile
+from tests.helpers import train_step
+
+RNG = np.random.default_rng(1)
+X = RNG.normal(size=(8, 4)).astype(np.float32)
+Y = RNG.integers(0, 3, 8).astype(np.int32)
+
+
+def _model(seed=0):
+    lucid_fx.random.seed(seed)
+    return nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.125), nn.Linear(6, 3))
+
+
+def _readable(model, opt):
+    """Every parameter, gradient and optimizer state can be read."""
+    arrays = [p.data for p in model.parameters()]
+    arrays += [p.grad.data for p in model.parameters() if p.grad is not None]
+    arrays += jax.tree.leaves(opt.state)
+    try:
+        for a in arrays:
+            np.asarray(a)
+    except RuntimeError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------ issue 12: leaks
+
+
+def test_compiled_models_optimizers_and_steps_are_freed_after_del():
+    refs = []
+    for i in range(10):
+        model = _model(i)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        fast = lucid_fx.compile(model)
+        step = lucid_fx.compile(train_step)
+        fast(Tensor(X))  # the Tensor path (one taped op)
+        fast(X)  # the array path
+        step(model, opt, Tensor(X), Tensor(Y))
+        refs += [weakref.ref(o) for o in (model, opt, fast, step)]
+        del model, opt, fast, step
+    gc.collect()
+    alive = [r for r in refs if r() is not None]
+    assert not alive, f"{len(alive)} of {len(refs)} still alive"
+
+
+def test_a_long_lived_step_does_not_keep_models_alive():
+    step = lucid_fx.compile(train_step)
+    refs = []
+    for i in range(5):
+        model = _model(i)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        step(model, opt, Tensor(X), Tensor(Y))
+        refs += [weakref.ref(model), weakref.ref(opt)]
+        del model, opt
+    gc.collect()
+    assert all(r() is None for r in refs)
+
+
+def test_thousand_models_through_one_step_compile_once_and_stay_bounded():
+    traces = []
+
+    def step(model, opt, x, y):
+        traces.append(1)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = lucid_fx.compile(step)
+    x, y = Tensor(X), Tensor(Y)
+    refs = []
+    for i in range(1000):
+        model = nn.Sequential(nn.Linear(4, 3))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        compiled(model, opt, x, y)
+        if i == 10:
+            gc.collect()
+            live_early = len(jax.live_arrays())
+        refs.append(weakref.ref(model))
+        del model, opt
+    gc.collect()
+    assert len(traces) == 1
+    assert len(jax.live_arrays()) <= live_early
+    assert all(r() is None for r in refs)
+
+
+def test_unrelated_modules_between_steps_do_not_retrace():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @chex.assert_max_traces(n=2)  # once without grads, once with
+    def step(model, opt, x, y):
+        return train_step(model, opt, x, y)
+
+    compiled = lucid_fx.compile(step)
+    x, y = Tensor(X), Tensor(Y)
+    state = compiled._last
+    for _ in range(5):
+        compiled(model, opt, x, y)
+        nn.Linear(2, 2)  # e.g. a logging head built between steps
+        nn.Sequential(nn.Linear(2, 2)).eval()
+    chex.clear_trace_counter()
+    # The collected state was reused every time: nothing was re-validated.
+    assert state and state[0][2] is compiled._last[0][2]
+
+
+def test_changing_the_model_itself_is_still_seen():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    compiled = lucid_fx.compile(train_step)
+    compiled(model, opt, Tensor(X), Tensor(Y))
+    model[1].negative_slope = 2.0
+    got = compiled(model, opt, Tensor(X), Tensor(Y)).item()
+    reference = _model()
+    ref_opt = optim.SGD(reference.parameters(), lr=0.1)
+    train_step(reference, ref_opt, Tensor(X), Tensor(Y))
+    reference[1].negative_slope = 2.0
+    want = train_step(reference, ref_opt, Tensor(X), Tensor(Y)).item()
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_program_cache_is_bounded_lru_and_warns(monkeypatch):
+    monkeypatch.setattr(_compile, "MAX_PROGRAMS", 3)
+    monkeypatch.setattr(_compile, "WARN_AFTER", 4)
+
+    def total(x):
+        return x.sum()
+
+    compiled = lucid_fx.compile(total)
+    for n in range(1, 5):
+        compiled(Tensor(np.ones(n, np.float32)))
+    assert len(compiled._programs) == 3
+    with pytest.warns(RuntimeWarning, match="compiled 5 times"):
+        assert compiled(Tensor(np.ones(5, np.float32))).item() == 5.0
+    assert len(compiled._programs) == 3
+    compiled(Tensor(np.ones(6, np.float32)))  # warns once only (error otherwise)
+
+
+def test_compiled_module_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(_compile, "MAX_PROGRAMS", 2)
+    model = _model()
+    fast = lucid_fx.compile(model)
+    for slope in (0.5, 0.25, 0.125):
+        model[1].negative_slope = slope
+        fast(X)
+    assert len(fast._programs) == 2
+
+
+# ------------------------------------------------- issue 20: traced numbers
+
+
+def _scaled_step(model, opt, x, y, epoch):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y) * (1.0 / (1.0 + epoch))
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def test_python_numbers_are_traced_150_epochs_compile_once():
+    traces = []
+
+    def step(model, opt, x, y, epoch):
+        traces.append(1)
+        return _scaled_step(model, opt, x, y, epoch)
+
+    model, reference = _model(), _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    ref_opt = optim.SGD(reference.parameters(), lr=0.1)
+    compiled = lucid_fx.compile(step)
+    x, y = Tensor(X), Tensor(Y)
+    for epoch in range(150):
+        got = compiled(model, opt, x, y, epoch)
+        if epoch % 50 == 0:
+            want = _scaled_step(reference, ref_opt, x, y, epoch)
+        else:
+            _scaled_step(reference, ref_opt, x, y, epoch)
+        if epoch % 50 == 0:
+            np.testing.assert_allclose(got.item(), want.item(), rtol=1e-5)
+    assert len(traces) == 2  # no grads yet, then with grads
+    for p, q in zip(model.parameters(), reference.parameters(), strict=True):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_static_argnames_make_a_number_a_python_value():
+    def repeat(x, n):
+        out = x
+        for _ in range(n):
+            out = out * 2.0
+        return out
+
+    compiled = lucid_fx.compile(repeat, static_argnames=("n",))
+    assert compiled(Tensor([1.0]), 3).tolist() == [8.0]
+    assert compiled(Tensor([1.0]), n=2).tolist() == [4.0]
+    by_position = lucid_fx.compile(static_argnums=1)(repeat)
+    assert by_position(Tensor([1.0]), 1).tolist() == [2.0]
+    traced = lucid_fx.compile(repeat)
+    with pytest.warns(RuntimeWarning, match="static_argnames"):
+        assert traced(Tensor([1.0]), 3).tolist() == [8.0]
+    with pytest.raises(TypeError, match="static_argnames must be strings"):
+        lucid_fx.compile(repeat, static_argnames=(1,))
+
+
+# -------------------------------------------- issue 13: the donation rule
+
+
+def test_arrays_the_user_holds_stay_readable_after_a_compiled_step():
+    lucid_fx.random.seed(0)
+    outside = jnp.asarray(RNG.normal(size=(3, 6)).astype(np.float32))
+    model = _model()
+    model[2].weight = nn.Parameter(outside)  # a JAX array adopted
+    apply, params = lucid_fx.functionalize(model)
+    best = Tensor(model[0].weight.data)  # a snapshot
+    w = model[2].bias.data  # an alias
+    expected = {k: np.array(v) for k, v in params.items()}
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    step = lucid_fx.compile(train_step)
+    for _ in range(3):
+        step(model, opt, Tensor(X), Tensor(Y))
+    np.testing.assert_array_equal(np.asarray(outside), expected["2.weight"])
+    np.testing.assert_array_equal(best.numpy(), expected["0.weight"])
+    np.testing.assert_array_equal(np.asarray(w), expected["2.bias"])
+    for k, v in params.items():
+        np.testing.assert_array_equal(np.asarray(v), expected[k])
+    assert not np.array_equal(model[2].weight.numpy(), expected["2.weight"])
+
+
+def test_lift_inplace_does_not_delete_a_held_array():
+    t = Tensor([-2.0, 0.5])
+    held = t.data
+    double_ = lift_inplace(lambda v: v * 2.0, "double_")
+    double_(t)
+    assert np.asarray(held).tolist() == [-2.0, 0.5]
+
+
+def _tied_pair(tie):
+    lucid_fx.random.seed(0)
+    a, b = nn.Linear(4, 4), nn.Linear(4, 4)
+    torch_a, torch_b = torch.nn.Linear(4, 4), torch.nn.Linear(4, 4)
+    for mine, theirs in ((a, torch_a), (b, torch_b)):
+        with torch.no_grad():
+            theirs.weight.copy_(torch.from_numpy(np.array(mine.weight.numpy())))
+            theirs.bias.copy_(torch.from_numpy(np.array(mine.bias.numpy())))
+    if tie == "parameter":
+        b.weight = a.weight
+        torch_b.weight = torch_a.weight
+    else:
+        b.weight.data = a.weight.data
+        torch_b.weight.data = torch_a.weight.data
+    return nn.Sequential(a, nn.LeakyReLU(0.5), b), torch.nn.Sequential(
+        torch_a, torch.nn.LeakyReLU(0.5), torch_b
+    )
+
+
+@pytest.mark.parametrize("tie", ["parameter", "data"])
+def test_tied_weights_train_like_pytorch(tie):
+    model, reference = _tied_pair(tie)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    ref_opt = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.5)
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(5, 4)).astype(np.float32)
+    y = rng.integers(0, 4, 5).astype(np.int32)
+    step = lucid_fx.compile(train_step)
+    for _ in range(3):
+        loss = step(model, opt, Tensor(x), Tensor(y))
+        ref_opt.zero_grad()
+        ref_loss = torch.nn.functional.cross_entropy(
+            reference(torch.from_numpy(x)), torch.from_numpy(y.astype(np.int64))
+        )
+        ref_loss.backward()
+        ref_opt.step()
+        np.testing.assert_allclose(loss.item(), ref_loss.item(), rtol=1e-5)
+    theirs = reference.state_dict()
+    for k, p in model.state_dict().items():
+        q = theirs[k]
+        np.testing.assert_allclose(
+            p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6, err_msg=k
+        )
+    assert model[2].weight.data is model[0].weight.data or tie == "parameter"
+
+
+# ----------------------------------------------- issue 13: all or nothing
+
+
+def _interrupt_after(seconds):
+    def fire():
+        time.sleep(seconds)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=fire, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_100_random_sigints_during_compiled_training_leave_usable_state():
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    model = _model()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    step = lucid_fx.compile(train_step)
+    x, y = Tensor(X), Tensor(Y)
+    step(model, opt, x, y)
+    start = time.perf_counter()
+    for _ in range(20):
+        step(model, opt, x, y)
+    per_step = (time.perf_counter() - start) / 20
+    rng = pyrandom.Random(0)
+    unusable = 0
+    for _ in range(100):
+        thread = _interrupt_after(rng.uniform(0.0, 3 * per_step))
+        try:
+            while True:
+                step(model, opt, x, y)
+        except KeyboardInterrupt:
+            pass
+        thread.join()
+        unusable += not _readable(model, opt)
+        assert all(np.isfinite(p.numpy()).all() for p in model.parameters())
+    assert unusable == 0
+    saved = model.state_dict()  # the usual `except KeyboardInterrupt: save`
+    assert all(np.isfinite(v.numpy()).all() for v in saved.values())
+
+
+def test_exception_inside_a_compiled_step_keeps_state():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+    def failing(model, opt, x, y):
+        train_step(model, opt, x, y)
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        lucid_fx.compile(failing)(model, opt, Tensor(X), Tensor(Y))
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    assert _readable(model, opt)
+
+
+# ------------------------------------------------- buffers and the RNG key
+
+
+class _Counter(nn.Module):
+    """Counts calls in a buffer, once by ``.data`` and once by rebinding."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+        self.register_buffer("by_data", Tensor([0.0]))
+        self.register_buffer("by_rebind", Tensor([0.0]))
+
+    def forward(self, x):
+        self.by_data.data = self.by_data.data + 1.0
+        self.by_rebind = Tensor(self.by_rebind.data + 2.0)
+        return self.fc(x)
+
+
+def test_buffers_are_state_written_back_by_a_compiled_step():
+    model = _Counter()
+    slot = model.by_rebind
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    step = lucid_fx.compile(train_step)
+    for _ in range(3):
+        step(model, opt, Tensor(X), Tensor(Y))
+    assert model.by_data.tolist() == [3.0]
+    assert model.by_rebind is slot and slot.tolist() == [6.0]
+
+
+def _noisy_step(x):
+    key = lucid_fx.random.next_key()
+    return x + jax.random.uniform(key, x.shape)
+
+
+def test_rng_key_is_threaded_fresh_draws_and_eager_equal_compiled():
+    x = Tensor(np.zeros(3, np.float32))
+    lucid_fx.random.seed(7)
+    eager = [_noisy_step(x).numpy() for _ in range(3)]
+    compiled = lucid_fx.compile(_noisy_step)
+    lucid_fx.random.seed(7)
+    got = [compiled(x).numpy() for _ in range(3)]
+    for a, b in zip(got, eager, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(got[0], got[1])  # a fresh draw every call
