@@ -158,11 +158,12 @@ class AdamW(Adam):
     ``weight_decay`` defaulting to ``0.01``.
 
     Examples:
+      >>> from lucid_fx import Tensor
       >>> from lucid_fx import optim
       >>> from lucid_fx.nn import Parameter
       >>> w = Parameter([1.0, -2.0])
       >>> opt = optim.AdamW([w], lr=0.5, weight_decay=0.5)
-      >>> w.grad = [1.0, 1.0]
+      >>> w.grad = Tensor([1.0, 1.0])
       >>> opt.step()
       >>> [round(v, 4) for v in w.tolist()]  # -lr * (1 + 0.5 w)
       [0.25, -2.0]

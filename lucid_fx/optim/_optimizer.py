@@ -80,13 +80,14 @@ class Optimizer(BridgeMixin, StateDictMixin):
       defaults: the options of a group that does not set them.
 
     Examples:
+      >>> from lucid_fx import Tensor
       >>> from lucid_fx import optim
       >>> from lucid_fx.nn import Parameter
       >>> a, b = Parameter([1.0]), Parameter([2.0])
       >>> opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.25}], lr=0.5)
       >>> [g["lr"] for g in opt.param_groups]
       [0.5, 0.25]
-      >>> a.grad, b.grad = [1.0], [1.0]
+      >>> a.grad, b.grad = Tensor([1.0]), Tensor([1.0])
       >>> opt.step()
       >>> a.tolist(), b.tolist()
       ([0.5], [1.75])
@@ -210,11 +211,12 @@ class Optimizer(BridgeMixin, StateDictMixin):
         """Clear the gradients: ``None`` (default) or zeros of the same shape.
 
         Examples:
+          >>> from lucid_fx import Tensor
           >>> from lucid_fx import optim
           >>> from lucid_fx.nn import Parameter
           >>> w = Parameter([1.0, 2.0])
           >>> opt = optim.SGD([w], lr=0.5)
-          >>> w.grad = [3.0, 4.0]
+          >>> w.grad = Tensor([3.0, 4.0])
           >>> opt.zero_grad(set_to_none=False)
           >>> w.grad.tolist()
           [0.0, 0.0]

@@ -48,11 +48,12 @@ class RMSprop(Optimizer):
       ValueError: if an option is out of range.
 
     Examples:
+      >>> from lucid_fx import Tensor
       >>> from lucid_fx import optim
       >>> from lucid_fx.nn import Parameter
       >>> w = Parameter([1.0, -1.0])
       >>> opt = optim.RMSprop([w], lr=0.5, alpha=0.75)
-      >>> w.grad = [3.0, -0.5]
+      >>> w.grad = Tensor([3.0, -0.5])
       >>> opt.step()  # -lr * g / sqrt(0.25 g^2) = -2 lr sign(g)
       >>> [round(v, 4) for v in w.tolist()]
       [0.0, 0.0]
@@ -158,11 +159,12 @@ class Adagrad(Optimizer):
       ValueError: if an option is out of range.
 
     Examples:
+      >>> from lucid_fx import Tensor
       >>> from lucid_fx import optim
       >>> from lucid_fx.nn import Parameter
       >>> w = Parameter([1.0, -1.0])
       >>> opt = optim.Adagrad([w], lr=0.5)
-      >>> w.grad = [4.0, -0.25]
+      >>> w.grad = Tensor([4.0, -0.25])
       >>> opt.step()  # -lr * g / |g|
       >>> [round(v, 4) for v in w.tolist()]
       [0.5, -0.5]

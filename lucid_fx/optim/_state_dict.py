@@ -44,11 +44,12 @@ class StateDictMixin:
         hold them, steps do not donate those buffers.
 
         Examples:
+          >>> from lucid_fx import Tensor
           >>> from lucid_fx import optim
           >>> from lucid_fx.nn import Parameter
           >>> w = Parameter([1.0, -1.0])
           >>> opt = optim.Adam([w], lr=0.5)
-          >>> w.grad = [1.0, 1.0]
+          >>> w.grad = Tensor([1.0, 1.0])
           >>> opt.step()
           >>> sd = opt.state_dict()
           >>> sorted(sd["state"][0]), sd["state"][0]["step"].item()
@@ -85,11 +86,12 @@ class StateDictMixin:
           ValueError: listing every mismatch.
 
         Examples:
+          >>> from lucid_fx import Tensor
           >>> from lucid_fx import optim
           >>> from lucid_fx.nn import Parameter
           >>> w = Parameter([1.0])
           >>> opt = optim.SGD([w], lr=0.5, momentum=0.5)
-          >>> w.grad = [2.0]
+          >>> w.grad = Tensor([2.0])
           >>> opt.step()
           >>> fresh = optim.SGD([Parameter([1.0])], lr=0.125, momentum=0.5)
           >>> fresh.load_state_dict(opt.state_dict())

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lucid_fx import optim
+from lucid_fx import Tensor, optim
 from lucid_fx.nn import Parameter
 
 
@@ -70,7 +70,7 @@ def test_bad_lr_assignment_keeps_old_value():
 def test_bad_value_written_into_param_groups_fails_the_step_unchanged():
     w = Parameter([1.0])
     opt = optim.SGD([w], lr=0.5, momentum=0.5)
-    w.grad = [1.0]
+    w.grad = Tensor([1.0])
     opt.step()
     before = (w.tolist(), opt.state[0]["momentum_buffer"].tolist())
     opt.param_groups[0]["lr"] = "fast"

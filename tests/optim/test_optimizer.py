@@ -44,7 +44,7 @@ def test_sgd_matches_the_pytorch_rule_in_float64():
 def test_changing_a_group_lr_takes_effect_at_the_next_step():
     a, b = Parameter([1.0]), Parameter([1.0])
     opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.25)
-    a.grad, b.grad = [1.0], [1.0]
+    a.grad, b.grad = Tensor([1.0]), Tensor([1.0])
     opt.step()
     opt.param_groups[1]["lr"] = 0.125
     opt.step()
@@ -61,7 +61,7 @@ def test_lr_property_reads_the_first_group_and_sets_all():
 def test_parameters_without_grad_are_skipped_and_keep_their_state():
     a, b = Parameter([1.0, -1.0]), Parameter([2.0])
     opt = optim.Adam([a, b], lr=0.1)
-    a.grad = [0.5, -2.0]
+    a.grad = Tensor([0.5, -2.0])
     opt.step()
     assert b.tolist() == [2.0]
     assert [float(s["step"]) for s in opt.state] == [1.0, 0.0]
@@ -73,7 +73,7 @@ def test_the_same_parameter_twice_is_updated_once():
     p = Parameter([1.0])
     opt = optim.SGD([p, p], lr=0.5)
     assert len(opt.params) == 1
-    p.grad = [1.0]
+    p.grad = Tensor([1.0])
     opt.step()
     assert p.tolist() == [0.5]
 
@@ -89,7 +89,7 @@ def test_a_parameter_in_two_groups_is_an_error():
 def test_state_dict_has_pytorch_layout():
     a, b = Parameter([1.0]), Parameter([[1.0, 2.0]])
     opt = optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.25)
-    a.grad, b.grad = [1.0], [[1.0, 1.0]]
+    a.grad, b.grad = Tensor([1.0]), Tensor([[1.0, 1.0]])
     opt.step()
     sd = opt.state_dict()
     assert sorted(sd) == ["param_groups", "state"]
@@ -137,7 +137,7 @@ def test_load_state_dict_from_pytorch():
     opt.load_state_dict({"state": state, "param_groups": sd["param_groups"]})
     w.data = t.detach().numpy().copy()
     t.grad = torch.tensor([0.25, 0.25])
-    w.grad = [0.25, 0.25]
+    w.grad = Tensor([0.25, 0.25])
     topt.step()
     opt.step()
     assert opt.param_groups[0]["betas"] == (0.5, 0.75)
@@ -147,7 +147,7 @@ def test_load_state_dict_from_pytorch():
 def test_failed_load_lists_every_problem_and_changes_nothing():
     a, b = Parameter([1.0]), Parameter([1.0, 2.0])
     opt = optim.Adam([a, b], lr=0.5)
-    a.grad, b.grad = [1.0], [1.0, 1.0]
+    a.grad, b.grad = Tensor([1.0]), Tensor([1.0, 1.0])
     opt.step()
     before = opt.state_dict()
     before_state = jax.device_get(opt.state)
@@ -184,7 +184,7 @@ def test_held_arrays_stay_readable_across_a_step():
     p, q = Parameter(outside), Parameter(W0)
     opt = optim.Adam([p, q], lr=0.5)
     w = q.data
-    p.grad, q.grad = [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]
+    p.grad, q.grad = Tensor([1.0, 1.0, 1.0]), Tensor([1.0, 1.0, 1.0])
     best = Tensor(q.data)
     opt.step()
     assert outside.tolist() == [1.0, 1.0, 1.0]
