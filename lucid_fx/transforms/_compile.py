@@ -134,6 +134,24 @@ def _warn_fallback(name: str, error: Exception) -> None:
 
 # ------------------------------------------------------------------ modules
 
+_MSG_STATEFUL = (
+    "lucid_fx.compile: {name} {why} in training mode, which one compiled "
+    "forward cannot carry (it would reuse one dropout mask, or drop the "
+    "running-statistics update). Running it eagerly instead; compile the whole "
+    "training step (@lucid_fx.compile on a function taking the model) to get "
+    "one XLA program that threads both as state."
+)
+
+
+class _StatefulForward(Exception):
+    """The forward drew random numbers while being traced."""
+
+
+def _check_rng(before: Any) -> None:
+    if random.get_rng_state() is not before:
+        random.set_rng_state(before)  # the tracer must not escape
+        raise _StatefulForward
+
 
 class CompiledModule:
     """A module whose whole forward runs as one XLA program and one tape node.
@@ -159,6 +177,7 @@ class CompiledModule:
     def __init__(self, module: Module) -> None:
         self.module = module
         self.eager = False
+        self._warned = False
         self._seen: tuple[list[Any], Hashable, dict[str, Any]] | None = None
         name = type(module).__name__
         self._programs = ProgramCache(name, MAX_PROGRAMS, WARN_AFTER)
@@ -180,18 +199,26 @@ class CompiledModule:
 
         def run(*arrays: jax.Array) -> Any:
             parameters = dict(module.named_parameters())
+            before = random.get_rng_state()
             with swapped(parameters, dict(zip(names, arrays, strict=False))):
-                return module(*arrays[len(names) :])
+                out = module(*arrays[len(names) :])
+            _check_rng(before)
+            return out
 
         def apply(params: dict[str, jax.Array], *args: jax.Array) -> Any:
+            before = random.get_rng_state()
             with swapped(dict(module.named_parameters()), params):
-                return module(*args)
+                out = module(*args)
+            _check_rng(before)
+            return out
 
         return lift(run, "compiled_module"), jax.jit(apply)
 
     def __call__(self, *args: Any) -> Any:
         if self.eager:
             return self.module(*args)
+        if self.module.training and any(True for _ in self.module.buffers()):
+            return self._go_eager("has buffers", args, permanent=False)
         signature, params = self._structure()
         key = (signature, len(args))
         op, jitted = self._programs.get(key, lambda: self._build(signature, len(args)))
@@ -203,6 +230,18 @@ class CompiledModule:
             _warn_fallback(type(self.module).__name__, error)
             self.eager = True
             return self.module(*args)
+        except _StatefulForward:
+            self._programs.clear()
+            return self._go_eager("draws random numbers", args, permanent=True)
+
+    def _go_eager(self, why: str, args: tuple[Any, ...], permanent: bool) -> Any:
+        """Run this call eagerly (all calls if ``permanent``), warning once."""
+        if not self._warned:
+            name = type(self.module).__name__
+            warnings.warn(_MSG_STATEFUL.format(name=name, why=why), RuntimeWarning, 3)
+            self._warned = True
+        self.eager = self.eager or permanent
+        return self.module(*args)
 
     def __repr__(self) -> str:
         return f"CompiledModule({self.module!r})"
