@@ -300,7 +300,6 @@ class Module:
         )
         if taken:
             raise KeyError(f"{cls}.{api}: attribute {name!r} already exists.")
-        Module.structure_version += 1
 
     def apply(self, fn: Any) -> Module:
         """Call ``fn`` on every sub-module (children first) and on this module.
