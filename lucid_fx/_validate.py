@@ -20,6 +20,11 @@ _MSG_SLOPE_FINITE = (
     "{api}: negative_slope must be finite, got {value!r}. "
     "Pass a finite number, e.g. negative_slope=0.1."
 )
+_MSG_SLOPE_RANGE = (
+    "{api}: negative_slope={value!r} overflows {dtype} (largest finite value "
+    "{limit:.4g}), the dtype {api} multiplies in. PyTorch refuses such a slope "
+    "too. Pass a slope within that range."
+)
 _MSG_SLOPE_SHAPE = (
     "{api}: negative_slope of shape {slope_shape} does not broadcast to the input "
     "shape {x_shape} without enlarging it. Pass a scalar or a per-channel array "
@@ -60,6 +65,23 @@ def check_slope_number(value: object, api: str) -> float:
     if not math.isfinite(slope):
         raise ValueError(_MSG_SLOPE_FINITE.format(api=api, value=value))
     return slope + 0.0
+
+
+def check_slope_range(slope: float, dtype: object, api: str) -> None:
+    """A concrete slope must be finite in ``dtype`` (the multiply's dtype).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx._validate import check_slope_range
+      >>> check_slope_range(0.5, jnp.float32, "leaky_relu")
+    """
+    limit = float(jnp.finfo(dtype).max)
+    if abs(slope) > limit:
+        raise ValueError(
+            _MSG_SLOPE_RANGE.format(
+                api=api, value=slope, dtype=jnp.dtype(dtype).name, limit=limit
+            )
+        )
 
 
 def check_slope_array(value: object, api: str) -> jax.Array:

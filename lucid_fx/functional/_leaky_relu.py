@@ -83,8 +83,11 @@ def leaky_relu(x: ArrayLike, negative_slope: ArrayLike = 0.01) -> Array:
     Raises:
       TypeError: if ``x`` is complex or not numeric, or ``negative_slope`` is
         not a real number or array.
-      ValueError: if a concrete ``negative_slope`` is NaN or infinite, or its
-        shape does not broadcast to ``x``'s shape.
+      ValueError: if a concrete ``negative_slope`` is NaN or infinite, or
+        overflows the dtype the product is computed in (``x``'s, float32 for
+        16-bit ``x``), as PyTorch refuses it, or its shape does not broadcast
+        to ``x``'s shape. A subnormal slope is flushed to 0 by XLA on CPU, so
+        ``-inf`` then gives NaN (``-inf * 0``) where PyTorch gives ``-inf``.
 
     Examples:
       >>> import jax
@@ -103,6 +106,8 @@ def leaky_relu(x: ArrayLike, negative_slope: ArrayLike = 0.01) -> Array:
         _reject_linearize()
     if _validate.is_python_scalar(negative_slope):
         slope = _validate.check_slope_number(negative_slope, _API)
+        compute = jnp.float32 if x.dtype in _HALF_DTYPES else x.dtype
+        _validate.check_slope_range(slope, compute, _API)
         if slope >= 0.0:
             return _leaky_relu_output_saved(x, slope)
         return _leaky_relu_input_saved(x, slope)

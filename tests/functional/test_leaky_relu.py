@@ -307,3 +307,18 @@ class TestLinearize:
         value, f_jvp = jax.linearize(grad, x)
         np.testing.assert_allclose(value, [0.25, 1.0])
         np.testing.assert_allclose(f_jvp(jnp.ones(2)), [0.0, 0.0])  # piecewise linear
+
+
+@pytest.mark.parametrize(
+    "dtype,slope",
+    [(jnp.float32, 1e300), (jnp.float32, -4e38), (jnp.bfloat16, 1e39)],
+)
+def test_slope_that_overflows_the_compute_dtype_is_refused(dtype, slope):
+    with pytest.raises(ValueError, match="negative_slope=.* overflows float32"):
+        leaky_relu(jnp.ones(3, dtype), slope)
+
+
+def test_largest_finite_slope_is_accepted():
+    big = float(jnp.finfo(jnp.float32).max)
+    out = leaky_relu(jnp.array([-1.0, 2.0], jnp.float32), big)
+    assert out.tolist() == [-big, 2.0]
