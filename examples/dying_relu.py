@@ -322,6 +322,92 @@ def plot_all(out: pathlib.Path, study, records, rows, train, steps) -> list[str]
     return ["dead_units.png", "accuracy_vs_slope.png", "decision_regions.png"]
 
 
+# ------------------------------------------------------- paper (issue 18)
+PAPER_SLOPES = (0.0, 0.01, 0.1, 0.3)
+
+
+def paper_study(args) -> dict:
+    """Born-dead fractions at initialization and collapse after Adam training.
+
+    One jitted, vmapped program per (width, init) for the sweep (every slope
+    and network at once), one per (width, depth) for the collapse training.
+    """
+    import born_dead as bd
+
+    slopes = jnp.asarray(PAPER_SLOPES, jnp.float32)
+    rng = np.random.default_rng(args.paper_seed)
+    records = []
+    sweeps = [(n, init) for init in bd.INITS for n in args.paper_widths]
+    for width, init in tqdm(sweeps, desc="born dead", unit="sweep"):
+        params = bd.draw_mlps(rng, args.paper_networks, width, args.paper_depth, init)
+        # zero biases: the net is |x| g(sign x), so x in {-1, 0, 1} decides exactly
+        grid = jnp.linspace(-1.0, 1.0, 3 if init == "he_normal_zero_bias" else 65)
+        counts = np.asarray(bd.born_dead_counts(params, slopes, grid))
+        for s, slope in enumerate(PAPER_SLOPES):
+            for depth in range(2, args.paper_depth + 1):
+                estimate = None
+                if slope > 0:
+                    estimate = 0.0  # LeakyReLU layers are injective in x
+                elif init == "he_normal_zero_bias":
+                    estimate = bd.single_input_estimate(width, depth)
+                records.append(
+                    dict(
+                        activation="relu" if slope == 0 else "leaky_relu",
+                        negative_slope=slope,
+                        init=init,
+                        width=width,
+                        depth=depth,
+                        networks=args.paper_networks,
+                        probability=float(counts[s, depth - 1]) / args.paper_networks,
+                        estimate=estimate,
+                    )
+                )
+    x = jnp.linspace(-1.0, 1.0, 64, dtype=jnp.float32)
+    y = jnp.abs(x)
+    variance = float(np.var(np.abs(np.asarray(x, np.float64))))
+    collapse = []
+    for width, depth in tqdm(args.paper_collapse, desc="collapse", unit="config"):
+        params = bd.draw_mlps(
+            rng, args.paper_seeds, width, depth, "he_normal_zero_bias"
+        )
+        _, final = bd.train_collapse(
+            params, slopes, x, y, steps=args.paper_steps, learning_rate=1e-2
+        )
+        collapsed = np.abs(np.asarray(final, np.float64) - variance) <= 0.01 * variance
+        for s, slope in enumerate(PAPER_SLOPES):
+            collapse.append(
+                dict(
+                    activation="relu" if slope == 0 else "leaky_relu",
+                    negative_slope=slope,
+                    width=width,
+                    depth=depth,
+                    seeds=args.paper_seeds,
+                    collapsed_fraction=float(collapsed[s].mean()),
+                )
+            )
+    return dict(born_dead=records, collapse=collapse)
+
+
+def print_paper_table(paper: dict) -> None:
+    print("\nborn dead (ReLU, He-normal, zero bias): measured vs single-input bound")
+    for r in paper["born_dead"]:
+        if r["activation"] == "relu" and r["init"] == "he_normal_zero_bias":
+            if r["depth"] in (10, 20, 50):
+                p = r["probability"]
+                se = np.sqrt(p * (1 - p) / r["networks"])
+                print(
+                    f"N={r['width']:2d} L={r['depth']:2d}: {p:.4f} ± {se:.4f}"
+                    f" (bound {r['estimate']:.4f})"
+                )
+    leaky = [r for r in paper["born_dead"] if r["activation"] == "leaky_relu"]
+    print(f"LeakyReLU nets born dead: {sum(r['probability'] > 0 for r in leaky)}")
+    for r in paper["collapse"]:
+        print(
+            f"collapse N={r['width']} L={r['depth']} slope {r['negative_slope']:g}:"
+            f" {100 * r['collapsed_fraction']:.1f}% of {r['seeds']} seeds"
+        )
+
+
 # ------------------------------------------------------------------- main
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -337,9 +423,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="a small, fast run (smoke test)"
     )
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        help="also run the born-dead sweep and the collapse study (issue 18)",
+    )
+    parser.add_argument("--paper-seed", type=int, default=0)
+    parser.add_argument("--paper-networks", type=int, default=10_000)
+    parser.add_argument("--paper-depth", type=int, default=50)
+    parser.add_argument("--paper-widths", type=int, nargs="+", default=[2, 3, 4, 5, 10])
+    parser.add_argument("--paper-seeds", type=int, default=1000)
+    parser.add_argument("--paper-steps", type=int, default=500)
     args = parser.parse_args(argv)
+    args.paper_collapse = [(2, 10), (3, 20)]
     if args.quick:
         args.steps, args.chunk, args.seeds = 200, 50, 2
+        args.paper_networks, args.paper_depth, args.paper_widths = 500, 10, [2, 5]
+        args.paper_seeds, args.paper_steps = 32, 50
+        args.paper_collapse = [(2, 10)]
     if args.steps % args.chunk:
         parser.error("--steps must be a multiple of --chunk")
     return args
@@ -406,6 +507,10 @@ def main(argv=None) -> dict:
         ),
         plots=plots,
     )
+    if args.paper:
+        paper = paper_study(args)
+        print_paper_table(paper)
+        results.update(paper)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
     print(
         f"trained in {study['seconds']:.1f} s; wrote {args.out}/results.json and "

@@ -56,3 +56,28 @@ def test_benchmark_quick_smoke(tmp_path):
     f32 = results["memory"]["float32"]
     assert f32["lucid_fx_bytes"] == f32["no_activation_bytes"]
     assert results["eager"]["microseconds"]["lucid_fx"] > 0
+
+
+def test_dying_relu_paper_quick_writes_the_issue_records(tmp_path):
+    _run("dying_relu.py", "--quick", "--paper", "--out", str(tmp_path))
+    results = json.loads((tmp_path / "results.json").read_text())
+    keys = {"activation", "negative_slope", "init", "width", "depth", "networks"}
+    keys |= {"probability", "estimate"}
+    assert results["born_dead"]
+    for r in results["born_dead"]:
+        assert set(r) == keys, r
+        assert 0.0 <= r["probability"] <= 1.0
+        if r["activation"] == "leaky_relu":
+            assert r["probability"] == 0.0 and r["estimate"] == 0.0
+    relu = {
+        (r["width"], r["depth"]): r
+        for r in results["born_dead"]
+        if r["activation"] == "relu" and r["init"] == "he_normal_zero_bias"
+    }
+    assert relu[(2, 10)]["probability"] > relu[(5, 10)]["probability"]
+    assert relu[(2, 10)]["estimate"] == 1 - 0.75**10
+    ckeys = {"activation", "negative_slope", "width", "depth", "seeds"}
+    ckeys |= {"collapsed_fraction"}
+    assert len(results["collapse"]) == 4
+    for r in results["collapse"]:
+        assert set(r) == ckeys and 0.0 <= r["collapsed_fraction"] <= 1.0
