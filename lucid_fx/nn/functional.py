@@ -415,8 +415,7 @@ def nll_loss(
     :func:`lucid_fx.functional.nll_loss`.
 
     Concrete labels outside ``[0, C)`` (other than ``ignore_index``) raise
-    ``ValueError`` before anything runs; traced ones are checked with
-    ``checkify.debug_check``.
+    ``ValueError`` before anything runs; traced ones count as ignored.
 
     Examples:
       >>> import lucid_fx.nn.functional as F

@@ -37,7 +37,7 @@ from lucid_fx.transforms._signature import (
     module_signature,
     same,
 )
-from lucid_fx.transforms._state import Collected, output_leaves
+from lucid_fx.transforms._state import Collected, output_leaves, set_key_data
 
 # Programs kept per compiled function or module, and compiles before a warning.
 MAX_PROGRAMS = 32
@@ -385,6 +385,7 @@ class CompiledFunction:
             values[j] = values[first]
         args, kwargs = _with_numbers(args, kwargs, state.number_at, numbers)
         with state.installed(values, treedefs, inputs[1:]):
+            key = random.get_rng_state()  # the installed (wrapped) key tracer
             tracked = [*state.tensors, *state.optimizers()]
             with _tape.tracking(frozenset(map(id, tracked))):
                 out = self.fn(*args, **kwargs)
@@ -401,6 +402,7 @@ class CompiledFunction:
         # A lone Tensor (the usual loss) skips the pytree rebuild at each call.
         program.single = program.treedef.num_nodes == 1 and program.mask == (True,)
         program.new_key = new_key is not key
+        new_key = jax.random.key_data(new_key)
         # Donated slots the step clears (zero_grad at its end) leave through an
         # output all the same, to be discarded: a donated buffer with no output
         # of its shape makes JAX warn, and passing it through costs nothing.
@@ -433,7 +435,7 @@ class CompiledFunction:
                     new[j] = new[first]
                 state.put(new, layout[4], changed)  # type: ignore[index]
                 if new_key is not None:
-                    random.set_rng_state(new_key)
+                    set_key_data(new_key)
         except _UNTRACEABLE as error:
             _warn_fallback(getattr(self.fn, "__name__", "the function"), error)
             self.eager = True
