@@ -318,7 +318,7 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
       >>> clamp_(t) is t, t, t._version
       (True, Tensor([-1.0, 0.5, 1.0]), 1)
     """
-    cache: dict[Hashable, tuple[Callable, Callable]] = {}
+    cache = _LRU(MAX_OP_PROGRAMS)  # e.g. one entry per clamp_ bound
 
     def op(t: Any, **static: Hashable) -> Any:
         tensor_type = _tensor.Tensor
@@ -332,10 +332,11 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
             raise RuntimeError(_MSG_INPLACE_LEAF.format(name=name))
         donate = (0,) if donatable(t.data) else ()
         key = (tuple(static.items()), grad, donate)
-        programs = cache.get(key)
+        programs = cache.entries.get(key)
         if programs is None:
             diff = (0,) if grad else ()
-            programs = cache[key] = _programs(fn, static, diff, donate)
+            programs = _programs(fn, static, diff, donate)
+            cache.put(key, programs)
         if grad:
             before = tensor_type._wrap(t.data, node=t._node)
             t.data, vjp_fn = programs[1](t.data)
@@ -348,4 +349,5 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
         return t
 
     op.__name__ = op.__qualname__ = name
+    op._caches = (cache,)  # type: ignore[attr-defined]  # for tests
     return op

@@ -376,3 +376,21 @@ def test_a_traced_backward_never_compiles_in_the_background(monkeypatch):
     got = jax.jit(step)(np.array([0.1, 0.2], np.float32))
     np.testing.assert_allclose(got, _chain_grad(np.array([0.1, 0.2]), 29), rtol=1e-4)
     assert started == []
+
+
+def test_inplace_op_cache_is_bounded():
+    import jax.numpy as jnp
+
+    from lucid_fx._tensor import lift_inplace
+    from lucid_fx._tensor._ops import MAX_OP_PROGRAMS
+
+    def clip(x, *, hi):
+        return jnp.minimum(x, hi)
+
+    clip_ = lift_inplace(clip, "clip_")
+    t = Tensor([1.0, 5.0])
+    for i in range(MAX_OP_PROGRAMS + 10):
+        clip_(t, hi=float(100 - i))
+    (cache,) = clip_._caches
+    assert len(cache.entries) == MAX_OP_PROGRAMS
+    assert t.tolist() == [1.0, 5.0]
