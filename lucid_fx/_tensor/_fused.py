@@ -83,8 +83,10 @@ def program(
         return fused
     done = threading.Event()
     _compiling[plan] = done
+    # Not a daemon: a compile still running when Python exits is waited for
+    # (a daemon thread inside XLA at shutdown aborts the process, seen in CI).
     thread = threading.Thread(
-        target=_compile, args=(plan, fused, arguments(), done), daemon=True
+        target=_compile, args=(plan, fused, arguments(), done), daemon=False
     )
     thread.start()
     return None

@@ -394,3 +394,37 @@ def test_inplace_op_cache_is_bounded():
     (cache,) = clip_._caches
     assert len(cache.entries) == MAX_OP_PROGRAMS
     assert t.tolist() == [1.0, 5.0]
+
+
+def test_exit_during_a_background_compile_is_clean():
+    """Python exits while a fused backward is still compiling: the process
+    waits for it instead of aborting inside XLA (a daemon thread did, in CI)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        from lucid_fx import Tensor
+        from lucid_fx._tensor import _fused
+        x = Tensor(np.ones(4, np.float32), requires_grad=True)
+        for _ in range(_fused.FUSE_AFTER):
+            h = x
+            for _ in range(40):
+                h = h * 1.0001
+            h.sum().backward()
+        """
+    )
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
