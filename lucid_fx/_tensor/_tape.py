@@ -14,18 +14,17 @@ here for the modules that read it through the tape.
 
 from __future__ import annotations
 
-import _signal
 import contextlib
 import contextvars
 import functools
 import itertools
-import signal
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 import jax
 
+from lucid_fx._tensor._donation import deferred_interrupts
 from lucid_fx._tensor._fused import _program, program  # noqa: F401
 from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
     MODE,
@@ -57,9 +56,6 @@ MAX_FUSED_GRAD_BYTES = 16 * 2**20
 # Gradients are read, summed and written under this lock, so backward() calls
 # from several threads into one model accumulate every contribution.
 GRAD_LOCK = threading.RLock()
-_MAIN_THREAD = threading.main_thread().ident
-_SIGINT = signal.SIGINT
-_DEFAULT_HANDLER = signal.default_int_handler
 
 _MSG_UNTRACKED = (
     "lucid_fx.compile: {what} that is not reachable from the compiled function's "
@@ -229,31 +225,16 @@ def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> Non
     Freeing first means an interrupt leaves either the old grads (perhaps with
     the graph freed: a retried ``backward`` then raises the freed-graph error)
     or the new ones. One grad is one attribute store, which an interrupt
-    cannot split; several are written under the rule of
-    ``_donation.deferred_interrupts``, here with the C ``_signal`` module:
-    ``signal.signal`` converts handlers to enums, which made the deferral cost
-    20-50 us per backward on the benchmark machine, more than the backward of
-    a small graph itself.
+    cannot split; several are written under ``deferred_interrupts``.
     """
     for node in freed:
         node.vjp_fn = None
     if len(targets) == 1:
         targets[0]._grad = grads[0]
         return
-    main = threading.get_ident() == _MAIN_THREAD
-    if not main or _signal.getsignal(_SIGINT) is not _DEFAULT_HANDLER:
+    with deferred_interrupts():
         for t, g in zip(targets, grads, strict=True):
             t._grad = g
-        return
-    received: list[int] = []
-    _signal.signal(_SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        for t, g in zip(targets, grads, strict=True):
-            t._grad = g
-    finally:
-        _signal.signal(_SIGINT, _DEFAULT_HANDLER)
-    if received:
-        raise KeyboardInterrupt
 
 
 def _plan(order: list[Any], keep_all: bool) -> tuple[Hashable, list[Node], list[Any]]:
