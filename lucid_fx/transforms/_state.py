@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import operator
-import sys
 import weakref
 from collections.abc import Hashable, Iterator
 from typing import Any
@@ -29,6 +28,7 @@ import numpy as np
 
 from lucid_fx import random
 from lucid_fx._tensor import Tensor
+from lucid_fx._tensor._donation import donatable
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
 from lucid_fx.transforms._signature import (
@@ -42,8 +42,6 @@ from lucid_fx.transforms._signature import (
 _DATA = operator.attrgetter("data")
 _REQUIRES_GRAD = operator.attrgetter("requires_grad")
 _NUMBER = (int, float)
-# getrefcount of a slot's array from a local: the slot, the local, the argument.
-_SOLE = 3
 
 
 def _state_leaves(optimizer: Optimizer) -> tuple[list[Any], Any]:
@@ -222,7 +220,8 @@ class Collected:
         for t in self.tensors:
             g = t._grad
             grads.append(
-                None if g is None else g.data if sys.getrefcount(g) <= _SOLE else g
+                # holders: the tensor's grad slot and the local ``g``
+                None if g is None else g.data if donatable(g, holders=2) else g
             )
         states, treedefs, leaves = [], [], None
         for o in optimizers:
@@ -235,7 +234,8 @@ class Collected:
         mask = tuple(
             a is not None
             and not isinstance(a, Tensor)
-            and sys.getrefcount(a) <= _SOLE + 1  # + the slots list
+            # holders: the owning slot, the ``slots`` list and the local ``a``
+            and donatable(a, holders=3)
             for a in slots
         )
         donated = [a if m else None for a, m in zip(slots, mask, strict=True)]
