@@ -6,15 +6,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-
-from lucid_fx import random
 from lucid_fx.functional import _args
 from lucid_fx.functional._conv import conv_padding
 from lucid_fx.nn import functional as F
+from lucid_fx.nn._init import uniform_weight_and_bias
 from lucid_fx.nn._module import Module
-from lucid_fx.nn._parameter import Parameter
 
 
 class _ConvND(Module):
@@ -54,17 +50,8 @@ class _ConvND(Module):
         # PyTorch's default: kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), ...).
         fan_in = in_channels // groups * math.prod(self.kernel_size)
         bound = 1.0 / math.sqrt(fan_in)
-        w_key, b_key = jax.random.split(random.next_key())
-        shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(
-            jax.random.uniform(w_key, shape, jnp.float32, -bound, bound)
-        )
-        self.bias = (
-            Parameter(
-                jax.random.uniform(b_key, (out_channels,), jnp.float32, -bound, bound)
-            )
-            if bias
-            else None
+        self.weight, self.bias = uniform_weight_and_bias(
+            (out_channels, in_channels // groups, *self.kernel_size), bound, bias
         )
 
     def forward(self, input: Any) -> Any:  # noqa: A002

@@ -5,15 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 
-from lucid_fx import random
 from lucid_fx._typing import DTypeLike
 from lucid_fx.functional import _args
 from lucid_fx.nn import functional as F
+from lucid_fx.nn._init import uniform_weight_and_bias
 from lucid_fx.nn._module import Module
-from lucid_fx.nn._parameter import Parameter
 
 
 def _check_features(value: Any, name: str) -> int:
@@ -69,13 +67,8 @@ class Linear(Module):
         self.out_features = _check_features(out_features, "out_features")
         dtype = jnp.float32 if dtype is None else dtype
         bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
-        w_key, b_key = jax.random.split(random.next_key())
-        shape = (out_features, in_features)
-        self.weight = Parameter(jax.random.uniform(w_key, shape, dtype, -bound, bound))
-        self.bias = (
-            Parameter(jax.random.uniform(b_key, (out_features,), dtype, -bound, bound))
-            if bias
-            else None
+        self.weight, self.bias = uniform_weight_and_bias(
+            (out_features, in_features), bound, bias, dtype
         )
 
     def forward(self, input: Any) -> Any:  # noqa: A002
@@ -127,17 +120,10 @@ class Bilinear(Module):
         self.in2_features = _args.integer(in2_features, api, "in2_features", low=1)
         self.out_features = _args.integer(out_features, api, "out_features", low=1)
         bound = 1.0 / math.sqrt(in1_features)
-        w_key, b_key = jax.random.split(random.next_key())
-        shape = (out_features, in1_features, in2_features)
-        self.weight = Parameter(
-            jax.random.uniform(w_key, shape, jnp.float32, -bound, bound)
-        )
-        self.bias = (
-            Parameter(
-                jax.random.uniform(b_key, (out_features,), jnp.float32, -bound, bound)
-            )
-            if _args.flag(bias, api, "bias")
-            else None
+        self.weight, self.bias = uniform_weight_and_bias(
+            (out_features, in1_features, in2_features),
+            bound,
+            _args.flag(bias, api, "bias"),
         )
 
     def forward(self, input1: Any, input2: Any) -> Any:
