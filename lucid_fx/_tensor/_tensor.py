@@ -268,6 +268,26 @@ class Tensor(TensorOperators):
         """
         self._data = array
 
+    def set_grad(self, array: jax.Array | Tensor | None) -> None:
+        """Set ``grad`` without any check (for the library's own writes).
+
+        The fast path behind the ``grad`` setter for a caller that holds the
+        gradient's array (wrapped here) or Tensor, of this tensor's shape and
+        dtype: a compiled step writing its results back. Users should assign
+        ``t.grad`` instead.
+
+        Examples:
+          >>> import jax.numpy as jnp
+          >>> from lucid_fx import Tensor
+          >>> t = Tensor([1.0, 2.0], requires_grad=True)
+          >>> t.set_grad(jnp.array([0.5, 0.5]))
+          >>> t.grad
+          Tensor([0.5, 0.5])
+        """
+        if array is not None and not isinstance(array, Tensor):
+            array = Tensor._wrap(array)
+        self._grad = array
+
     @property
     def requires_grad(self) -> bool:
         """Whether ops on this tensor are recorded for :meth:`backward`.

@@ -65,30 +65,3 @@ class BridgeMixin:
             type(self),
             tuple((len(g["params"]), self._static(g)) for g in self.param_groups),
         )
-
-    # Aliases read by today's lucid_fx.transforms._state; delete after the
-    # compile rebuild on the bridge hooks above is merged.
-    def _hyper(self) -> Hashable:
-        return self.bridge_signature()
-
-    def _lr_scalar(self) -> Any:
-        return self.bridge_state()[0] if self._traced is None else self._traced
-
-    @property
-    def _lr(self) -> Any:
-        return self._traced
-
-    @_lr.setter
-    def _lr(self, value: Any) -> None:
-        self._traced = value
-
-    _lr_cache = _lr
-
-    @property
-    def _state_leaves(self) -> list[Any]:
-        return jax.tree.leaves(self._states)
-
-    @_state_leaves.setter
-    def _state_leaves(self, leaves: list[Any]) -> None:
-        treedef = jax.tree.structure(self._states)
-        self._states = jax.tree.unflatten(treedef, list(leaves))

@@ -353,9 +353,12 @@ class CompiledFunction:
                 len(refs) == len(args)
                 and len(kw_refs) == len(kwargs)
                 and _same_call(refs, args)
-                and all(k in kwargs for k, _ in kw_refs)
-                and _same_call(
-                    tuple(r for _, r in kw_refs), (kwargs[k] for k, _ in kw_refs)
+                and (
+                    not kwargs
+                    or all(k in kwargs for k, _ in kw_refs)
+                    and _same_call(
+                        tuple(r for _, r in kw_refs), (kwargs[k] for k, _ in kw_refs)
+                    )
                 )
                 and state.rebind(args, kwargs)
             ):

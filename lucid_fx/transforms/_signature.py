@@ -63,16 +63,13 @@ def fingerprint(dicts: list[dict[str, Any]]) -> list[Any]:
     identity (:func:`same`). A change anywhere in the tree (a new sub-module,
     Parameter or buffer, a config, the mode) is a changed identity in the
     dict of the module that holds it."""
-    return [
-        v
-        for d in dicts
-        for v in (
-            *d.values(),
-            *d["_parameters"].values(),
-            *d["_modules"].values(),
-            *d["_buffers"].values(),
-        )
-    ]
+    values: list[Any] = []
+    for d in dicts:
+        values += d.values()
+        values += d["_parameters"].values()
+        values += d["_modules"].values()
+        values += d["_buffers"].values()
+    return values
 
 
 def same(a: list[Any], b: list[Any]) -> bool:

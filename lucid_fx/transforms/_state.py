@@ -44,13 +44,19 @@ _REQUIRES_GRAD = operator.attrgetter("requires_grad")
 _NUMBER = (int, float)
 
 
-def _state_leaves(optimizer: Optimizer) -> tuple[list[Any], Any]:
-    """An optimizer's state as a flat list, and its treedef (None when flat)."""
-    _, state = optimizer.bridge_state()
-    if type(state) is list:
-        return state, None
-    leaves, treedef = jax.tree.flatten(state)
-    return leaves, treedef
+def _flat(state: Any) -> tuple[list[Any], Any]:
+    """An optimizer state pytree as leaves and treedef."""
+    return jax.tree.flatten(state)
+
+
+def _ties(slots: list[Any]) -> tuple[tuple[int, int], ...]:
+    """``(slot, first slot)`` pairs for slots holding one array twice."""
+    first: dict[int, int] = {}
+    return tuple(
+        (i, first[id(a)])
+        for i, a in enumerate(slots)
+        if first.setdefault(id(a), i) != i
+    )
 
 
 # The last global key a step read and its raw data (one entry: the library's
@@ -206,95 +212,82 @@ class Collected:
         cache key.
         """
         optimizers = self.optimizers()
-        params = list(map(_DATA, self.params))
-        buffers = list(map(_DATA, self.buffers))
-        ids = list(map(id, params + buffers))
-        ties = []
-        if len(set(ids)) != len(ids):
-            tied: dict[int, int] = {}
-            for i, key in enumerate(ids):
-                first = tied.setdefault(key, i)
-                if first != i:
-                    ties.append((i, first))
-        grads = []
+        slots = list(map(_DATA, self.params))
+        slots += map(_DATA, self.buffers)
+        ties = _ties(slots) if len(set(map(id, slots))) != len(slots) else ()
+        # Locals holding arrays count as holders below: each is released
+        # (or counted) before the next donation check.
+        g = h = state = leaves = a = None
         for t in self.tensors:
-            g = t._grad
-            grads.append(
-                # holders: the tensor's grad slot and the local ``g``
-                None if g is None else g.data if donatable(g, holders=2) else g
-            )
-        states, treedefs, leaves = [], [], None
+            g = t.grad
+            # holders: the tensor's grad slot and the local ``g``. A grad
+            # Tensor someone else holds travels as the Tensor: kept.
+            slots.append(None if g is None else g.data if donatable(g, 2) else g)
+        hyper, treedefs = [], []
         for o in optimizers:
-            leaves, treedef = _state_leaves(o)
-            states.extend(leaves)
+            h, state = o.bridge_state()
+            hyper.append(h)
+            leaves, treedef = (state, None) if type(state) is list else _flat(state)
+            slots += leaves
             treedefs.append((treedef, len(leaves)))
-        slots = params + buffers + grads + states
-        del params, buffers, grads, states, leaves
-        # A grad Tensor someone else holds came through as the Tensor: kept.
-        mask = tuple(
-            a is not None
-            and not isinstance(a, Tensor)
+        del g, h, state, leaves
+        donated, kept, mask = [], [], []
+        for a in slots:
             # holders: the owning slot, the ``slots`` list and the local ``a``
-            and donatable(a, holders=3)
-            for a in slots
-        )
-        donated = [a if m else None for a, m in zip(slots, mask, strict=True)]
-        kept = [
-            None if m else a.data if isinstance(a, Tensor) else a
-            for a, m in zip(slots, mask, strict=True)
-        ]
+            if a is not None and not isinstance(a, Tensor) and donatable(a, 3):
+                donated.append(a)
+                kept.append(None)
+                mask.append(True)
+            else:
+                donated.append(None)
+                kept.append(a.data if isinstance(a, Tensor) else a)
+                mask.append(False)
+        del a, slots
         numbers = [args[w] if type(w) is int else kwargs[w] for w in self.number_at]
-        hyper = [o.bridge_state()[0] for o in optimizers]
         tensors = list(map(_DATA, self.inputs))
         # The key travels as its raw uint32 data: a typed key array argument
         # sends every call down jit's Python path (~0.7 ms, measured).
         key = key_data(random.get_rng_state())
-        inputs = [kept, tensors, numbers, hyper, key]
         layout = (
-            tuple((a.shape, a.dtype) for a in tensors),
+            tuple([(a.shape, a.dtype) for a in tensors]),
             self.structure,
             tuple(map(_REQUIRES_GRAD, self.tensors)),
-            tuple(o.bridge_signature() for o in optimizers),
+            tuple([o.bridge_signature() for o in optimizers]),
             tuple(treedefs),
-            mask,
-            tuple(ties),
+            tuple(mask),
+            ties,
         )
-        return donated, inputs, layout
+        return donated, [kept, tensors, numbers, hyper, key], layout
 
     # --------------------------------------------------------- install, put
-    def _slots(self, values: list[Any]) -> Iterator[tuple[str, Any, Any]]:
-        n_p, n_b, n_t = len(self.params), len(self.buffers), len(self.tensors)
-        for t, v in zip(self.params, values[:n_p], strict=True):
-            yield "data", t, v
-        for t, v in zip(self.buffers, values[n_p : n_p + n_b], strict=True):
-            yield "data", t, v
-        for t, v in zip(self.tensors, values[n_p + n_b : n_p + n_b + n_t], strict=True):
-            yield "grad", t, v
-
     def put(self, values: list[Any], treedefs: tuple, new_inputs: list[Any]) -> None:
         """Rebind every slot to ``values`` (same layout as ``arrays``); an input
-        Tensor given ``None`` keeps its data."""
-        for kind, t, v in self._slots(values):
-            if kind == "data":
-                t.data = v
-            else:
-                t._grad = None if v is None else Tensor._wrap(v)
-        start = len(self.params) + len(self.buffers) + len(self.tensors)
+        Tensor given ``None`` keeps its data. The arrays are the program's
+        own results (or its tracers), of the slots' shapes: no checks."""
+        n = len(self.params)
+        for t, v in zip(self.params, values, strict=False):
+            t.set_data(v)
+        for t, v in zip(self.buffers, values[n:], strict=False):
+            t.set_data(v)
+        n += len(self.buffers)
+        for t, v in zip(self.tensors, values[n:], strict=False):
+            t.set_grad(v)
+        start = n + len(self.tensors)
         for o, (treedef, n) in zip(self.optimizers(), treedefs, strict=True):
-            leaves = list(values[start : start + n])
+            leaves = values[start : start + n]
             start += n
             o.load_bridge_state(
                 leaves if treedef is None else jax.tree.unflatten(treedef, leaves)
             )
         for t, v in zip(self.inputs, new_inputs, strict=True):
             if v is not None:
-                t.data = v
+                t.set_data(v)
 
     def snapshot(self) -> tuple[Any, ...]:
         """Everything a trace overwrites, as it is (Tensor objects in buffer
         slots included: a step may rebind them)."""
         values = [*map(_DATA, self.params), *map(_DATA, self.buffers)]
-        values += [t._grad for t in self.tensors]
+        values += [t.grad for t in self.tensors]
         states = [o.bridge_state()[1] for o in self.optimizers()]
         slots = [(d, n, d[n]) for d, n in self.buffer_slots]
         inputs = list(map(_DATA, self.inputs))
@@ -304,15 +297,15 @@ class Collected:
         values, states, slots, inputs, key = snapshot
         for d, n, t in slots:
             d[n] = t
-        for kind, t, v in self._slots(values):
-            if kind == "data":
-                t.data = v
-            else:
-                t._grad = v
+        n = len(self.params) + len(self.buffers)
+        for t, v in zip([*self.params, *self.buffers], values, strict=False):
+            t.set_data(v)
+        for t, g in zip(self.tensors, values[n:], strict=True):
+            t.set_grad(g)
         for o, state in zip(self.optimizers(), states, strict=True):
             o.load_bridge_state(state)
         for t, v in zip(self.inputs, inputs, strict=True):
-            t.data = v
+            t.set_data(v)
         random.set_rng_state(key)
 
     @contextlib.contextmanager
@@ -339,10 +332,10 @@ class Collected:
         from its slot."""
         values = [*map(_DATA, self.params)]
         values += [d[n].data for d, n in self.buffer_slots]
-        values += [None if t._grad is None else t._grad.data for t in self.tensors]
+        values += [None if t.grad is None else t.grad.data for t in self.tensors]
         for o, (treedef, _) in zip(self.optimizers(), treedefs, strict=True):
-            leaves, _ = _state_leaves(o)
-            values.extend(leaves)
+            _, state = o.bridge_state()
+            values += state if treedef is None else jax.tree.leaves(state)
         return values
 
 
