@@ -144,8 +144,14 @@ def tracking(ids: frozenset[int]) -> Iterator[None]:
         _TRACKED.reset(token)
 
 
+def tracing() -> bool:
+    """Whether a compile trace is running (:func:`check_writable` applies)."""
+    return _TRACKED.get() is not None
+
+
 def check_writable(obj: Any, birth: int, what: str) -> None:
-    """Raise if a compile trace would write state it does not track."""
+    """Raise if a compile trace would write state it does not track. Callers
+    on a hot path ask :func:`tracing` first (``what`` is built eagerly)."""
     tracked = _TRACKED.get()
     if tracked is not None and id(obj) not in tracked[0] and birth < tracked[1]:
         raise RuntimeError(_MSG_UNTRACKED.format(what=what))
@@ -195,15 +201,15 @@ def backward(
                             shape=parent.shape, now=parent._version, then=then
                         )
                     )
-        for t in targets:
-            check_writable(t, t._birth, f"a tensor of shape {t.shape}")
+        if tracing():
+            for t in targets:
+                check_writable(t, t._birth, f"a tensor of shape {t.shape}")
         old = tuple(None if t._grad is None else t._grad.data for t in targets)
         fused = None
         if (
             len(steps) <= MAX_FUSED_NODES
             and not any(node.direct for node in steps)
-            and sum(t.data.size * t.data.dtype.itemsize for t in targets)
-            <= MAX_FUSED_GRAD_BYTES
+            and sum([t.data.nbytes for t in targets]) <= MAX_FUSED_GRAD_BYTES
         ):
             # None until the wiring recurs and is compiled. Inside a trace
             # (lucid_fx.compile) the program is inlined: no background compile.

@@ -35,6 +35,8 @@ _MSG_GRAD_ASSIGN = (
     "Assign None to clear, or a float array of the tensor's shape."
 )
 
+# Default backward seeds, one per (shape, dtype); cleared past MAX_SEEDS.
+MAX_SEEDS = 64
 _ONES: dict[tuple[tuple[int, ...], Any], jax.Array] = {}
 
 
@@ -46,6 +48,8 @@ def _ones(shape: tuple[int, ...], dtype: Any) -> jax.Array:
         ones = jnp.ones(shape, dtype)
         # Inside a lucid_fx.compile trace this is a tracer: never cache it.
         if not isinstance(ones, jax.core.Tracer):
+            if len(_ONES) >= MAX_SEEDS:
+                _ONES.clear()
             _ONES[key] = ones
     return ones
 

@@ -252,14 +252,18 @@ class Optimizer(BridgeMixin, StateDictMixin):
         return loss
 
     def _step(self) -> None:
-        api = type(self).__name__
-        _tape.check_writable(self, self._birth, f"a {api} optimizer")
+        checked = _tape.tracing()
+        if checked:
+            api = type(self).__name__
+            _tape.check_writable(self, self._birth, f"a {api} optimizer")
         live, groups = [], []
         i = 0
         for k, group in enumerate(self.param_groups):
             for p in group["params"]:
                 if p.grad is not None:
-                    _tape.check_writable(p, p._birth, f"a parameter of shape {p.shape}")
+                    if checked:
+                        what = f"a parameter of shape {p.shape}"
+                        _tape.check_writable(p, p._birth, what)
                     live.append(i)
                     groups.append(k)
                 i += 1
