@@ -428,3 +428,25 @@ def test_exit_during_a_background_compile_is_clean():
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_default_backward_seeds_are_a_bounded_cache(monkeypatch):
+    from lucid_fx._tensor import _tensor
+
+    monkeypatch.setattr(_tensor, "MAX_SEEDS", 3)
+    monkeypatch.setattr(_tensor, "_ONES", {})
+    for n in range(1, 8):
+        x = Tensor(np.arange(n, dtype=np.float32), requires_grad=True)
+        (x * 2.0).backward()  # a non-scalar root: seeded with ones, as lucid
+        np.testing.assert_array_equal(x.grad.numpy(), np.full(n, 2.0))
+        assert len(_tensor._ONES) <= 3
+
+
+def test_set_grad_is_the_unchecked_write_the_grad_setter_validates():
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    t.set_grad(jax.numpy.array([3.0, 4.0]))
+    assert type(t.grad) is Tensor and t.grad.tolist() == [3.0, 4.0]
+    t.set_grad(None)
+    assert t.grad is None
+    with pytest.raises(ValueError, match="shape"):
+        t.grad = np.zeros(3, np.float32)  # the public setter still checks
