@@ -25,12 +25,13 @@ from lucid_fx.nn._parameter import Parameter
 def _split_and_draw(
     state: jax.Array, weight_shape: tuple[int, ...], dtype: jnp.dtype, bound: float
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    state, key = jax.random.split(state)
+    state, key = jax.random.split(jax.random.wrap_key_data(state))
     w_key, b_key = jax.random.split(key)
     uniform = functools.partial(
         jax.random.uniform, dtype=dtype, minval=-bound, maxval=bound
     )
-    return state, uniform(w_key, weight_shape), uniform(b_key, weight_shape[:1])
+    weight, bias = uniform(w_key, weight_shape), uniform(b_key, weight_shape[:1])
+    return jax.random.key_data(state), weight, bias
 
 
 def uniform_weight_and_bias(
@@ -51,7 +52,7 @@ def uniform_weight_and_bias(
       ((2, 3), (2,), True)
     """
     state, weight, bias_values = _split_and_draw(
-        random.get_rng_state(), tuple(weight_shape), jnp.dtype(dtype), float(bound)
+        random.get_rng_state_data(), tuple(weight_shape), jnp.dtype(dtype), float(bound)
     )
-    random.set_rng_state(state)
+    random.set_rng_state_data(state)
     return Parameter(weight), (Parameter(bias_values) if bias else None)

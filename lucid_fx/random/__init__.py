@@ -6,15 +6,24 @@ keys explicitly instead. ``get_rng_state``/``set_rng_state`` expose the key so
 compiled steps can thread it as state.
 """
 
-from lucid_fx.random._generator import get_rng_state, next_key, seed, set_rng_state
+from lucid_fx.random._generator import (
+    get_rng_state,
+    get_rng_state_data,
+    next_key,
+    seed,
+    set_rng_state,
+    set_rng_state_data,
+)
 from lucid_fx.random._sampling import rand, randint, randn
 
 __all__ = [
     "get_rng_state",
+    "get_rng_state_data",
     "next_key",
     "rand",
     "randint",
     "randn",
     "seed",
     "set_rng_state",
+    "set_rng_state_data",
 ]

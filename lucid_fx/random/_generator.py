@@ -5,7 +5,11 @@ from __future__ import annotations
 import jax
 
 _DEFAULT_SEED = 0
-_state: dict[str, jax.Array] = {}
+# The generator's key, held as a typed key ("key"), as its raw uint32 data
+# ("raw"), or both; the missing form is made on demand and kept until the next
+# change. Eager draws pass the raw data: jit dispatches uint32 arrays on its
+# C++ fast path, while a typed key argument or result costs ~15 us in Python.
+_state: dict[str, jax.Array | None] = {}
 
 
 def seed(n: int) -> None:
@@ -30,7 +34,8 @@ def seed(n: int) -> None:
         raise TypeError(f"seed: n must be an int, got {type(n).__name__} {n!r}.")
     if n < 0:
         raise ValueError(f"seed: n must be >= 0, got {n!r}.")
-    _state["key"] = jax.random.key(n)
+    with jax.ensure_compile_time_eval():  # concrete, even inside a trace
+        _state.update(key=jax.random.key(n), raw=None)
 
 
 def next_key() -> jax.Array:
@@ -45,9 +50,8 @@ def next_key() -> jax.Array:
       >>> bool((jax.random.key_data(k1) == jax.random.key_data(next_key())).all())
       True
     """
-    if "key" not in _state:
-        seed(_DEFAULT_SEED)
-    _state["key"], key = jax.random.split(_state["key"])
+    new, key = jax.random.split(get_rng_state())
+    _state.update(key=new, raw=None)
     return key
 
 
@@ -68,9 +72,15 @@ def get_rng_state() -> jax.Array:
       >>> bool((jax.random.key_data(a) == jax.random.key_data(next_key())).all())
       True
     """
-    if "key" not in _state:
-        seed(_DEFAULT_SEED)
-    return _state["key"]
+    key = _state.get("key")
+    if key is None:
+        if _state.get("raw") is None:
+            seed(_DEFAULT_SEED)
+            return get_rng_state()
+        # A concrete key stays concrete even while some function is traced.
+        with jax.ensure_compile_time_eval():
+            key = _state["key"] = jax.random.wrap_key_data(_state["raw"])
+    return key
 
 
 def set_rng_state(key: jax.Array) -> None:
@@ -96,4 +106,46 @@ def set_rng_state(key: jax.Array) -> None:
             f"set_rng_state: expected a typed PRNG key of shape () as returned "
             f"by get_rng_state(), got {type(key).__name__}."
         )
-    _state["key"] = key
+    _state.update(key=key, raw=None)
+
+
+def get_rng_state_data() -> jax.Array:
+    """The global key's raw data: ``jax.random.key_data(get_rng_state())``.
+
+    With :func:`set_rng_state_data` this is the fast form of the state hooks
+    for code that threads the key through a jitted call: a ``uint32`` array
+    argument stays on jit's C++ dispatch path, a typed key array does not.
+    Made once per key and cached.
+
+    Examples:
+      >>> import jax
+      >>> from lucid_fx.random import get_rng_state, get_rng_state_data, seed
+      >>> seed(0)
+      >>> raw = get_rng_state_data()
+      >>> raw.dtype, bool((raw == jax.random.key_data(get_rng_state())).all())
+      (dtype('uint32'), True)
+    """
+    raw = _state.get("raw")
+    if raw is None:
+        with jax.ensure_compile_time_eval():
+            raw = _state["raw"] = jax.random.key_data(get_rng_state())
+    return raw
+
+
+def set_rng_state_data(raw: jax.Array) -> None:
+    """Make the key whose raw data is ``raw`` (from :func:`get_rng_state_data`
+    or a program's result) the global key. Not validated: the library's own
+    fast path; users should prefer :func:`set_rng_state`.
+
+    Examples:
+      >>> import jax
+      >>> from lucid_fx.random import get_rng_state_data, next_key, seed
+      >>> from lucid_fx.random import set_rng_state_data
+      >>> seed(2)
+      >>> saved = get_rng_state_data()
+      >>> a = jax.random.key_data(next_key())
+      >>> set_rng_state_data(saved)
+      >>> bool((a == jax.random.key_data(next_key())).all())
+      True
+    """
+    _state.update(key=None, raw=raw)

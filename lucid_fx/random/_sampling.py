@@ -7,6 +7,7 @@ Each draw splits the global key as :func:`lucid_fx.random.next_key` does, so the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor
-from lucid_fx.random._generator import get_rng_state, set_rng_state
+from lucid_fx.random._generator import get_rng_state_data, set_rng_state_data
 
 _MSG_SHAPE = (
     "{op}: the shape must be ints, given as {op}(2, 3) or {op}((2, 3)), got {shape!r}."
@@ -41,27 +42,26 @@ _SAMPLERS = {
     "normal": lambda key, shape, lo, hi: jax.random.normal(key, shape, jnp.float32),
     "randint": lambda key, shape, lo, hi: jax.random.randint(key, shape, lo, hi),
 }
-_DRAWS: dict[tuple, Any] = {}
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _split_and_draw(
+    state: jax.Array, kind: str, shape: tuple[int, ...], lo: int, hi: int
+) -> tuple[jax.Array, jax.Array]:
+    state, key = jax.random.split(jax.random.wrap_key_data(state))
+    return jax.random.key_data(state), _SAMPLERS[kind](key, shape, lo, hi)
 
 
 def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Array:
     """``next_key()`` and one draw as one compiled call (eager overhead).
 
     The same split as :func:`lucid_fx.random.next_key`: the generator keeps the
-    first half, the draw uses the second, so both give the same sequence.
+    first half, the draw uses the second, so both give the same sequence. The
+    programs live in ``jax.jit``'s own bounded cache, keyed by the static
+    arguments.
     """
-    cache_key = (kind, shape, lo, hi)
-    fused = _DRAWS.get(cache_key)
-    if fused is None:
-        sampler = _SAMPLERS[kind]
-
-        def split_and_draw(state: jax.Array) -> tuple[jax.Array, jax.Array]:
-            state, key = jax.random.split(state)
-            return state, sampler(key, shape, lo, hi)
-
-        fused = _DRAWS[cache_key] = jax.jit(split_and_draw)
-    state, values = fused(get_rng_state())
-    set_rng_state(state)
+    state, values = _split_and_draw(get_rng_state_data(), kind, shape, lo, hi)
+    set_rng_state_data(state)
     return values
 
 

@@ -37,7 +37,7 @@ from lucid_fx.transforms._signature import (
     module_signature,
     same,
 )
-from lucid_fx.transforms._state import Collected, output_leaves, set_key_data
+from lucid_fx.transforms._state import Collected, output_leaves
 
 # Programs kept per compiled function or module, and compiles before a warning.
 MAX_PROGRAMS = 32
@@ -438,7 +438,7 @@ class CompiledFunction:
                     new[j] = new[first]
                 state.put(new, layout[4], changed)  # type: ignore[index]
                 if new_key is not None:
-                    set_key_data(new_key)
+                    random.set_rng_state_data(new_key)
         except _UNTRACEABLE as error:
             _warn_fallback(getattr(self.fn, "__name__", "the function"), error)
             self.eager = True

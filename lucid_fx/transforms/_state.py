@@ -59,25 +59,6 @@ def _ties(slots: list[Any]) -> tuple[tuple[int, int], ...]:
     )
 
 
-# The last global key a step read and its raw data (one entry: the library's
-# own key, never a user's object): key_data costs a dispatch (~30 us).
-_KEY_DATA: list[Any] = [None, None]
-
-
-def key_data(key: Any) -> jax.Array:
-    """The raw uint32 data of ``key``, cached for the last key seen."""
-    if _KEY_DATA[0] is not key:
-        _KEY_DATA[0], _KEY_DATA[1] = key, jax.random.key_data(key)
-    return _KEY_DATA[1]
-
-
-def set_key_data(raw: jax.Array) -> None:
-    """Make the key with raw data ``raw`` the global key (cached as such)."""
-    key = jax.random.wrap_key_data(raw)
-    _KEY_DATA[0], _KEY_DATA[1] = key, raw
-    random.set_rng_state(key)
-
-
 class Collected:
     """The state reachable from one call's arguments, and its signature.
 
@@ -247,7 +228,7 @@ class Collected:
         tensors = list(map(_DATA, self.inputs))
         # The key travels as its raw uint32 data: a typed key array argument
         # sends every call down jit's Python path (~0.7 ms, measured).
-        key = key_data(random.get_rng_state())
+        key = random.get_rng_state_data()
         layout = (
             tuple([(a.shape, a.dtype) for a in tensors]),
             self.structure,
@@ -317,7 +298,7 @@ class Collected:
         before = self.snapshot()
         try:
             self.put(values, treedefs, tensors)
-            random.set_rng_state(jax.random.wrap_key_data(key))
+            random.set_rng_state_data(key)
             with contextlib.ExitStack() as stack:
                 for o, h in zip(self.optimizers(), hyper, strict=True):
                     stack.enter_context(o.traced_hyper(h))
