@@ -8,7 +8,7 @@ backward and optimizer update inside the trace), runs as one XLA program, and
 the new arrays are written back (``Collected.put``): state out, program, state
 back, in that order in ``CompiledFunction.__call__``.
 
-Caches: each compiled function keeps at most ``MAX_PROGRAMS`` programs (least
+Caches: each compiled function keeps at most ``_signature.MAX_PROGRAMS`` programs (least
 recently used dropped) and warns once past ``WARN_AFTER`` compiles. Nothing
 here holds a user's module or optimizer strongly between calls.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import warnings
 import weakref
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
@@ -25,36 +24,16 @@ from typing import Any
 import jax
 
 from lucid_fx import random
-from lucid_fx._tensor import Tensor, _tape, lift
+from lucid_fx._tensor import Tensor, _tape
 from lucid_fx._tensor._donation import deferred_interrupts
 from lucid_fx.nn import Module
-from lucid_fx.transforms._functionalize import swapped
+from lucid_fx.transforms._compiled_module import CompiledModule
+from lucid_fx.transforms._fallback import UNTRACEABLE, warn_fallback
 from lucid_fx.transforms._signature import (
-    Key,
     ProgramCache,
-    fingerprint,
-    module_dicts,
-    module_signature,
-    same,
 )
 from lucid_fx.transforms._state import Collected, output_leaves
 
-# Programs kept per compiled function or module, and compiles before a warning.
-MAX_PROGRAMS = 32
-WARN_AFTER = 8
-
-_UNTRACEABLE = (
-    jax.errors.ConcretizationTypeError,
-    jax.errors.TracerArrayConversionError,
-    jax.errors.TracerIntegerConversionError,
-)
-_MSG_FALLBACK = (
-    "lucid_fx.compile: {name} uses Python control flow on tensor values and "
-    "cannot be traced into one XLA program ({error}). Falling back to the eager "
-    "path for it; results are the same, only slower. If the value is a Python "
-    "number argument, mark it static: lucid_fx.compile(fn, "
-    "static_argnames=(...))."
-)
 _MSG_TARGET = (
     "compile: expected an nn.Module or a callable, got {kind}. Use "
     "lucid_fx.compile(model) or @lucid_fx.compile on a training step function."
@@ -121,130 +100,6 @@ def compile(  # noqa: A001
     if callable(target):
         return CompiledFunction(target, static_argnums, static_argnames)
     raise TypeError(_MSG_TARGET.format(kind=type(target).__name__))
-
-
-def _warn_fallback(name: str, error: Exception) -> None:
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    warnings.warn(
-        _MSG_FALLBACK.format(name=name, error=type(error).__name__ + ": " + first_line),
-        RuntimeWarning,
-        stacklevel=3,
-    )
-
-
-# ------------------------------------------------------------------ modules
-
-_MSG_STATEFUL = (
-    "lucid_fx.compile: {name} {why} in training mode, which one compiled "
-    "forward cannot carry (it would reuse one dropout mask, or drop the "
-    "running-statistics update). Running it eagerly instead; compile the whole "
-    "training step (@lucid_fx.compile on a function taking the model) to get "
-    "one XLA program that threads both as state."
-)
-
-
-class _StatefulForward(Exception):
-    """The forward drew random numbers while being traced."""
-
-
-def _check_rng(before: Any) -> None:
-    if random.get_rng_state() is not before:
-        random.set_rng_state(before)  # the tracer must not escape
-        raise _StatefulForward
-
-
-class CompiledModule:
-    """A module whose whole forward runs as one XLA program and one tape node.
-
-    It shares the module's Parameters, so optimizers built on
-    ``module.parameters()`` keep working, and ``backward()`` fills the same
-    ``.grad``\\ s as the eager path. Config changes, ``train()``/``eval()``,
-    replaced sub-modules or Parameters and loaded state dicts are all seen by
-    the next call. The forward must return one array. At most
-    ``MAX_PROGRAMS`` signatures are kept (least recently used dropped).
-
-    Examples:
-      >>> import lucid_fx
-      >>> import lucid_fx.nn as nn
-      >>> from lucid_fx import Tensor
-      >>> model = nn.Sequential(nn.Linear(2, 2), nn.LeakyReLU(0.5))
-      >>> fast = lucid_fx.compile(model)
-      >>> x = Tensor([[1.0, -1.0]])
-      >>> bool((fast(x).numpy() == model(x).numpy()).all())
-      True
-    """
-
-    def __init__(self, module: Module) -> None:
-        self.module = module
-        self.eager = False
-        self._warned = False
-        self._seen: tuple[list[Any], Hashable, dict[str, Any]] | None = None
-        name = type(module).__name__
-        self._programs = ProgramCache(name, MAX_PROGRAMS, WARN_AFTER)
-
-    def _structure(self) -> tuple[Hashable, dict[str, Any]]:
-        """The module's signature and parameters, recomputed only when some
-        attribute in its tree was assigned (no global counter)."""
-        seen = self._seen
-        current = fingerprint(module_dicts(self.module))
-        if seen is None or not same(seen[0], current):
-            params = dict(self.module.named_parameters())
-            signature = Key((module_signature(self.module), tuple(params)))
-            seen = self._seen = (current, signature, params)
-        return seen[1], seen[2]
-
-    def _build(self, signature: Hashable, n_args: int) -> tuple[Callable, Callable]:
-        module = self.module
-        names = list(self._structure()[1])
-
-        def run(*arrays: jax.Array) -> Any:
-            parameters = dict(module.named_parameters())
-            before = random.get_rng_state()
-            with swapped(parameters, dict(zip(names, arrays, strict=False))):
-                out = module(*arrays[len(names) :])
-            _check_rng(before)
-            return out
-
-        def apply(params: dict[str, jax.Array], *args: jax.Array) -> Any:
-            before = random.get_rng_state()
-            with swapped(dict(module.named_parameters()), params):
-                out = module(*args)
-            _check_rng(before)
-            return out
-
-        return lift(run, "compiled_module"), jax.jit(apply)
-
-    def __call__(self, *args: Any) -> Any:
-        if self.eager:
-            return self.module(*args)
-        if self.module.training and any(True for _ in self.module.buffers()):
-            return self._go_eager("has buffers", args, permanent=False)
-        signature, params = self._structure()
-        key = (signature, len(args))
-        op, jitted = self._programs.get(key, lambda: self._build(signature, len(args)))
-        try:
-            if not any(isinstance(a, Tensor) for a in args):
-                return jitted({k: p.data for k, p in params.items()}, *args)
-            return op(*params.values(), *args)
-        except _UNTRACEABLE as error:
-            _warn_fallback(type(self.module).__name__, error)
-            self.eager = True
-            return self.module(*args)
-        except _StatefulForward:
-            self._programs.clear()
-            return self._go_eager("draws random numbers", args, permanent=True)
-
-    def _go_eager(self, why: str, args: tuple[Any, ...], permanent: bool) -> Any:
-        """Run this call eagerly (all calls if ``permanent``), warning once."""
-        if not self._warned:
-            name = type(self.module).__name__
-            warnings.warn(_MSG_STATEFUL.format(name=name, why=why), RuntimeWarning, 3)
-            self._warned = True
-        self.eager = self.eager or permanent
-        return self.module(*args)
-
-    def __repr__(self) -> str:
-        return f"CompiledModule({self.module!r})"
 
 
 # ---------------------------------------------------------------- functions
@@ -340,7 +195,7 @@ class CompiledFunction:
         # so it never keeps a model or optimizer alive.
         self._last: list[tuple[tuple, tuple, Collected]] = []
         name = getattr(fn, "__name__", "the function")
-        self._programs = ProgramCache(name, MAX_PROGRAMS, WARN_AFTER)
+        self._programs = ProgramCache(name)
         functools.update_wrapper(self, fn)
 
     # ------------------------------------------------------------ state out
@@ -439,8 +294,8 @@ class CompiledFunction:
                 state.put(new, layout[4], changed)  # type: ignore[index]
                 if new_key is not None:
                     random.set_rng_state_data(new_key)
-        except _UNTRACEABLE as error:
-            _warn_fallback(getattr(self.fn, "__name__", "the function"), error)
+        except UNTRACEABLE as error:
+            warn_fallback(getattr(self.fn, "__name__", "the function"), error)
             self.eager = True
             return self.fn(*args, **kwargs)
         finally:

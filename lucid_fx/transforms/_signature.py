@@ -120,17 +120,25 @@ _MSG_RECOMPILES = (
 )
 
 
+# Programs kept per compiled function or module, and compiles before a warning.
+MAX_PROGRAMS = 32
+WARN_AFTER = 8
+
+
 class ProgramCache:
     """A bounded LRU of compiled programs for one compiled function.
 
-    Holds at most ``maxsize`` entries (the least recently used is dropped) and
-    warns once when more than ``warn_after`` programs were built for it.
+    Holds at most ``maxsize`` entries (default ``MAX_PROGRAMS``, 32; the least
+    recently used is dropped) and warns once when more than ``warn_after``
+    (default ``WARN_AFTER``, 8) programs were built for it.
     """
 
-    def __init__(self, name: str, maxsize: int, warn_after: int) -> None:
+    def __init__(
+        self, name: str, maxsize: int | None = None, warn_after: int | None = None
+    ) -> None:
         self.name = name
-        self.maxsize = maxsize
-        self.warn_after = warn_after
+        self.maxsize = MAX_PROGRAMS if maxsize is None else maxsize
+        self.warn_after = WARN_AFTER if warn_after is None else warn_after
         self.compiles = 0
         self._entries: collections.OrderedDict[Hashable, Any] = (
             collections.OrderedDict()

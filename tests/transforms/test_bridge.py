@@ -21,7 +21,7 @@ import lucid_fx.nn as nn
 import lucid_fx.nn.functional as F
 from lucid_fx import Tensor, optim
 from lucid_fx._tensor import lift_inplace
-from lucid_fx.transforms import _compile
+from lucid_fx.transforms import _signature
 from tests.helpers import train_step
 
 RNG = np.random.default_rng(1)
@@ -144,8 +144,8 @@ def test_changing_the_model_itself_is_still_seen():
 
 
 def test_program_cache_is_bounded_lru_and_warns(monkeypatch):
-    monkeypatch.setattr(_compile, "MAX_PROGRAMS", 3)
-    monkeypatch.setattr(_compile, "WARN_AFTER", 4)
+    monkeypatch.setattr(_signature, "MAX_PROGRAMS", 3)
+    monkeypatch.setattr(_signature, "WARN_AFTER", 4)
 
     def total(x):
         return x.sum()
@@ -161,7 +161,7 @@ def test_program_cache_is_bounded_lru_and_warns(monkeypatch):
 
 
 def test_compiled_module_cache_is_bounded(monkeypatch):
-    monkeypatch.setattr(_compile, "MAX_PROGRAMS", 2)
+    monkeypatch.setattr(_signature, "MAX_PROGRAMS", 2)
     model = _model()
     fast = lucid_fx.compile(model)
     for slope in (0.5, 0.25, 0.125):

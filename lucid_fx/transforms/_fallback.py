@@ -1,0 +1,35 @@
+"""The eager fallback of ``lucid_fx.compile``: when a step cannot be traced.
+
+Python control flow on tensor values (``if loss.item() > 1:``) cannot become
+part of one XLA program. The compiled function or module then runs eagerly
+from that call on, with one warning naming the error.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+
+UNTRACEABLE = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerArrayConversionError,
+    jax.errors.TracerIntegerConversionError,
+)
+_MSG_FALLBACK = (
+    "lucid_fx.compile: {name} uses Python control flow on tensor values and "
+    "cannot be traced into one XLA program ({error}). Falling back to the eager "
+    "path for it; results are the same, only slower. If the value is a Python "
+    "number argument, mark it static: lucid_fx.compile(fn, "
+    "static_argnames=(...))."
+)
+
+
+def warn_fallback(name: str, error: Exception) -> None:
+    """Warn (at the user's call) that ``name`` runs eagerly because of ``error``."""
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    warnings.warn(
+        _MSG_FALLBACK.format(name=name, error=type(error).__name__ + ": " + first_line),
+        RuntimeWarning,
+        stacklevel=3,
+    )
