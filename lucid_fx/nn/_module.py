@@ -61,6 +61,9 @@ class Module:
     _config_fields: tuple[str, ...] = ()
 
     def __init__(self) -> None:
+        # Counts this module's own changes (attributes, registries, mode);
+        # compiled programs compare it to see that nothing they baked in moved.
+        object.__setattr__(self, "_mutations", 0)
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_buffers", {})
@@ -77,6 +80,7 @@ class Module:
                 raise RuntimeError(_MSG_INIT.format(cls=cls, kind=kind, name=name))
             object.__setattr__(self, name, value)
             return
+        self.changed()
         # A registered name keeps its kind: Parameter (or None) where a Parameter
         # was, Module (or None) where a sub-module was.
         for registry, kind_type, message in (
@@ -146,13 +150,39 @@ class Module:
             or (name in self.__dict__ and name not in self._buffers)
         ):
             raise KeyError(f"{cls}.register_buffer: attribute {name!r} already exists.")
+        self.changed()
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent.discard(name)
         else:
             self._non_persistent.add(name)
 
+    def changed(self) -> None:
+        """Record a change to this module's attributes or registries.
+
+        Assignments, ``del``, ``register_*``, ``add_module`` and ``train()``
+        call it; code that edits ``_parameters``/``_modules``/``_buffers`` or
+        ``__dict__`` directly must call it too, so that compiled programs see
+        the change (``lucid_fx.compile`` compares :attr:`mutations`).
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> m = nn.Linear(2, 2)
+          >>> before = m.mutations
+          >>> m.eval().mutations > before
+          True
+        """
+        d = self.__dict__
+        d["_mutations"] = d.get("_mutations", 0) + 1
+
+    @property
+    def mutations(self) -> int:
+        """How many changes :meth:`changed` recorded on this module (not its
+        children): a cheap "has it changed?" for caches keyed on the module."""
+        return self.__dict__.get("_mutations", 0)
+
     def _forget(self, name: str) -> None:
+        self.changed()
         self.__dict__.pop(name, None)
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
@@ -168,6 +198,7 @@ class Module:
         )
 
     def __delattr__(self, name: str) -> None:
+        self.changed()
         if name in self._parameters or name in self._modules or name in self._buffers:
             self._forget(name)
         else:
@@ -371,6 +402,7 @@ class Module:
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}.")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
+            module.changed()
         return self
 
     def eval(self) -> Module:

@@ -4,17 +4,17 @@ A compiled program bakes in what it read while tracing: module types, configs
 (each LeakyReLU's slope), train/eval mode, parameter names and shapes. When any
 of these changes, the signature changes and the next call retraces.
 
-There is no global counter: a module tree's *fingerprint* is the identity of
-every attribute value and registry entry in it. Any assignment (a new slope,
-``train()``/``eval()``, a replaced sub-module or Parameter) changes an identity,
-so the next call recomputes the signature; building or changing unrelated
-modules changes nothing here.
+There is no global counter: a module tree's *fingerprint* is the change count
+of each of its modules (``Module.changed``, bumped by every assignment,
+``del``, registration and ``train()``/``eval()``). Any such change (a new
+slope, a replaced sub-module or Parameter) moves a count, so the next call
+recomputes the signature; building or changing unrelated modules changes
+nothing here.
 """
 
 from __future__ import annotations
 
 import collections
-import operator
 import warnings
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -58,23 +58,17 @@ def module_dicts(module: Module) -> list[dict[str, Any]]:
     return [m.__dict__ for m in module.modules()]
 
 
-def fingerprint(dicts: list[dict[str, Any]]) -> list[Any]:
-    """Every attribute value and registry entry of these modules, compared by
-    identity (:func:`same`). A change anywhere in the tree (a new sub-module,
-    Parameter or buffer, a config, the mode) is a changed identity in the
-    dict of the module that holds it."""
-    values: list[Any] = []
-    for d in dicts:
-        values += d.values()
-        values += d["_parameters"].values()
-        values += d["_modules"].values()
-        values += d["_buffers"].values()
-    return values
+def fingerprint(dicts: list[dict[str, Any]]) -> list[int]:
+    """Every module's change count (:meth:`lucid_fx.nn.Module.changed`): an
+    assignment anywhere in the tree (a new sub-module, Parameter or buffer, a
+    config, the mode) moves the count of the module that holds it. Compare
+    two with :func:`same`."""
+    return [d.get("_mutations", 0) for d in dicts]
 
 
-def same(a: list[Any], b: list[Any]) -> bool:
-    """Whether two fingerprints hold the same objects in the same order."""
-    return len(a) == len(b) and all(map(operator.is_, a, b))
+def same(a: list[int], b: list[int]) -> bool:
+    """Whether two fingerprints are equal (no module changed in between)."""
+    return a == b
 
 
 def module_structure(module: Module) -> tuple[Key, tuple[Any, ...], tuple[Any, ...]]:
@@ -99,7 +93,7 @@ def module_signature(module: Module) -> tuple[Hashable, ...]:
         attrs = tuple(
             (k, _static(v))
             for k, v in vars(m).items()
-            if k not in _REGISTRIES and k != "_non_persistent"
+            if k not in _REGISTRIES and k not in ("_non_persistent", "_mutations")
         )
         arrays = tuple(
             (name, None if p is None else (p.shape, p.dtype))

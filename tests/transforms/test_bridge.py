@@ -143,6 +143,38 @@ def test_changing_the_model_itself_is_still_seen():
     np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
+def _new_weight(model):
+    model[2].weight = nn.Parameter(np.full((3, 6), 0.25, np.float32))
+
+
+def _drop_bias(model):
+    del model[2].bias
+    model[2].register_parameter("bias", None)
+
+
+MUTATIONS = {
+    "slope": lambda m: setattr(m[1], "negative_slope", 2.0),
+    "new weight Parameter": _new_weight,
+    "del and register a parameter": _drop_bias,
+    "eval then train": lambda m: m.eval().train(),
+}
+
+
+@pytest.mark.parametrize("mutate", list(MUTATIONS), ids=list(MUTATIONS))
+def test_every_kind_of_change_to_the_model_is_seen_by_both_compiles(mutate):
+    model = _model()
+    compiled_module = lucid_fx.compile(model)
+    compiled_forward = lucid_fx.compile(lambda m, x: m(x))
+    x = Tensor(X)
+    compiled_module(x), compiled_forward(model, x)
+    before = [m.mutations for m in model.modules()]
+    MUTATIONS[mutate](model)
+    assert [m.mutations for m in model.modules()] != before
+    want = model(x).numpy()  # eager, after the change
+    np.testing.assert_allclose(compiled_module(x).numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(compiled_forward(model, x).numpy(), want, rtol=1e-6)
+
+
 def test_program_cache_is_bounded_lru_and_warns(monkeypatch):
     monkeypatch.setattr(_signature, "MAX_PROGRAMS", 3)
     monkeypatch.setattr(_signature, "WARN_AFTER", 4)
