@@ -12,7 +12,8 @@ binary cross-entropy and Adam to tell "real" images (smooth random blobs) from
 
 and the script prints the three loss curves and whether they agree. The
 compiled and functional forms carry BatchNorm's running statistics (buffers)
-through the program; they need the transforms' buffer support.
+through the program: ``lucid_fx.compile`` writes them back into the model,
+``functionalize``'s ``apply`` returns them beside the output.
 
 Run: python examples/dcgan.py [--steps 20] [--batch 32] [--mode all]
 """
@@ -88,6 +89,8 @@ def train_functional(data, width: int) -> list[float]:
     random.seed(0)
     model = discriminator(width)
     apply, state = lucid_fx.functionalize(model)
+    # Differentiate the parameters only: the integer num_batches_tracked buffer
+    # has no gradient. Both go back into apply as one dict.
     trainable = {k for k, _ in model.named_parameters()}
     params = {k: v for k, v in state.items() if k in trainable}
     buffers = {k: v for k, v in state.items() if k not in trainable}
@@ -95,10 +98,9 @@ def train_functional(data, width: int) -> list[float]:
     opt_state = tx.init(params)
 
     def loss_fn(params, buffers, x, y):
-        out = apply({**params, **buffers}, x)
-        # The pure apply returns the new buffers beside the output when the
-        # module updates any (BatchNorm's running statistics in training).
-        out, new_buffers = out if isinstance(out, tuple) else (out, buffers)
+        # The model has buffers (BatchNorm's running statistics), so apply
+        # returns their new values beside the output.
+        out, new_buffers = apply({**params, **buffers}, x)
         return F.binary_cross_entropy(out, y), new_buffers
 
     @jax.jit
@@ -116,6 +118,8 @@ def train_functional(data, width: int) -> list[float]:
             params, buffers, opt_state, jnp.asarray(x), jnp.asarray(y)
         )
         losses.append(float(loss))
+    # Write the trained parameters and running statistics back to the model.
+    model.load_state_dict({**params, **buffers})
     return losses
 
 

@@ -1,10 +1,13 @@
 """The bridge from a stateful Module to pure JAX: ``(apply, params)`` and back.
 
-``params`` is a dict of JAX arrays keyed exactly like ``state_dict()``;
-``apply(params, *args)`` swaps those arrays into the module's Parameters for the
-duration of one pure call (as ``torch.func.functional_call`` does), so it works
-under ``jax.jit``, ``jax.grad``, ``jax.vmap`` and ``lax.scan``. Write trained
-values back with ``module.load_state_dict(params)``.
+``params`` is a dict of JAX arrays keyed exactly like ``state_dict()``:
+parameters and persistent buffers. ``apply(params, *args, key=None)`` puts
+those arrays into the module's Parameters and buffers for the duration of one
+pure call (as ``torch.func.functional_call`` does) and takes them out again,
+so it works under ``jax.jit``, ``jax.grad``, ``jax.vmap`` and ``lax.scan``.
+A module with buffers also returns their new values; a module that draws
+random numbers (dropout) draws them from ``key``. Write trained values back
+with ``module.load_state_dict(params)``.
 """
 
 from __future__ import annotations
@@ -15,11 +18,18 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from lucid_fx import random
 from lucid_fx._tensor import Tensor
 from lucid_fx._tensor._ops import unwrap
-from lucid_fx.nn import Module, Parameter
+from lucid_fx.nn import Module
+from lucid_fx.transforms._pure_state import (
+    check_key,
+    check_params,
+    installed,
+    live_state,
+    state_names,
+)
 
 Params = dict[str, jax.Array]
 
@@ -27,31 +37,13 @@ _MSG_NOT_MODULE = (
     "functionalize: expected an nn.Module, got {kind}. Pass a module such as "
     "nn.Sequential(...) or your own nn.Module subclass."
 )
-
-
-def _check_params(module: Module, params: Mapping[str, Any]) -> dict[str, Parameter]:
-    """Keys and shapes of ``params`` must match the module, before any XLA error."""
-    if not isinstance(params, Mapping):
-        raise TypeError(
-            f"apply: params must be a dict of arrays keyed like state_dict(), got "
-            f"{type(params).__name__}."
-        )
-    current = dict(module.named_parameters())
-    missing = [k for k in current if k not in params]
-    extra = [k for k in params if k not in current]
-    if missing or extra:
-        raise KeyError(
-            f"apply: params do not match the module's parameters: missing "
-            f"{missing}, unexpected {extra}."
-        )
-    wrong = [
-        f"{k!r}: got shape {tuple(np.shape(params[k]))}, expected {p.shape}"
-        for k, p in current.items()
-        if tuple(np.shape(params[k])) != p.shape
-    ]
-    if wrong:
-        raise ValueError("apply: params have the wrong shapes: " + "; ".join(wrong))
-    return current
+_MSG_DREW_UNKEYED = (
+    "apply: the module drew random numbers inside a JAX transformation "
+    "(jax.jit, jax.grad, jax.vmap, lax.scan, ...), e.g. nn.Dropout in training "
+    "mode, but no key was given: the draw would be a constant of the trace or "
+    "a leaked tracer. Pass a fresh key for each call, apply(params, *args, "
+    "key=jax.random.key(...)), or call model.eval() to turn dropout off."
+)
 
 
 @contextlib.contextmanager
@@ -69,20 +61,80 @@ def swapped(
             p.data = saved[name]
 
 
+def _traced(*trees: Any) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(trees))
+
+
+@contextlib.contextmanager
+def _generator(key: jax.Array | None, traced: bool) -> Iterator[None]:
+    """Draws come from ``key`` if given; the global key is restored after it.
+
+    Without a key, a draw is allowed only eagerly: under a transformation it
+    would bake one mask into the program or leak a tracer into the generator,
+    so the previous key is put back and the call raises.
+    """
+    before = random.get_rng_state()
+    if key is not None:
+        random.set_rng_state(key)
+    drew_traced = False
+    try:
+        yield
+    finally:
+        after = random.get_rng_state()
+        if key is not None:
+            random.set_rng_state(before)
+        elif after is not before and (traced or isinstance(after, jax.core.Tracer)):
+            random.set_rng_state(before)
+            drew_traced = True
+    if drew_traced:
+        raise ValueError(_MSG_DREW_UNKEYED)
+
+
 def functionalize(module: Module) -> tuple[Callable[..., Any], Params]:
-    """Split a module into a pure ``apply`` function and its parameters.
+    """Split a module into a pure ``apply`` function and its state.
+
+    ``apply(params, *args, key=None, **kwargs)`` runs the module's forward
+    purely on JAX arrays: for the call, each Parameter and buffer holds the
+    array of its name in ``params``; afterwards (also when the forward raises)
+    they hold their own arrays again, never a tracer. Configs (such as each
+    LeakyReLU's slope) and train/eval mode are read when ``apply`` is traced:
+    they are static parts of a jitted ``apply``.
+
+    Buffers (BatchNorm's ``running_mean``, ``running_var``,
+    ``num_batches_tracked``) are state, not constants: they are in ``params``,
+    and ``apply`` of a module that has any returns ``(output, new_buffers)``,
+    the buffers' values after the call keyed like ``params`` (in training the
+    updated running statistics; in ``eval()`` the values passed in). The
+    return form depends only on whether the module has buffers, fixed when
+    ``functionalize`` is called. To differentiate, split the trainable
+    parameters (``model.named_parameters()``) from the buffers: the integer
+    ``num_batches_tracked`` has no gradient (second example).
+
+    Randomness (``nn.Dropout`` in training) comes from ``key``, a typed JAX
+    PRNG key (``jax.random.key(n)``): the forward draws from it as from the
+    global generator after ``lucid_fx.random.set_rng_state(key)``, and the
+    global generator is left as it was. Pass a new key per step (split one, or
+    ``jax.random.fold_in(key, step)``); vmap over keys for several masks.
+    Without a key, an eager call draws from the global generator, and a draw
+    under a JAX transformation raises ``ValueError``.
 
     Args:
       module: any ``nn.Module``.
 
     Returns:
-      ``(apply, params)``: ``params`` maps each ``state_dict()`` key to a JAX
-      array; ``apply(params, *args)`` runs the module's forward purely on JAX
-      arrays. Configs (such as each LeakyReLU's slope) and train/eval mode are
-      read when ``apply`` is traced: they are static parts of a jitted ``apply``.
+      ``(apply, params)``. ``params`` maps each ``state_dict()`` key (a
+      Parameter or buffer shared under several names: its first name) to its
+      JAX array. ``apply(params, *args, key=None, **kwargs)`` takes the
+      complete ``params`` (same keys and shapes), the forward's arguments
+      (Tensors are unwrapped) and ``key``, the keyword reserved for
+      randomness; it returns the forward's output, or ``(output,
+      new_buffers)`` when the module has buffers.
 
     Raises:
-      TypeError: if ``module`` is not a Module.
+      TypeError: if ``module`` is not a Module. ``apply`` raises TypeError for
+        params that are not a dict or a key that is not a typed PRNG key,
+        KeyError for missing or extra names, ValueError for wrong shapes and
+        for random draws under a transformation without ``key``.
 
     Examples:
       >>> import jax
@@ -101,18 +153,61 @@ def functionalize(module: Module) -> tuple[Callable[..., Any], Params]:
       >>> new = jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)
       >>> model.load_state_dict(new)  # write trained values back
       IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+
+      BatchNorm's running statistics come back as new buffers, and dropout
+      draws from ``key``:
+
+      >>> model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2), nn.Dropout(0.5))
+      >>> apply, state = lucid_fx.functionalize(model)
+      >>> list(state)[4:]
+      ['1.running_mean', '1.running_var', '1.num_batches_tracked']
+      >>> trainable = dict(model.named_parameters())
+      >>> params = {k: v for k, v in state.items() if k in trainable}
+      >>> buffers = {k: v for k, v in state.items() if k not in trainable}
+      >>> def loss_fn(params, buffers, x, key):
+      ...     out, buffers = apply({**params, **buffers}, x, key=key)
+      ...     return (out**2).mean(), buffers
+      >>> @jax.jit
+      ... def step(params, buffers, x, key):
+      ...     grad_fn = jax.grad(loss_fn, has_aux=True)
+      ...     grads, buffers = grad_fn(params, buffers, x, key)
+      ...     params = jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)
+      ...     return params, buffers
+      >>> x = jnp.arange(12.0).reshape(4, 3)
+      >>> for i in range(3):
+      ...     params, buffers = step(params, buffers, x, jax.random.key(i))
+      >>> int(buffers["1.num_batches_tracked"])
+      3
+      >>> model[1].num_batches_tracked.item()  # the module is untouched
+      0
+      >>> _ = model.load_state_dict({**params, **buffers})
+      >>> model[1].num_batches_tracked.item()
+      3
     """
     if not isinstance(module, Module):
         raise TypeError(_MSG_NOT_MODULE.format(kind=type(module).__name__))
+    parameters, buffers = live_state(module)
+    has_buffers = bool(buffers)
 
-    def apply(params: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
-        parameters = _check_params(module, params)
+    def apply(
+        params: Mapping[str, Any],
+        *args: Any,
+        key: jax.Array | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        parameters, buffers = live_state(module)
+        check_params(parameters, buffers, params)
+        check_key(key)
         args = tuple(unwrap(a) for a in args)
-        with swapped(parameters, params):
-            return module(*args, **kwargs)
+        traced = _traced(params, args, kwargs)
+        with _generator(key, traced), installed(parameters, buffers, params) as read:
+            out = module(*args, **kwargs)
+            new_buffers = read()
+        return (out, new_buffers) if has_buffers else out
 
-    params = {name: p.data for name, p in module.named_parameters()}
-    return apply, params
+    arrays = {name: t.data for name, t in parameters.items()}
+    arrays.update((name, reg[attr].data) for name, (reg, attr) in buffers.items())
+    return apply, {name: arrays[name] for name in state_names(module, arrays)}
 
 
 def stack_params(params_list: Sequence[Mapping[str, Any]]) -> Params:
