@@ -324,6 +324,15 @@ def test_cube_of_int32_keeps_int32_as_torch():
 
 
 @KNOWN
+def test_clip_of_int32_with_float_bounds_promotes_as_torch():
+    x = np.int32([-3, 0, 5])
+    ours = lucid_fx.clip(Tensor(x), -1.5, 2.0)
+    theirs = torch.clamp(torch.from_numpy(x), -1.5, 2.0)
+    assert str(theirs.dtype) == f"torch.{ours.dtype}"  # int32 here, float32 there
+    np.testing.assert_array_equal(np.asarray(ours.data), theirs.numpy())
+
+
+@KNOWN
 def test_int_power_with_negative_exponent_matches_torch():
     # PyTorch: 3 ** -2 == 0 in int32 (truncation); XLA returns a garbage value.
     a, b = np.int32([3, 1, -1, 2]), np.int32([-2, -3, -3, -1])
