@@ -180,3 +180,15 @@ def test_det_gradient_at_a_singular_matrix_is_the_cofactor_matrix(a):
     np.testing.assert_allclose(
         np.asarray(x.grad.data), _cofactors(a.astype(np.float64)), atol=1e-6
     )
+
+
+def test_the_off_cpu_check_raises_and_passes_the_same(monkeypatch):
+    # Off the CPU the finite check is one jitted reduction, not NumPy: force
+    # that path here (no accelerator in CI).
+    from lucid_fx.linalg import _singular
+
+    monkeypatch.setattr(_singular, "_ON_CPU", set())
+    with pytest.raises(LinAlgError, match=r"linalg.inv: .*diagonal element 2"):
+        lucid_fx.linalg.inv(Tensor([[1.0, 2.0], [2.0, 4.0]]))
+    out = lucid_fx.linalg.inv(Tensor([[2.0, 0.0], [0.0, 4.0]]))
+    assert out.tolist() == [[0.5, 0.0], [0.0, 0.25]]
