@@ -1,11 +1,18 @@
 """The Tensor's op library: every family's lifted ops under one namespace.
 
-Each family lives in its own module (``_unary``, ``_binary``, ``_reduction``,
-``_products``, ``_shape_ops``, ``_joining``, ``_generators``, ``_indexing``);
+Each family lives in its own module (``_unary``, ``_binary``, ``_bitwise``,
+``_reduction``, ``_products``, ``_shape_ops``, ``_joining``, ``_generators``,
+``_indexing``);
 ``Tensor``'s methods and ``lucid_fx``'s top level reach them through here.
 """
 
 from lucid_fx._tensor._binary import add, div, maximum, minimum, mul, pow, power, sub
+from lucid_fx._tensor._bitwise import (
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+)
 from lucid_fx._tensor._generators import diag, eye, ones, ones_like, zeros, zeros_like
 from lucid_fx._tensor._indexing import _index_key as index_key  # noqa: F401 (Tensor.__setitem__)
 from lucid_fx._tensor._indexing import eq, ge, getitem, gt, le, lt, ne
@@ -67,6 +74,7 @@ OPS = (
 
 __all__ = [
     "abs", "add", "arccos", "arcsin", "arctan", "argmax", "argmin", "astype",
+    "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
     "clip", "clone", "concatenate", "cos", "cosh", "cube", "diag", "div", "dot",
     "eq", "exp", "eye", "flatten", "ge", "getitem", "gt", "hstack", "inner", "le",
     "log", "lt", "matmul", "matrix_transpose", "max", "maximum", "mean", "min",

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from lucid_fx._tensor import _math
+from lucid_fx._tensor._convert import operand
 
 if TYPE_CHECKING:
     from lucid_fx._tensor._tensor import Tensor
@@ -84,6 +85,30 @@ class TensorOperators:
 
     def __ge__(self, other: Any) -> Tensor:
         return _math.ge(self, other)
+
+    # Bitwise/logical operators (bool and integer tensors only; no gradient).
+    # The other operator methods get lists and PyTorch tensors converted by a
+    # wrapper in _tensor.py; these convert their own operand the same way.
+    def __and__(self, other: Any) -> Tensor:
+        return _math.bitwise_and(self, _operand(self, other, "__and__"))
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _math.bitwise_and(_operand(self, other, "__rand__"), self)
+
+    def __or__(self, other: Any) -> Tensor:
+        return _math.bitwise_or(self, _operand(self, other, "__or__"))
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _math.bitwise_or(_operand(self, other, "__ror__"), self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _math.bitwise_xor(self, _operand(self, other, "__xor__"))
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return _math.bitwise_xor(_operand(self, other, "__rxor__"), self)
+
+    def __invert__(self) -> Tensor:
+        return _math.bitwise_not(self)
 
     def __getitem__(self, index: Any) -> Tensor:
         return _math.getitem(self, index)
@@ -331,6 +356,16 @@ class TensorOperators:
     def int(self) -> Tensor:
         """An int32 copy."""
         return self.astype(jnp.int32)
+
+
+def _operand(self: Any, other: Any, name: str) -> Any:
+    if isinstance(other, bool):
+        # A Python bool takes an integer tensor's dtype, as a Python int does
+        # (JAX types a bool strictly, PyTorch like an int).
+        return other if self.data.dtype == bool else int(other)
+    if isinstance(other, TensorOperators | jax.Array | int | float):
+        return other
+    return operand(other, self.data, name)
 
 
 def _axis_key(axis: Any) -> Any:

@@ -6,8 +6,10 @@ an eager, differentiable op; on arrays it returns arrays.
 
 from lucid_fx.linalg._decompositions import eig, qr, svd
 from lucid_fx.linalg._matrix import cholesky, det, inv, matrix_power, norm, pinv, solve
+from lucid_fx.linalg._singular import LinAlgError
 
 __all__ = [
+    "LinAlgError",
     "cholesky",
     "det",
     "eig",

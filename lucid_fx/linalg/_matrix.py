@@ -9,6 +9,7 @@ import numpy as np
 
 from lucid_fx._tensor import lift
 from lucid_fx.functional import _linalg
+from lucid_fx.linalg._singular import check_cholesky, check_lu
 
 _inv = lift(_linalg.inv, "linalg.inv")
 _det = lift(_linalg.det, "linalg.det")
@@ -34,8 +35,10 @@ def inv(a: Any) -> Any:
 
         Y = A^{-1} \qquad \frac{\partial L}{\partial A} = -Y^\top G Y^\top
 
-    A singular matrix gives ``inf``/NaN entries (XLA's LU does not raise;
-    PyTorch raises).
+    A singular matrix (a zero pivot in its LU factorization) raises
+    :class:`LinAlgError` on the eager path, as lucid and PyTorch do; traced
+    (under ``jax.jit`` or ``lucid_fx.compile``) it cannot raise and gives
+    XLA's ``inf``/NaN entries. NaN or ``inf`` in ``a`` gives NaN/``inf`` out.
 
     Args:
       a: a Tensor or array of shape ``(..., n, n)``.
@@ -45,6 +48,8 @@ def inv(a: Any) -> Any:
 
     Raises:
       ValueError: if ``a`` is not a (batch of) square matrices.
+      LinAlgError: (a ``ValueError``) if ``a`` is singular; the message names
+        the zero pivot and the batch element, as PyTorch's.
 
     Examples:
       >>> import lucid_fx
@@ -55,8 +60,13 @@ def inv(a: Any) -> Any:
       >>> y.sum().backward()
       >>> a.grad.tolist()
       [[-0.25, -0.125], [-0.125, -0.0625]]
+      >>> try:
+      ...     lucid_fx.linalg.inv(lucid_fx.Tensor([[1.0, 2.0], [2.0, 4.0]]))
+      ... except lucid_fx.linalg.LinAlgError as e:
+      ...     print(str(e)[:74])
+      linalg.inv: the input matrix is singular: the diagonal element 2 of its LU
     """
-    return _inv(a)
+    return check_lu("inv", _inv(a), a)
 
 
 def det(a: Any) -> Any:
@@ -106,8 +116,12 @@ def solve(a: Any, b: Any) -> Any:
     Returns:
       A Tensor of ``b``'s shape.
 
+    A singular ``a`` raises :class:`LinAlgError` on the eager path (lucid,
+    PyTorch); traced it gives XLA's ``inf``/NaN.
+
     Raises:
       ValueError: if ``a`` is not square or ``b`` does not have ``n`` rows.
+      LinAlgError: (a ``ValueError``) if ``a`` is singular.
 
     Examples:
       >>> import lucid_fx
@@ -116,7 +130,7 @@ def solve(a: Any, b: Any) -> Any:
       >>> [round(v, 4) for v in lucid_fx.linalg.solve(a, b).tolist()]
       [2.0, 3.0]
     """
-    return _solve(a, b)
+    return check_lu("solve", _solve(a, b), a)
 
 
 def cholesky(a: Any) -> Any:
@@ -124,7 +138,9 @@ def cholesky(a: Any) -> Any:
 
     ``a`` must be symmetric positive definite; only its symmetric part is used
     (so the gradient is symmetric, as PyTorch's). A matrix that is not positive
-    definite gives NaN (PyTorch raises).
+    definite (NaN in it included) raises :class:`LinAlgError` on the eager
+    path, naming the leading minor that fails, as lucid and PyTorch; traced it
+    gives XLA's NaN.
 
     Args:
       a: a Tensor or array of shape ``(..., n, n)``.
@@ -134,6 +150,7 @@ def cholesky(a: Any) -> Any:
 
     Raises:
       ValueError: if ``a`` is not a (batch of) square matrices.
+      LinAlgError: (a ``ValueError``) if ``a`` is not positive definite.
 
     Examples:
       >>> import lucid_fx
@@ -141,7 +158,7 @@ def cholesky(a: Any) -> Any:
       >>> lucid_fx.linalg.cholesky(a).tolist()
       [[2.0, 0.0], [1.0, 2.0]]
     """
-    return _cholesky(a)
+    return check_cholesky(_cholesky(a), a)
 
 
 def matrix_power(a: Any, n: int) -> Any:
@@ -161,6 +178,8 @@ def matrix_power(a: Any, n: int) -> Any:
     Raises:
       TypeError: if ``n`` is not an int.
       ValueError: if ``a`` is not square.
+      LinAlgError: (a ``ValueError``) if ``n < 0`` and ``a`` is singular
+        (eager path only, as ``inv``).
 
     Examples:
       >>> import lucid_fx
@@ -172,7 +191,9 @@ def matrix_power(a: Any, n: int) -> Any:
       >>> a.grad.tolist()
       [[29.0, 37.0], [37.0, 46.0]]
     """
-    return _matrix_power(a, n=_int("matrix_power", "n", n))
+    n = _int("matrix_power", "n", n)
+    out = _matrix_power(a, n=n)
+    return check_lu("matrix_power", out, a) if n < 0 else out
 
 
 def pinv(a: Any) -> Any:

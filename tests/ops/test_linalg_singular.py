@@ -1,0 +1,194 @@
+"""Singular and non-positive-definite input to ``linalg``: eager calls raise
+where PyTorch (float32, CPU) raises, naming the same pivot / leading minor and
+batch element; traced calls keep XLA's inf/NaN; ``det`` is 0 there."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+import lucid_fx
+from lucid_fx import Tensor
+from lucid_fx.linalg import LinAlgError
+
+NAN, INF = float("nan"), float("inf")
+
+SQUARE = {
+    "rank1_2x2": [[1.0, 2.0], [2.0, 4.0]],
+    "zeros_3x3": np.zeros((3, 3)),
+    "zero_row_3x3": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [4.0, 5.0, 7.0]],
+    "batch_second_singular": [np.eye(2), [[1.0, 2.0], [2.0, 4.0]]],
+    "batch_first_singular": [[[0.0, 0.0], [0.0, 1.0]], np.eye(2)],
+    "regular_3x3": [[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]],
+    "nan_entry": [[NAN, 1.0], [1.0, 1.0]],
+    "inf_entry": [[INF, 1.0], [1.0, 1.0]],
+    "tiny_regular": [[1e-30, 0.0], [0.0, 1e-30]],  # inverse overflows: no raise
+}
+NOT_PD = {
+    "indefinite_2x2": [[1.0, 2.0], [2.0, 1.0]],
+    "semidefinite_3x3": [[4.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    "batch_negative": [np.eye(2), -np.eye(2)],
+    "nan_first": [[NAN, 1.0], [1.0, 1.0]],
+    "nan_last": [[1.0, 0.0], [0.0, NAN]],
+    "spd": [[4.0, 2.0], [2.0, 5.0]],
+}
+
+OPS = {
+    "inv": (lucid_fx.linalg.inv, torch.linalg.inv),
+    "solve": (
+        lambda a: lucid_fx.linalg.solve(a, lucid_fx.ones(a.shape[:-1])),
+        lambda a: torch.linalg.solve(a, torch.ones(a.shape[:-1])),
+    ),
+    "matrix_power": (
+        lambda a: lucid_fx.linalg.matrix_power(a, -1),
+        lambda a: torch.linalg.matrix_power(a, -1),
+    ),
+}
+
+
+def _torch_failure(fn, a):
+    """PyTorch's verdict: None, or the (batch element, number) its message names."""
+    try:
+        fn(torch.tensor(a))
+    except torch.linalg.LinAlgError as e:
+        batch = re.search(r"Batch element (\d+)", str(e))
+        number = re.search(r"(?:diagonal element|order) (\d+)", str(e))
+        return (batch and int(batch[1]), number and int(number[1]))
+    return None
+
+
+def _check_like_torch(ours, theirs, a, what):
+    expected = _torch_failure(theirs, a)
+    if expected is None:
+        out = ours(Tensor(a))
+        assert isinstance(out, Tensor)
+        return
+    batch, number = expected
+    pattern = rf"{what} {number}" if number else what
+    if batch is not None:
+        pattern = rf"\(batch element {batch}\) .*" + pattern
+    with pytest.raises(LinAlgError, match=pattern):
+        ours(Tensor(a))
+
+
+@pytest.mark.parametrize(
+    "op,name", list(itertools.product(sorted(OPS), sorted(SQUARE)))
+)
+def test_singular_raises_where_torch_raises(op, name):
+    a = np.asarray(SQUARE[name], np.float32)
+    ours, theirs = OPS[op]
+    # torch's solve names no pivot; matrix_power's message is inv's.
+    what = "singular" if op == "solve" else "diagonal element"
+    _check_like_torch(ours, theirs, a, what)
+
+
+@pytest.mark.parametrize("name", sorted(NOT_PD))
+def test_not_positive_definite_raises_where_torch_raises(name):
+    a = np.asarray(NOT_PD[name], np.float32)
+    _check_like_torch(
+        lucid_fx.linalg.cholesky, torch.linalg.cholesky, a, "leading minor of order"
+    )
+
+
+def test_linalg_error_is_lucids_and_a_value_error():
+    assert LinAlgError is np.linalg.LinAlgError
+    with pytest.raises(ValueError, match=r"linalg.inv: .*singular.*pinv"):
+        lucid_fx.linalg.inv(Tensor([[1.0, 2.0], [2.0, 4.0]]))
+
+
+def test_plain_arrays_raise_too_on_the_eager_path():
+    with pytest.raises(LinAlgError, match=r"linalg.cholesky: .*order 2"):
+        lucid_fx.linalg.cholesky(jnp.array([[1.0, 2.0], [2.0, 1.0]]))
+
+
+def test_a_tensor_that_requires_grad_raises_the_same():
+    a = Tensor([[1.0, 2.0], [2.0, 4.0]], requires_grad=True)
+    with pytest.raises(LinAlgError, match=r"diagonal element 2"):
+        lucid_fx.linalg.inv(a)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lucid_fx.linalg.inv,
+        lambda a: lucid_fx.linalg.solve(a, jnp.ones(2)),
+        lambda a: lucid_fx.linalg.cholesky(a - 3 * jnp.eye(2)),
+    ],
+    ids=["inv", "solve", "cholesky"],
+)
+def test_traced_calls_cannot_raise_and_keep_xlas_non_finite_values(fn):
+    out = jax.jit(fn)(jnp.array([[1.0, 2.0], [2.0, 4.0]]))
+    assert not np.isfinite(np.asarray(out)).all()
+
+
+def test_nan_input_to_inv_gives_nan_without_raising_as_torch():
+    a = np.array([[NAN, 1.0], [1.0, 1.0]], np.float32)
+    ours = np.asarray(lucid_fx.linalg.inv(Tensor(a)).data)
+    theirs = torch.linalg.inv(torch.tensor(a)).numpy()
+    assert np.isnan(ours).any() and np.isnan(theirs).any()
+
+
+@pytest.mark.parametrize("name", ["rank1_2x2", "zeros_3x3", "zero_row_3x3"])
+def test_det_of_a_singular_matrix_is_zero(name):
+    a = np.asarray(SQUARE[name], np.float32)
+    assert lucid_fx.linalg.det(Tensor(a)).item() == 0.0
+    assert torch.linalg.det(torch.tensor(a)).item() == 0.0
+
+
+def test_det_gradient_matches_torch_float64_on_regular_matrices():
+    rng = np.random.default_rng(3)
+    a = rng.uniform(-2, 2, (4, 3, 3)).astype(np.float32)
+    x = Tensor(a, requires_grad=True)
+    lucid_fx.linalg.det(x).sum().backward()
+    t = torch.tensor(a.astype(np.float64), requires_grad=True)
+    torch.linalg.det(t).sum().backward()
+    np.testing.assert_allclose(np.asarray(x.grad.data), t.grad.numpy(), rtol=1e-4)
+
+
+def _cofactors(a):
+    """adj(a)^T from the minors (float64), the derivative of det."""
+    n = a.shape[0]
+    out = np.empty((n, n))
+    for i, j in itertools.product(range(n), range(n)):
+        minor = np.delete(np.delete(a, i, 0), j, 1)
+        out[i, j] = (-1) ** (i + j) * np.linalg.det(minor)
+    return out
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        [[1.0, 2.0], [2.0, 4.0]],
+        [[2.0, 0.0], [0.0, 0.0]],
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0]],
+        [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]],
+    ],
+)
+def test_det_gradient_at_a_singular_matrix_is_the_cofactor_matrix(a):
+    # PyTorch 2.13 returns zeros here, contradicting the formula (see
+    # docs/ops/lucid_differences.rst); the cofactors are the limit of its own
+    # gradient at nearby regular matrices.
+    a = np.asarray(a, np.float32)
+    x = Tensor(a, requires_grad=True)
+    lucid_fx.linalg.det(x).backward()
+    np.testing.assert_allclose(
+        np.asarray(x.grad.data), _cofactors(a.astype(np.float64)), atol=1e-6
+    )
+
+
+def test_the_off_cpu_check_raises_and_passes_the_same(monkeypatch):
+    # Off the CPU the finite check is one jitted reduction, not NumPy: force
+    # that path here (no accelerator in CI).
+    from lucid_fx.linalg import _singular
+
+    monkeypatch.setattr(_singular, "_ON_CPU", set())
+    with pytest.raises(LinAlgError, match=r"linalg.inv: .*diagonal element 2"):
+        lucid_fx.linalg.inv(Tensor([[1.0, 2.0], [2.0, 4.0]]))
+    out = lucid_fx.linalg.inv(Tensor([[2.0, 0.0], [0.0, 4.0]]))
+    assert out.tolist() == [[0.5, 0.0], [0.0, 0.25]]
