@@ -648,6 +648,15 @@ class Tensor(TensorOperators):
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace("__itruediv__", _math.div, other)
 
+    def __iand__(self, other: Any) -> Tensor:
+        return self._inplace("__iand__", _math.bitwise_and, other)
+
+    def __ior__(self, other: Any) -> Tensor:
+        return self._inplace("__ior__", _math.bitwise_or, other)
+
+    def __ixor__(self, other: Any) -> Tensor:
+        return self._inplace("__ixor__", _math.bitwise_xor, other)
+
     def add_(self, other: Any) -> Tensor:
         """In place ``self += other``; returns ``self``."""
         return self._inplace("add_", _math.add, other)

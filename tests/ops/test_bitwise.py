@@ -133,3 +133,14 @@ def test_pure_functions_on_arrays(transform):
     got = transform(lambda v: (_math.bitwise_and(v, 6), _math.bitwise_not(v)))(a)
     np.testing.assert_array_equal(got[0], np.array([12, 10, -1]) & 6)
     np.testing.assert_array_equal(got[1], ~np.array([12, 10, -1], np.int32))
+
+
+@pytest.mark.parametrize("op", ["__iand__", "__ior__", "__ixor__"])
+def test_augmented_bitwise_assignment_is_in_place_as_pytorch(op):
+    a, b = np.array([5, 3, 0], np.int32), np.array([6, 1, 7], np.int32)
+    ours = alias = Tensor(a)
+    ours = getattr(ours, op)(Tensor(b))
+    theirs = torch.tensor(a)
+    getattr(theirs, op)(torch.tensor(b))
+    assert ours is alias and ours._version == 1
+    np.testing.assert_array_equal(alias.numpy(), theirs.numpy())
