@@ -7,6 +7,7 @@ with ``jax.jit`` and ``jax.vmap``).
 
 from __future__ import annotations
 
+import contextvars
 import math
 from typing import Any
 
@@ -314,17 +315,33 @@ _nll_op = lift(_core.nll_loss, "nll_loss")
 _cross_entropy_op = lift(_core.cross_entropy, "cross_entropy")
 
 
+# While lucid_fx.compile traces a step, a list: each traced class-index target
+# a loss reads is noted as (array, classes, ignore_index, api), so the compiled
+# step can check the concrete labels before its program runs (a traced label
+# cannot raise; inside a program an invalid one counts as ignored).
+TRACED_LABELS: contextvars.ContextVar[list[tuple] | None] = contextvars.ContextVar(
+    "lucid_fx_traced_labels", default=None
+)
+
+
 def _check_labels(input: Any, target: Any, ignore_index: int, api: str) -> None:  # noqa: A002
-    """Check concrete class-index targets before the compiled op traces them."""
+    """Check concrete class-index targets before the compiled op traces them;
+    note traced ones for ``lucid_fx.compile`` (``TRACED_LABELS``)."""
     x, t = unwrap(input), unwrap(target)
-    if isinstance(t, jax.core.Tracer) or not hasattr(x, "shape"):
+    if not hasattr(x, "shape"):
         return
     t_shape = getattr(t, "shape", None)
     if t_shape is None:
         t = np.asarray(t)
         t_shape = t.shape
-    if len(x.shape) >= 2 and tuple(t_shape) == tuple(x.shape[:1] + x.shape[2:]):
-        _core.check_class_target(t, x.shape[1], ignore_index, api)
+    if len(x.shape) < 2 or tuple(t_shape) != tuple(x.shape[:1] + x.shape[2:]):
+        return
+    if isinstance(t, jax.core.Tracer):
+        uses = TRACED_LABELS.get()
+        if uses is not None:
+            uses.append((t, x.shape[1], ignore_index, api))
+        return
+    _core.check_class_target(t, x.shape[1], ignore_index, api)
 
 
 def mse_loss(input: Any, target: Any, reduction: str | None = "mean") -> Any:  # noqa: A002

@@ -26,7 +26,9 @@ import jax
 from lucid_fx import random
 from lucid_fx._tensor import Tensor, _tape
 from lucid_fx._tensor._donation import deferred_interrupts
+from lucid_fx.functional import check_class_target
 from lucid_fx.nn import Module
+from lucid_fx.nn.functional import TRACED_LABELS
 from lucid_fx.transforms._compiled_module import CompiledModule
 from lucid_fx.transforms._fallback import UNTRACEABLE, warn_fallback
 from lucid_fx.transforms._signature import (
@@ -136,7 +138,7 @@ class _Program:
     """One traced and compiled step: the jitted function and how to rebuild
     its outputs (known once traced)."""
 
-    __slots__ = ("jitted", "treedef", "mask", "single", "new_key")
+    __slots__ = ("jitted", "treedef", "mask", "single", "new_key", "labels", "_checked")
 
     def __init__(self, jitted: Callable) -> None:
         self.jitted = jitted
@@ -144,6 +146,22 @@ class _Program:
         self.mask: tuple[bool, ...] = ()
         self.single = False
         self.new_key = False
+        # (input Tensor position, classes, ignore_index, api) of every input
+        # a loss reads as class labels: checked before each call runs.
+        self.labels: list[tuple[int, int, int, str]] = []
+        self._checked: list[weakref.ref] = []  # label arrays already checked
+
+    def check_labels(self, inputs: list[Tensor]) -> None:
+        """Raise the eager loss's ``ValueError`` for an invalid label. An
+        array checked at the last call (the same batch again) is not re-read."""
+        checked = []
+        for n, (i, classes, ignore_index, api) in enumerate(self.labels):
+            array = inputs[i].data
+            last = self._checked[n] if n < len(self._checked) else None
+            if last is None or last() is not array:
+                check_class_target(array, classes, ignore_index, api)
+            checked.append(weakref.ref(array))
+        self._checked = checked
 
 
 class CompiledFunction:
@@ -245,8 +263,17 @@ class CompiledFunction:
         with state.installed(values, treedefs, inputs[1:]):
             key = random.get_rng_state()  # the installed (wrapped) key tracer
             tracked = [*state.tensors, *state.optimizers()]
-            with _tape.tracking(frozenset(map(id, tracked))):
-                out = self.fn(*args, **kwargs)
+            labels: list[tuple] = []
+            token = TRACED_LABELS.set(labels)
+            try:
+                with _tape.tracking(frozenset(map(id, tracked))):
+                    out = self.fn(*args, **kwargs)
+            finally:
+                TRACED_LABELS.reset(token)
+            position = {id(t): i for i, t in enumerate(tensors)}
+            program.labels = [
+                (position[id(t)], *rest) for t, *rest in labels if id(t) in position
+            ]
             new = state.read(treedefs)
             changed = [
                 None if t.data is a else t.data
@@ -286,6 +313,10 @@ class CompiledFunction:
         program = self._programs.get(layout, lambda: self._build(layout))
         self._current = (state, args, kwargs)
         try:
+            if program.treedef is None:  # trace now (jit reuses it) to learn labels
+                program.jitted.trace(donated, inputs)
+            # Invalid class labels raise here, before anything is donated.
+            program.check_labels(state.inputs)
             # From dispatch (old buffers donated) to write-back, a Ctrl-C waits.
             with deferred_interrupts():
                 new, changed, arrays, _, new_key = program.jitted(donated, inputs)

@@ -1,5 +1,6 @@
 """Bad class labels are never silent (issue 13): concrete -> ValueError naming the
-label and the class count; traced -> checkify error; ignore_index skips."""
+label and the class count, also as an input of a compiled step; traced inside a
+program -> counted as ignored, never NaN; ignore_index skips."""
 
 import jax
 import jax.numpy as jnp
@@ -117,3 +118,38 @@ def test_loss_module_rejects_bad_label_before_anything_runs():
 def test_bad_arguments_name_the_api(call, error, phrase):
     with pytest.raises(error, match=phrase):
         call()
+
+
+@pytest.mark.parametrize("bad", [-1, 3])
+def test_compiled_step_checks_its_label_input_before_running(bad):
+    import lucid_fx
+    from lucid_fx import optim, random
+
+    random.seed(0)
+    model = nn.Sequential(nn.Linear(3, 3))
+    opt = optim.Adam(model.parameters(), lr=0.1)
+
+    @lucid_fx.compile
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    x = Tensor(LOGITS)
+    step(model, opt, x, Tensor(np.array([0, 1, 2])))
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    state = [np.asarray(a).copy() for a in jax.tree.leaves(opt.state)]
+    with pytest.raises(ValueError, match=rf"class index {bad} .* 3 classes"):
+        step(model, opt, x, Tensor(np.array([0, bad, 1])))
+    # Nothing ran: parameters and optimizer state are the old ones, readable.
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    for a, b in zip(jax.tree.leaves(opt.state), state, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), b)
+    # The first call of a new program is checked too (traced before it runs).
+    fresh = lucid_fx.compile(lambda m, v, t: F.nll_loss(m(v), t))
+    with pytest.raises(ValueError, match=rf"class index {bad}"):
+        fresh(model, x, Tensor(np.array([bad, 0, 1])))
+    assert np.isfinite(step(model, opt, x, Tensor(np.array([2, 1, 0]))).item())
