@@ -101,7 +101,7 @@ class StepLR(LRScheduler):
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._lrs()
-        return [lr * self.gamma for lr in self._lrs()]
+        return self._scaled(self.gamma)
 
 
 class MultiStepLR(LRScheduler):
@@ -145,8 +145,7 @@ class MultiStepLR(LRScheduler):
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
             return self._lrs()
-        factor = self.gamma ** self.milestones[self.last_epoch]
-        return [lr * factor for lr in self._lrs()]
+        return self._scaled(self.gamma ** self.milestones[self.last_epoch])
 
 
 class ExponentialLR(LRScheduler):
@@ -177,7 +176,7 @@ class ExponentialLR(LRScheduler):
     def get_lr(self) -> list[float]:
         if self._is_initial:
             return self._lrs()
-        return [lr * self.gamma for lr in self._lrs()]
+        return self._scaled(self.gamma)
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -298,8 +297,8 @@ class LinearLR(LRScheduler):
     def get_lr(self) -> list[float]:
         t, fs, fe = self.last_epoch, self.start_factor, self.end_factor
         if t == 0:
-            return [lr * fs for lr in self._lrs()]
+            return self._scaled(fs)
         if self._is_initial or t > self.total_iters:
             return self._lrs()
         factor = 1.0 + (fe - fs) / (self.total_iters * fs + (t - 1) * (fe - fs))
-        return [lr * factor for lr in self._lrs()]
+        return self._scaled(factor)
