@@ -6,7 +6,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lucid_fx.optim._lr_base import LRScheduler, _check_optimizer, _check_positive_int
+from lucid_fx.optim._lr_base import (
+    LRScheduler,
+    _check_optimizer,
+    _check_positive_int,
+    _per_group,
+)
 from lucid_fx.optim._optimizer import Optimizer
 
 
@@ -41,15 +46,7 @@ class LambdaLR(LRScheduler):
     ) -> None:
         _check_optimizer("LambdaLR", optimizer)
         n = len(optimizer.param_groups)
-        if isinstance(lr_lambda, list | tuple):
-            if len(lr_lambda) != n:
-                raise ValueError(
-                    f"LambdaLR: expected {n} lr_lambdas (one per param group), "
-                    f"got {len(lr_lambda)}."
-                )
-            lambdas = list(lr_lambda)
-        else:
-            lambdas = [lr_lambda] * n
+        lambdas = _per_group("LambdaLR", "lr_lambda", lr_lambda, n, "lr_lambdas")
         object.__setattr__(self, "_lambdas", lambdas)  # kept out of state_dict
         super().__init__(optimizer, last_epoch)
 
