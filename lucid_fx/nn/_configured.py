@@ -27,12 +27,12 @@ class Configured(Module):
         self.config = getattr(layers, self._layer)(value)
 
     def forward(self, input: Any) -> Any:  # noqa: A002
-        return getattr(F, self._function)(input, self._setting())
+        return getattr(F, self._function)(input, self._value())
 
     def extra_repr(self) -> str:
-        return f"{self._config_fields[0]}={self._setting()!r}"
+        return f"{self._config_fields[0]}={self._value()!r}"
 
-    def _setting(self) -> Any:
+    def _value(self) -> Any:
         return getattr(self.config, self._config_fields[0])
 
 
