@@ -50,8 +50,10 @@ def _shape(op: str, shape: Any) -> tuple[int, ...]:
     return shape
 
 
-def _source(a: Any) -> Any:
-    return _ops.unwrap(a) if hasattr(a, "shape") else np.asarray(a)
+def _like(kind: str, a: Any, dtype: Any, requires_grad: bool, keep_grad: bool) -> Any:
+    src = _ops.unwrap(a) if hasattr(a, "shape") else np.asarray(a)
+    array = _filled(kind, tuple(src.shape), src.dtype if dtype is None else dtype)
+    return _leaf(array, requires_grad, keep_grad)
 
 
 def zeros(
@@ -137,9 +139,7 @@ def zeros_like(
       >>> lucid_fx.zeros_like(x).tolist(), lucid_fx.zeros_like(x, dtype="int32").dtype
       ([[0.0, 0.0]], dtype('int32'))
     """
-    src = _source(a)
-    array = _filled("zeros", tuple(src.shape), src.dtype if dtype is None else dtype)
-    return _leaf(array, requires_grad, keep_grad)
+    return _like("zeros", a, dtype, requires_grad, keep_grad)
 
 
 def ones_like(
@@ -161,9 +161,7 @@ def ones_like(
       >>> lucid_fx.ones_like(lucid_fx.Tensor([[1.0], [2.0]])).tolist()
       [[1.0], [1.0]]
     """
-    src = _source(a)
-    array = _filled("ones", tuple(src.shape), src.dtype if dtype is None else dtype)
-    return _leaf(array, requires_grad, keep_grad)
+    return _like("ones", a, dtype, requires_grad, keep_grad)
 
 
 def eye(

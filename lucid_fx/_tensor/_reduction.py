@@ -19,20 +19,18 @@ Axis = int | tuple[int, ...] | None
 
 
 def _reducer(name: str, math: Any) -> Any:
-    def pure(a: jax.Array, *, axis: Axis = None, keepdims: bool = False) -> jax.Array:
+    def pure(
+        a: jax.Array, *, axis: Axis = None, keepdims: bool = False, **options: Any
+    ) -> jax.Array:
         _checks.numeric(name, "a", a)
         _checks.in_range(name, axis, jnp.ndim(a))
-        return math(a, axis=axis, keepdims=keepdims)
+        return math(a, axis=axis, keepdims=keepdims, **options)
 
     pure.__name__ = name
     return lift(pure, name)
 
 
-def _var(
-    a: jax.Array, *, axis: Axis = None, keepdims: bool = False, correction: int = 0
-) -> jax.Array:
-    _checks.numeric("var", "a", a)
-    _checks.in_range("var", axis, jnp.ndim(a))
+def _var(a: jax.Array, *, axis: Axis, keepdims: bool, correction: int = 0) -> jax.Array:
     return jnp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
 
 
@@ -42,7 +40,7 @@ _max = _reducer("max", jnp.max)
 _min = _reducer("min", jnp.min)
 _argmax = _reducer("argmax", jnp.argmax)
 _argmin = _reducer("argmin", jnp.argmin)
-_var_op = lift(_var, "var")
+_var_op = _reducer("var", _var)
 
 
 def _static(name: str, axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> dict:

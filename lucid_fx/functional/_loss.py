@@ -41,12 +41,22 @@ def _floating(x: ArrayLike, api: str, name: str = "input") -> Array:
     return x
 
 
-def _same_shape(x: Array, target: Array, api: str) -> None:
+def _paired(x: ArrayLike, target: ArrayLike, api: str) -> tuple[Array, Array]:
+    """Floating ``x`` and a ``target`` of its shape, cast to its dtype."""
+    x = _floating(x, api)
+    target = jnp.asarray(target)
     if x.shape != target.shape:
         raise ValueError(
             f"{api}: input shape {tuple(x.shape)} and target shape "
             f"{tuple(target.shape)} must match."
         )
+    return x, target.astype(x.dtype)
+
+
+def _rescaled(loss: Array, weight: ArrayLike | None, dtype: jnp.dtype) -> Array:
+    if weight is None:
+        return loss
+    return loss * jnp.asarray(weight).astype(dtype)
 
 
 def mse_loss(x: ArrayLike, target: ArrayLike, reduction: str | None = "mean") -> Array:
@@ -74,10 +84,8 @@ def mse_loss(x: ArrayLike, target: ArrayLike, reduction: str | None = "mean") ->
       5.0
     """
     reduction = _args.reduction(reduction, "mse_loss")
-    x = _floating(x, "mse_loss")
-    target = jnp.asarray(target)
-    _same_shape(x, target, "mse_loss")
-    return _reduce((x - target.astype(x.dtype)) ** 2, reduction)
+    x, t = _paired(x, target, "mse_loss")
+    return _reduce((x - t) ** 2, reduction)
 
 
 def huber_loss(
@@ -117,10 +125,8 @@ def huber_loss(
     delta = _args.number(delta, "huber_loss", "delta", low=0.0)
     if delta == 0.0:
         raise ValueError("huber_loss: delta must be > 0, got 0.0.")
-    x = _floating(x, "huber_loss")
-    target = jnp.asarray(target)
-    _same_shape(x, target, "huber_loss")
-    d = x - target.astype(x.dtype)
+    x, t = _paired(x, target, "huber_loss")
+    d = x - t
     small = jnp.abs(d) < delta
     linear = delta * (jnp.abs(d) - 0.5 * delta)
     return _reduce(jnp.where(small, 0.5 * d * d, linear).astype(x.dtype), reduction)
@@ -164,14 +170,9 @@ def binary_cross_entropy(
     """
     reduction = _args.reduction(reduction, "binary_cross_entropy")
     eps = _args.number(eps, "binary_cross_entropy", "eps", low=0.0)
-    x = _floating(x, "binary_cross_entropy")
-    target = jnp.asarray(target)
-    _same_shape(x, target, "binary_cross_entropy")
-    t = target.astype(x.dtype)
+    x, t = _paired(x, target, "binary_cross_entropy")
     p = jnp.clip(x, eps, 1.0 - eps)
-    loss = -(t * jnp.log(p) + (1 - t) * jnp.log1p(-p))
-    if weight is not None:
-        loss = loss * jnp.asarray(weight).astype(x.dtype)
+    loss = _rescaled(-(t * jnp.log(p) + (1 - t) * jnp.log1p(-p)), weight, x.dtype)
     return _reduce(loss.astype(x.dtype), reduction)
 
 
@@ -211,16 +212,9 @@ def binary_cross_entropy_with_logits(
     """
     api = "binary_cross_entropy_with_logits"
     reduction = _args.reduction(reduction, api)
-    x = _floating(x, api)
-    target = jnp.asarray(target)
-    _same_shape(x, target, api)
-    t = target.astype(x.dtype)
-    positive = t * jax.nn.log_sigmoid(x)
-    if pos_weight is not None:
-        positive = positive * jnp.asarray(pos_weight).astype(x.dtype)
-    loss = -(positive + (1 - t) * jax.nn.log_sigmoid(-x))
-    if weight is not None:
-        loss = loss * jnp.asarray(weight).astype(x.dtype)
+    x, t = _paired(x, target, api)
+    positive = _rescaled(t * jax.nn.log_sigmoid(x), pos_weight, x.dtype)
+    loss = _rescaled(-(positive + (1 - t) * jax.nn.log_sigmoid(-x)), weight, x.dtype)
     return _reduce(loss.astype(x.dtype), reduction)
 
 

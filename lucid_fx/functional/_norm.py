@@ -38,10 +38,49 @@ def _check_channels(x: Array, api: str, *named: tuple) -> None:
             )
 
 
+def _checked(
+    api: str,
+    x: ArrayLike,
+    running_mean: ArrayLike | None,
+    running_var: ArrayLike | None,
+    weight: ArrayLike | None,
+    bias: ArrayLike | None,
+    training: object,
+    momentum: object,
+    eps: object,
+) -> tuple[Array, float]:
+    """The checks batch_norm and instance_norm share, in order: ``x`` as an
+    array and ``eps`` as a float."""
+    _args.flag(training, api, "training")
+    _args.number(momentum, api, "momentum", low=0.0)
+    eps = _args.number(eps, api, "eps", low=0.0)
+    x = jnp.asarray(x)
+    named = (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    )
+    _check_channels(x, api, *named)
+    return x, eps
+
+
+def _standardize(x: Array, mean: Array, var: Array, eps: float) -> Array:
+    return (x - mean) / jnp.sqrt(var + jnp.array(eps, x.dtype))
+
+
 def _normalize(x: Array, axes: tuple, eps: float) -> Array:
     mean = x.mean(axes, keepdims=True)
-    var = ((x - mean) ** 2).mean(axes, keepdims=True)
-    return (x - mean) / jnp.sqrt(var + jnp.array(eps, x.dtype))
+    return _standardize(x, mean, ((x - mean) ** 2).mean(axes, keepdims=True), eps)
+
+
+def _normalize_running(
+    x: Array, running_mean: ArrayLike, running_var: ArrayLike, eps: float
+) -> Array:
+    shape = _channel_shape(x)
+    mean = jnp.asarray(running_mean).astype(x.dtype).reshape(shape)
+    var = jnp.asarray(running_var).astype(x.dtype).reshape(shape)
+    return _standardize(x, mean, var, eps)
 
 
 def batch_norm(
@@ -90,18 +129,8 @@ def batch_norm(
       >>> batch_norm(x, None, None, eps=0.0).tolist()
       [[-1.0, -1.0], [1.0, 1.0]]
     """
-    api = "batch_norm"
-    _args.flag(training, api, "training")
-    momentum = _args.number(momentum, api, "momentum", low=0.0)
-    eps = _args.number(eps, api, "eps", low=0.0)
-    x = jnp.asarray(x)
-    named = (
-        ("running_mean", running_mean),
-        ("running_var", running_var),
-        ("weight", weight),
-        ("bias", bias),
-    )
-    _check_channels(x, api, *named)
+    args = (running_mean, running_var, weight, bias, training, momentum, eps)
+    x, eps = _checked("batch_norm", x, *args)
     shape = _channel_shape(x)
     axes = (0,) + tuple(range(2, x.ndim))
     if training or running_mean is None or running_var is None:
@@ -112,9 +141,7 @@ def batch_norm(
             )
         y = _normalize(x, axes, eps)
     else:
-        mean = jnp.asarray(running_mean).astype(x.dtype).reshape(shape)
-        var = jnp.asarray(running_var).astype(x.dtype).reshape(shape)
-        y = (x - mean) / jnp.sqrt(var + jnp.array(eps, x.dtype))
+        y = _normalize_running(x, running_mean, running_var, eps)
     return _affine(y, weight, bias, shape)
 
 
@@ -268,18 +295,8 @@ def instance_norm(
       >>> instance_norm(jnp.array([[[1.0, 3.0]]]), eps=0.0).tolist()
       [[[-1.0, 1.0]]]
     """
-    api = "instance_norm"
-    _args.flag(training, api, "training")
-    _args.number(momentum, api, "momentum", low=0.0)
-    eps = _args.number(eps, api, "eps", low=0.0)
-    x = jnp.asarray(x)
-    named = (
-        ("running_mean", running_mean),
-        ("running_var", running_var),
-        ("weight", weight),
-        ("bias", bias),
-    )
-    _check_channels(x, api, *named)
+    args = (running_mean, running_var, weight, bias, training, momentum, eps)
+    x, eps = _checked("instance_norm", x, *args)
     if x.ndim < 3:
         raise ValueError(
             f"instance_norm: input must be (N, C, *spatial), got shape "
@@ -289,7 +306,5 @@ def instance_norm(
     if training or running_mean is None or running_var is None:
         y = _normalize(x, tuple(range(2, x.ndim)), eps)
     else:
-        mean = jnp.asarray(running_mean).astype(x.dtype).reshape(shape)
-        var = jnp.asarray(running_var).astype(x.dtype).reshape(shape)
-        y = (x - mean) / jnp.sqrt(var + jnp.array(eps, x.dtype))
+        y = _normalize_running(x, running_mean, running_var, eps)
     return _affine(y, weight, bias, shape)

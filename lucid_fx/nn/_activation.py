@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from lucid_fx import layers
 from lucid_fx._tensor import Tensor
 from lucid_fx.nn import functional as F
+from lucid_fx.nn._configured import Configured, setting
 from lucid_fx.nn._module import Module
 
 
-class LeakyReLU(Module):
+def _inplace_flag(value: Any, api: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{api}: inplace must be True or False, got "
+            f"{type(value).__name__} {value!r}."
+        )
+    return value
+
+
+class LeakyReLU(Configured):
     r"""Leaky ReLU module, as ``lucid.nn.LeakyReLU``.
 
     .. math::
@@ -45,42 +54,22 @@ class LeakyReLU(Module):
     """
 
     _config_fields = ("negative_slope",)
+    _layer, _function = "LeakyReLU", "leaky_relu"
+    negative_slope = setting("negative_slope")
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
-        super().__init__()
-        if not isinstance(inplace, bool):
-            raise TypeError(
-                f"LeakyReLU: inplace must be True or False, got "
-                f"{type(inplace).__name__} {inplace!r}."
-            )
-        self.config = layers.LeakyReLU(negative_slope)
+        inplace = _inplace_flag(inplace, "LeakyReLU")
+        super().__init__(negative_slope)
         self.inplace = inplace
-
-    @property
-    def negative_slope(self) -> Any:
-        return self.config.negative_slope
-
-    @negative_slope.setter
-    def negative_slope(self, value: float) -> None:
-        self.config = layers.LeakyReLU(value)
 
     def forward(self, input: Any) -> Any:  # noqa: A002
         if self.inplace and isinstance(input, Tensor):
             return F.leaky_relu_(input, self.config.negative_slope)
-        return F.leaky_relu(input, self.config.negative_slope)
+        return super().forward(input)
 
     def extra_repr(self) -> str:
         inplace = ", inplace=True" if self.inplace else ""
         return f"negative_slope={self.config.negative_slope}{inplace}"
-
-
-def _inplace_flag(value: Any, api: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(
-            f"{api}: inplace must be True or False, got "
-            f"{type(value).__name__} {value!r}."
-        )
-    return value
 
 
 class ReLU(Module):
@@ -117,7 +106,7 @@ class ReLU(Module):
         return "inplace=True" if self.inplace else ""
 
 
-class ELU(Module):
+class ELU(Configured):
     r"""ELU module: ``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``.
 
     .. math::
@@ -144,24 +133,11 @@ class ELU(Module):
     """
 
     _config_fields = ("alpha",)
+    _layer, _function = "ELU", "elu"
+    alpha = setting("alpha")
 
     def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
-        self.config = layers.ELU(alpha)
-
-    @property
-    def alpha(self) -> float:
-        return self.config.alpha
-
-    @alpha.setter
-    def alpha(self, value: float) -> None:
-        self.config = layers.ELU(value)
-
-    def forward(self, input: Any) -> Any:  # noqa: A002
-        return F.elu(input, self.config.alpha)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.config.alpha}"
+        super().__init__(alpha)
 
 
 class SELU(Module):
@@ -183,7 +159,7 @@ class SELU(Module):
         return F.selu(input)
 
 
-class GELU(Module):
+class GELU(Configured):
     r"""GELU module; lucid's tanh approximation by default.
 
     .. math::
@@ -209,24 +185,11 @@ class GELU(Module):
     """
 
     _config_fields = ("approximate",)
+    _layer, _function = "GELU", "gelu"
+    approximate = setting("approximate")
 
     def __init__(self, approximate: str = "tanh") -> None:
-        super().__init__()
-        self.config = layers.GELU(approximate)
-
-    @property
-    def approximate(self) -> str:
-        return self.config.approximate
-
-    @approximate.setter
-    def approximate(self, value: str) -> None:
-        self.config = layers.GELU(value)
-
-    def forward(self, input: Any) -> Any:  # noqa: A002
-        return F.gelu(input, self.config.approximate)
-
-    def extra_repr(self) -> str:
-        return f"approximate={self.config.approximate!r}"
+        super().__init__(approximate)
 
 
 class Sigmoid(Module):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lucid_fx import layers
 from lucid_fx.nn import functional as F
-from lucid_fx.nn._module import Module
+from lucid_fx.nn._configured import Configured, setting
 
 
-class Dropout(Module):
+class Dropout(Configured):
     r"""Dropout module: in training, zero each element with probability ``p``
     and scale the rest by ``1/(1-p)``; in ``eval()`` mode, the identity.
 
@@ -36,25 +35,14 @@ class Dropout(Module):
     """
 
     _config_fields = ("p",)
-    _function = "dropout"
+    _layer, _function = "Dropout", "dropout"
+    p = setting("p")
 
     def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
-        self.config = getattr(layers, type(self).__name__)(p)
-
-    @property
-    def p(self) -> float:
-        return self.config.p
-
-    @p.setter
-    def p(self, value: float) -> None:
-        self.config = type(self.config)(value)
+        super().__init__(p)
 
     def forward(self, input: Any) -> Any:  # noqa: A002
         return getattr(F, self._function)(input, self.config.p, self.training)
-
-    def extra_repr(self) -> str:
-        return f"p={self.config.p}"
 
 
 class Dropout1d(Dropout):
@@ -66,7 +54,7 @@ class Dropout1d(Dropout):
       Dropout1d(p=0.25)
     """
 
-    _function = "dropout1d"
+    _layer, _function = "Dropout1d", "dropout1d"
 
 
 class Dropout2d(Dropout):
@@ -78,7 +66,7 @@ class Dropout2d(Dropout):
       Dropout2d(p=0.25)
     """
 
-    _function = "dropout2d"
+    _layer, _function = "Dropout2d", "dropout2d"
 
 
 class Dropout3d(Dropout):
@@ -90,7 +78,7 @@ class Dropout3d(Dropout):
       Dropout3d(p=0.25)
     """
 
-    _function = "dropout3d"
+    _layer, _function = "Dropout3d", "dropout3d"
 
 
 class AlphaDropout(Dropout):
@@ -102,4 +90,4 @@ class AlphaDropout(Dropout):
       AlphaDropout(p=0.25)
     """
 
-    _function = "alpha_dropout"
+    _layer, _function = "AlphaDropout", "alpha_dropout"

@@ -15,9 +15,12 @@ class _Loss(Module):
         super().__init__()
         self.reduction = _args.reduction(reduction, type(self).__name__)
         # As PyTorch: a class weight is a buffer, so it travels with state_dict.
-        if weight is not None and not isinstance(weight, Tensor):
-            weight = Tensor(weight)
-        self.register_buffer("weight", weight)
+        self._register_weight("weight", weight)
+
+    def _register_weight(self, name: str, value: Any) -> None:
+        if value is not None and not isinstance(value, Tensor):
+            value = Tensor(value)
+        self.register_buffer(name, value)
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
@@ -130,9 +133,7 @@ class BCEWithLogitsLoss(_Loss):
         pos_weight: Any = None,
     ) -> None:
         super().__init__(reduction, weight)
-        if pos_weight is not None and not isinstance(pos_weight, Tensor):
-            pos_weight = Tensor(pos_weight)
-        self.register_buffer("pos_weight", pos_weight)
+        self._register_weight("pos_weight", pos_weight)
 
     def forward(self, input: Any, target: Any) -> Any:  # noqa: A002
         return F.binary_cross_entropy_with_logits(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import jax.numpy as jnp
 import optax
 
-from lucid_fx.optim._checks import check_flag, check_number
+from lucid_fx.optim._checks import check_number
+from lucid_fx.optim._common import check_options, coupled_gradient, descend
 from lucid_fx.optim._optimizer import Optimizer
 
 
@@ -97,10 +97,7 @@ class Adam(Optimizer):
         api = type(self).__name__
         super()._check_group(group)
         group["betas"] = _check_betas(api, group["betas"])
-        for name in ("eps", "weight_decay"):
-            group[name] = check_number(api, name, group[name], 0.0, math.inf)
-        for name in ("amsgrad", "maximize"):
-            check_flag(api, name, group[name])
+        check_options(api, group, ("eps", "weight_decay"), ("amsgrad", "maximize"))
 
     def _static(self, group: dict[str, Any]) -> tuple[bool, ...]:
         decays = group["weight_decay"] != 0
@@ -120,10 +117,7 @@ class Adam(Optimizer):
     def _update(static, hyper, p, g, state):  # noqa: ANN001, ANN205
         amsgrad, maximize, decoupled, decays = static
         b1, b2, eps = hyper["beta1"], hyper["beta2"], hyper["eps"]
-        g = -g if maximize else g
-        decay = optax.add_decayed_weights(hyper["weight_decay"])
-        if decays and not decoupled:
-            g, _ = decay.update(g, None, p)
+        g = coupled_gradient(g, p, hyper, maximize, decays and not decoupled)
         count = state["step"].astype(jnp.int32)
         if amsgrad:
             m = optax.tree.update_moment(g, state["exp_avg"], b1, 1)
@@ -139,9 +133,9 @@ class Adam(Optimizer):
             u, s = adam.update(g, old)
             new = {"exp_avg": s.mu, "exp_avg_sq": s.nu}
         if decays and decoupled:
+            decay = optax.add_decayed_weights(hyper["weight_decay"])
             u, _ = decay.update(u, None, p)
-        update, _ = optax.scale(-hyper["lr"]).update(u, None)
-        return optax.apply_updates(p, update), {"step": state["step"] + 1, **new}
+        return descend(p, hyper["lr"], u), {"step": state["step"] + 1, **new}
 
 
 class AdamW(Adam):

@@ -22,12 +22,16 @@ def _check_positive_int(api: str, name: str, value: Any) -> int:
     return value
 
 
-def _per_group(api: str, name: str, value: Any, n: int) -> list[float]:
+def _per_group(
+    api: str, name: str, value: Any, n: int, what: str | None = None
+) -> list[Any]:
+    """``value``: a list or tuple of ``n`` (``what``, by default "values of
+    ``name``"), or one value for every group."""
     if isinstance(value, list | tuple):
         if len(value) != n:
+            what = f"values of {name}" if what is None else what
             raise ValueError(
-                f"{api}: expected {n} values of {name} (one per param group), got "
-                f"{len(value)}."
+                f"{api}: expected {n} {what} (one per param group), got {len(value)}."
             )
         return list(value)
     return [value] * n
@@ -129,3 +133,6 @@ class LRScheduler:
 
     def _lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
+
+    def _scaled(self, factor: float) -> list[float]:
+        return [lr * factor for lr in self._lrs()]

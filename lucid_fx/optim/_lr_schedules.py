@@ -6,7 +6,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lucid_fx.optim._lr_base import LRScheduler, _check_optimizer, _check_positive_int
+from lucid_fx.optim._lr_base import (
+    LRScheduler,
+    _check_optimizer,
+    _check_positive_int,
+    _per_group,
+)
 from lucid_fx.optim._optimizer import Optimizer
 
 
@@ -41,15 +46,7 @@ class LambdaLR(LRScheduler):
     ) -> None:
         _check_optimizer("LambdaLR", optimizer)
         n = len(optimizer.param_groups)
-        if isinstance(lr_lambda, list | tuple):
-            if len(lr_lambda) != n:
-                raise ValueError(
-                    f"LambdaLR: expected {n} lr_lambdas (one per param group), "
-                    f"got {len(lr_lambda)}."
-                )
-            lambdas = list(lr_lambda)
-        else:
-            lambdas = [lr_lambda] * n
+        lambdas = _per_group("LambdaLR", "lr_lambda", lr_lambda, n, "lr_lambdas")
         object.__setattr__(self, "_lambdas", lambdas)  # kept out of state_dict
         super().__init__(optimizer, last_epoch)
 
@@ -101,7 +98,7 @@ class StepLR(LRScheduler):
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._lrs()
-        return [lr * self.gamma for lr in self._lrs()]
+        return self._scaled(self.gamma)
 
 
 class MultiStepLR(LRScheduler):
@@ -145,8 +142,7 @@ class MultiStepLR(LRScheduler):
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
             return self._lrs()
-        factor = self.gamma ** self.milestones[self.last_epoch]
-        return [lr * factor for lr in self._lrs()]
+        return self._scaled(self.gamma ** self.milestones[self.last_epoch])
 
 
 class ExponentialLR(LRScheduler):
@@ -177,7 +173,7 @@ class ExponentialLR(LRScheduler):
     def get_lr(self) -> list[float]:
         if self._is_initial:
             return self._lrs()
-        return [lr * self.gamma for lr in self._lrs()]
+        return self._scaled(self.gamma)
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -298,8 +294,8 @@ class LinearLR(LRScheduler):
     def get_lr(self) -> list[float]:
         t, fs, fe = self.last_epoch, self.start_factor, self.end_factor
         if t == 0:
-            return [lr * fs for lr in self._lrs()]
+            return self._scaled(fs)
         if self._is_initial or t > self.total_iters:
             return self._lrs()
         factor = 1.0 + (fe - fs) / (self.total_iters * fs + (t - 1) * (fe - fs))
-        return [lr * factor for lr in self._lrs()]
+        return self._scaled(factor)

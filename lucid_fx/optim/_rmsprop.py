@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import jax.numpy as jnp
 import optax
 
-from lucid_fx.optim._checks import check_flag, check_number
+from lucid_fx.optim._common import check_options, coupled_gradient, descend
 from lucid_fx.optim._optimizer import Optimizer
 
 
@@ -85,10 +84,8 @@ class RMSprop(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
-        for name in ("alpha", "eps", "weight_decay", "momentum"):
-            group[name] = check_number("RMSprop", name, group[name], 0.0, math.inf)
-        for name in ("centered", "maximize"):
-            check_flag("RMSprop", name, group[name])
+        numbers = ("alpha", "eps", "weight_decay", "momentum")
+        check_options("RMSprop", group, numbers, ("centered", "maximize"))
 
     def _static(self, group: dict[str, Any]) -> tuple[bool, ...]:
         decays = group["weight_decay"] != 0
@@ -106,10 +103,7 @@ class RMSprop(Optimizer):
     def _update(static, hyper, p, g, state):  # noqa: ANN001, ANN205
         has_momentum, centered, maximize, decays = static
         alpha, eps = hyper["alpha"], hyper["eps"]
-        g = -g if maximize else g
-        if decays:
-            decay = optax.add_decayed_weights(hyper["weight_decay"])
-            g, _ = decay.update(g, None, p)
+        g = coupled_gradient(g, p, hyper, maximize, decays)
         new = {"step": state["step"] + 1}
         if centered:
             rms = optax.scale_by_stddev(alpha, eps, eps_in_sqrt=False)
@@ -124,8 +118,7 @@ class RMSprop(Optimizer):
             trace = optax.trace(hyper["momentum"])
             g, buf = trace.update(g, optax.TraceState(state["momentum_buffer"]))
             new["momentum_buffer"] = buf.trace
-        update, _ = optax.scale(-hyper["lr"]).update(g, None)
-        return optax.apply_updates(p, update), new
+        return descend(p, hyper["lr"], g), new
 
 
 class Adagrad(Optimizer):
@@ -194,9 +187,8 @@ class Adagrad(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
-        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            group[name] = check_number("Adagrad", name, group[name], 0.0, math.inf)
-        check_flag("Adagrad", "maximize", group["maximize"])
+        numbers = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+        check_options("Adagrad", group, numbers, ("maximize",))
 
     def _static(self, group: dict[str, Any]) -> tuple[bool, bool]:
         return (group["maximize"], group["weight_decay"] != 0)
@@ -208,13 +200,9 @@ class Adagrad(Optimizer):
     @staticmethod
     def _update(static, hyper, p, g, state):  # noqa: ANN001, ANN205
         maximize, decays = static
-        g = -g if maximize else g
-        if decays:
-            decay = optax.add_decayed_weights(hyper["weight_decay"])
-            g, _ = decay.update(g, None, p)
+        g = coupled_gradient(g, p, hyper, maximize, decays)
         step = state["step"] + 1
         lr = hyper["lr"] / (1 + (step - 1) * hyper["lr_decay"])
         total = optax.tree.add(state["sum"], g * g)
         u = g / (jnp.sqrt(total) + hyper["eps"])
-        update, _ = optax.scale(-lr).update(u, None)
-        return optax.apply_updates(p, update), {"step": step, "sum": total}
+        return descend(p, lr, u), {"step": step, "sum": total}

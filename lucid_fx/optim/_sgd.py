@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import jax.numpy as jnp
 import optax
 
-from lucid_fx.optim._checks import check_flag, check_number
+from lucid_fx.optim._common import check_options, coupled_gradient, descend
 from lucid_fx.optim._optimizer import Optimizer
 
 
@@ -83,10 +82,8 @@ class SGD(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
-        for name in ("momentum", "dampening", "weight_decay"):
-            group[name] = check_number("SGD", name, group[name], 0.0, math.inf)
-        for name in ("nesterov", "maximize"):
-            check_flag("SGD", name, group[name])
+        numbers = ("momentum", "dampening", "weight_decay")
+        check_options("SGD", group, numbers, ("nesterov", "maximize"))
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"]):
             raise ValueError(
                 "SGD: nesterov=True needs momentum > 0 and dampening == 0, got "
@@ -112,10 +109,7 @@ class SGD(Optimizer):
     @staticmethod
     def _update(static, hyper, p, g, state):  # noqa: ANN001, ANN205
         has_momentum, nesterov, maximize, decays, dampens = static
-        g = -g if maximize else g
-        if decays:
-            decay = optax.add_decayed_weights(hyper["weight_decay"])
-            g, _ = decay.update(g, None, p)
+        g = coupled_gradient(g, p, hyper, maximize, decays)
         if has_momentum:
             if dampens:
                 first = state["step"] == 0
@@ -123,5 +117,4 @@ class SGD(Optimizer):
             trace = optax.trace(hyper["momentum"], nesterov=nesterov)
             g, buf = trace.update(g, optax.TraceState(state["momentum_buffer"]))
             state = {"momentum_buffer": buf.trace, "step": state["step"] + 1}
-        update, _ = optax.scale(-hyper["lr"]).update(g, None)
-        return optax.apply_updates(p, update), state
+        return descend(p, hyper["lr"], g), state

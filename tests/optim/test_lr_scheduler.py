@@ -1,6 +1,7 @@
 """Every scheduler's learning rates equal PyTorch's, bit for bit, for 100 steps."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -133,3 +134,15 @@ def test_bad_arguments_name_the_option():
     one_cycle.step()
     with pytest.raises(ValueError, match="total_steps is 2"):
         one_cycle.step()
+
+
+def test_per_group_lists_of_the_wrong_length_say_how_many():
+    opt = optim.SGD([Parameter([1.0])], lr=0.1)
+    lambdas = "LambdaLR: expected 1 lr_lambdas (one per param group), got 2."
+    with pytest.raises(ValueError, match=re.escape(lambdas)):
+        lr_scheduler.LambdaLR(opt, [_half, _half])
+    min_lrs = (
+        "ReduceLROnPlateau: expected 1 values of min_lr (one per param group), got 2."
+    )
+    with pytest.raises(ValueError, match=re.escape(min_lrs)):
+        lr_scheduler.ReduceLROnPlateau(opt, min_lr=[0.0, 0.0])
