@@ -6,6 +6,7 @@ is an op on it and differentiable, as PyTorch's ``diag``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,22 +18,19 @@ from lucid_fx._tensor import _checks, _ops
 from lucid_fx._tensor._ops import lift
 from lucid_fx._tensor._shape_ops import _ints, astype
 
-_FILLS: dict[tuple, Any] = {}
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _make(kind: str, shape: tuple[int, ...], dtype: Any, k: int) -> jax.Array:
+    if kind == "eye":
+        return jnp.eye(shape[0], shape[1], k, dtype)
+    return jnp.full(shape, 1 if kind == "ones" else 0, dtype)
 
 
 def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Array:
-    """A new constant array from one cached compiled call (eager overhead: one
-    dispatch instead of ``jnp.zeros``'s trace-free but slow eager path)."""
-    dtype = jnp.dtype(dtype)
-    cache_key = (kind, shape, dtype, k)
-    make = _FILLS.get(cache_key)
-    if make is None:
-        if kind == "eye":
-            make = jax.jit(lambda: jnp.eye(shape[0], shape[1], k, dtype))
-        else:
-            make = jax.jit(lambda: jnp.full(shape, 1 if kind == "ones" else 0, dtype))
-        _FILLS[cache_key] = make
-    return make()
+    """A new constant array from one compiled call (eager overhead: one
+    dispatch instead of ``jnp.zeros``'s slow eager path). The programs live in
+    ``jax.jit``'s own bounded cache, keyed by the static arguments."""
+    return _make(kind, shape, jnp.dtype(dtype), k)
 
 
 def _leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Any:
