@@ -142,6 +142,9 @@ def single_input_estimate(width: int, depth: int) -> float:
     layers before. Being constant on [-1, 1] needs both x > 0 and x < 0 dead,
     so this is an upper bound for the interval event; the two sides die
     together more often as depth aligns them.
+
+    This is our own bound, not an equation of Lu et al.: we could not read
+    their text (see docs/guides/dying_relu.rst).
     """
     return float(1.0 - (1.0 - 2.0**-width) ** depth)
 
@@ -160,33 +163,36 @@ def train_collapse(
     *,
     steps: int,
     learning_rate: float,
-) -> tuple[jax.Array, jax.Array]:
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Train the stacked MLPs once per slope with full-batch Adam on (x, y).
 
     ``params`` holds ``seeds`` networks (from :func:`draw_mlps`); every slope
     starts from the same ones. All ``len(slopes) * seeds`` models train in one
     vmapped step, ``lax.scan``-ed over ``steps``. Returns the mean squared
-    errors ``(initial, final)``, each of shape ``(len(slopes), seeds)``.
+    errors ``(initial, final)``, each of shape ``(len(slopes), seeds)``, and
+    every step's error before its update, ``(steps, len(slopes), seeds)``.
     """
     n_slopes, seeds = slopes.shape[0], params["w_in"].shape[0]
     params = jax.tree.map(lambda p: jnp.broadcast_to(p, (n_slopes, *p.shape)), params)
     acts = LeakyReLU(jnp.broadcast_to(slopes[:, None], (n_slopes, seeds)))
     opt = optax.adam(learning_rate)
-    loss_grad = jax.grad(_mse)
+    loss_grad = jax.value_and_grad(_mse)
 
     def one_step(p, s, act):
+        loss, grads = loss_grad(p, act, x, y)
         # optax's Adam mixes its int32 step count with floats (bias correction)
         with jax.numpy_dtype_promotion("standard"):
-            updates, s = opt.update(loss_grad(p, act, x, y), s, p)
-        return optax.apply_updates(p, updates), s
+            updates, s = opt.update(grads, s, p)
+        return optax.apply_updates(p, updates), s, loss
 
     batched = jax.vmap(jax.vmap(one_step))
     losses = jax.vmap(jax.vmap(_mse, (0, 0, None, None)), (0, 0, None, None))
 
     def body(carry, _):
-        return batched(*carry, acts), None
+        p, s, loss = batched(*carry, acts)
+        return (p, s), loss
 
     state = jax.vmap(jax.vmap(opt.init))(params)
     initial = losses(params, acts, x, y)
-    (params, _), _ = jax.lax.scan(body, (params, state), None, length=steps)
-    return initial, losses(params, acts, x, y)
+    (params, _), history = jax.lax.scan(body, (params, state), None, length=steps)
+    return initial, losses(params, acts, x, y), history

@@ -16,7 +16,12 @@ One model is trained again through the stateful API (nn.Sequential, nn.Linear,
 nn.LeakyReLU, lucid_fx.compile, loss.backward(), optim.SGD) from the same
 initial weights and data order; its final loss must match the functional run.
 
-Run: python examples/dying_relu.py [--quick] [--out runs/dying_relu]
+Then (issue 18, examples/born_dead.py) 10,000 random deep narrow MLPs per width
+and initialisation are tested for being born dead (constant in x), and 1,000
+seeds per configuration and slope are trained with Adam on |x| to count those
+that collapse to the mean; --no-paper skips this part.
+
+Run: python examples/dying_relu.py [--quick] [--no-paper] [--out runs/dying_relu]
 """
 
 from __future__ import annotations
@@ -324,58 +329,92 @@ def plot_all(out: pathlib.Path, study, records, rows, train, steps) -> list[str]
 
 # ------------------------------------------------------- paper (issue 18)
 PAPER_SLOPES = (0.0, 0.01, 0.1, 0.3)
+# The collapse study's training set: |x| on COLLAPSE_POINTS points of [-1, 1].
+COLLAPSE_POINTS, COLLAPSE_LR = 32, 1e-2
+# A dense grid decides "constant" only where no exact small grid does: ReLU with
+# PyTorch's nonzero biases (see born_dead_grid).
+DENSE_GRID = 65
 
 
-def paper_study(args) -> dict:
-    """Born-dead fractions at initialization and collapse after Adam training.
+def born_dead_grid(init: str, relu: bool) -> jax.Array:
+    """The x points on [-1, 1] at which born_dead_counts tests the derivative.
 
-    One jitted, vmapped program per (width, init) for the sweep (every slope
-    and network at once), one per (width, depth) for the collapse training.
+    - Zero biases (He-normal): every layer is positively homogeneous, so the
+      last hidden layer is ``|x| g(sign x)``: {-1, 1} decides "constant" exactly.
+    - LeakyReLU, any biases: x -> leaky_relu(W h + b) is injective and its
+      derivative act'(z) W t never vanishes (act' >= slope > 0, W invertible
+      with probability 1), so no network is constant and any point shows it.
+    - ReLU with PyTorch's biases: the net is piecewise linear with breakpoints
+      anywhere; a dense grid of DENSE_GRID points can miss a live piece
+      narrower than its spacing (1/32), so that series is a lower bound.
     """
+    dense = init == "pytorch_default" and relu
+    return jnp.linspace(-1.0, 1.0, DENSE_GRID if dense else 2, dtype=jnp.float32)
+
+
+def born_dead_records(args, rng) -> list[dict]:
+    """The born-dead sweep: one jitted, vmapped program per (width, init,
+    activation family), every slope and network in it at once."""
     import born_dead as bd
 
-    slopes = jnp.asarray(PAPER_SLOPES, jnp.float32)
-    rng = np.random.default_rng(args.paper_seed)
     records = []
     sweeps = [(n, init) for init in bd.INITS for n in args.paper_widths]
     for width, init in tqdm(sweeps, desc="born dead", unit="sweep"):
         params = bd.draw_mlps(rng, args.paper_networks, width, args.paper_depth, init)
-        # zero biases: the net is |x| g(sign x), so x in {-1, 0, 1} decides exactly
-        grid = jnp.linspace(-1.0, 1.0, 3 if init == "he_normal_zero_bias" else 65)
-        counts = np.asarray(bd.born_dead_counts(params, slopes, grid))
-        for s, slope in enumerate(PAPER_SLOPES):
-            for depth in range(2, args.paper_depth + 1):
-                estimate = None
-                if slope > 0:
-                    estimate = 0.0  # LeakyReLU layers are injective in x
-                elif init == "he_normal_zero_bias":
-                    estimate = bd.single_input_estimate(width, depth)
-                records.append(
-                    dict(
-                        activation="relu" if slope == 0 else "leaky_relu",
-                        negative_slope=slope,
-                        init=init,
-                        width=width,
-                        depth=depth,
-                        networks=args.paper_networks,
-                        probability=float(counts[s, depth - 1]) / args.paper_networks,
-                        estimate=estimate,
+        if init == "he_normal_zero_bias":  # one grid serves every slope
+            groups = [PAPER_SLOPES]
+        else:
+            groups = [PAPER_SLOPES[:1], PAPER_SLOPES[1:]]
+        for slopes in groups:
+            grid = born_dead_grid(init, relu=slopes[0] == 0.0)
+            counts = np.asarray(
+                bd.born_dead_counts(params, jnp.asarray(slopes, jnp.float32), grid)
+            )
+            for s, slope in enumerate(slopes):
+                for depth in range(2, args.paper_depth + 1):
+                    estimate = None
+                    if slope > 0:
+                        estimate = 0.0  # injective layers: never constant
+                    elif init == "he_normal_zero_bias":
+                        estimate = bd.single_input_estimate(width, depth)
+                    records.append(
+                        dict(
+                            activation="relu" if slope == 0 else "leaky_relu",
+                            negative_slope=slope,
+                            init=init,
+                            width=width,
+                            depth=depth,
+                            networks=args.paper_networks,
+                            probability=float(counts[s, depth - 1])
+                            / args.paper_networks,
+                            estimate=estimate,
+                        )
                     )
-                )
-    x = jnp.linspace(-1.0, 1.0, 64, dtype=jnp.float32)
+    return records
+
+
+def collapse_records(args, rng) -> tuple[list[dict], dict]:
+    """Train ``paper_seeds`` He-normal nets per config and slope on |x| with
+    Adam, one program per (width, depth); count those ending at the mean."""
+    import born_dead as bd
+
+    slopes = jnp.asarray(PAPER_SLOPES, jnp.float32)
+    x = jnp.linspace(-1.0, 1.0, COLLAPSE_POINTS, dtype=jnp.float32)
     y = jnp.abs(x)
     variance = float(np.var(np.abs(np.asarray(x, np.float64))))
-    collapse = []
+    records, curves = [], {}
     for width, depth in tqdm(args.paper_collapse, desc="collapse", unit="config"):
         params = bd.draw_mlps(
             rng, args.paper_seeds, width, depth, "he_normal_zero_bias"
         )
-        _, final = bd.train_collapse(
-            params, slopes, x, y, steps=args.paper_steps, learning_rate=1e-2
+        _, final, history = bd.train_collapse(
+            params, slopes, x, y, steps=args.paper_steps, learning_rate=COLLAPSE_LR
         )
+        near = np.abs(np.asarray(history, np.float64) - variance) <= 0.01 * variance
+        curves[f"{width}x{depth}"] = near.mean(axis=2).T.tolist()  # (slopes, steps)
         collapsed = np.abs(np.asarray(final, np.float64) - variance) <= 0.01 * variance
         for s, slope in enumerate(PAPER_SLOPES):
-            collapse.append(
+            records.append(
                 dict(
                     activation="relu" if slope == 0 else "leaky_relu",
                     negative_slope=slope,
@@ -385,27 +424,123 @@ def paper_study(args) -> dict:
                     collapsed_fraction=float(collapsed[s].mean()),
                 )
             )
-    return dict(born_dead=records, collapse=collapse)
+    return records, curves
+
+
+def paper_study(args) -> dict:
+    """Born-dead fractions at initialization and collapse after Adam training."""
+    rng = np.random.default_rng(args.paper_seed)
+    start = time.perf_counter()
+    born = born_dead_records(args, rng)
+    born_seconds = time.perf_counter() - start
+    collapse, curves = collapse_records(args, rng)
+    return dict(
+        born_dead=born,
+        collapse=collapse,
+        collapse_curves=curves,
+        paper_seconds=dict(
+            born_dead=born_seconds,
+            collapse=time.perf_counter() - start - born_seconds,
+        ),
+    )
+
+
+def _se(p: float, n: int) -> float:
+    return float(np.sqrt(p * (1 - p) / n))
 
 
 def print_paper_table(paper: dict) -> None:
-    print("\nborn dead (ReLU, He-normal, zero bias): measured vs single-input bound")
+    print("\nborn dead, ReLU: measured ± binomial s.e. (estimate: our bound)")
     for r in paper["born_dead"]:
-        if r["activation"] == "relu" and r["init"] == "he_normal_zero_bias":
-            if r["depth"] in (10, 20, 50):
-                p = r["probability"]
-                se = np.sqrt(p * (1 - p) / r["networks"])
-                print(
-                    f"N={r['width']:2d} L={r['depth']:2d}: {p:.4f} ± {se:.4f}"
-                    f" (bound {r['estimate']:.4f})"
-                )
+        if r["activation"] == "relu" and r["depth"] in (10, 20, 50):
+            p, n = r["probability"], r["networks"]
+            est = "" if r["estimate"] is None else f" (bound {r['estimate']:.4f})"
+            print(
+                f"{r['init']:19s} N={r['width']:2d} L={r['depth']:2d}: "
+                f"{p:.4f} ± {_se(p, n):.4f}{est}"
+            )
     leaky = [r for r in paper["born_dead"] if r["activation"] == "leaky_relu"]
-    print(f"LeakyReLU nets born dead: {sum(r['probability'] > 0 for r in leaky)}")
+    dead = sum(r["probability"] > 0 for r in leaky)
+    print(f"LeakyReLU (width, depth, slope, init) cells with a born-dead net: {dead}")
     for r in paper["collapse"]:
+        p, n = r["collapsed_fraction"], r["seeds"]
         print(
             f"collapse N={r['width']} L={r['depth']} slope {r['negative_slope']:g}:"
-            f" {100 * r['collapsed_fraction']:.1f}% of {r['seeds']} seeds"
+            f" {100 * p:.1f}% ± {100 * _se(p, n):.1f}% of {n} seeds"
         )
+    secs = paper["paper_seconds"]
+    print(
+        f"paper study: born dead {secs['born_dead']:.1f} s, "
+        f"collapse {secs['collapse']:.1f} s"
+    )
+
+
+def plot_paper(out: pathlib.Path, paper: dict) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    born = paper["born_dead"]
+    widths = sorted({r["width"] for r in born})
+    colors = dict(zip(widths, plt.cm.viridis(np.linspace(0, 0.9, len(widths)))))
+    titles = {
+        "he_normal_zero_bias": "He-normal, zero biases",
+        "pytorch_default": "PyTorch default (uniform, with biases)",
+    }
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, (init, title) in zip(axes, titles.items(), strict=True):
+        for n in widths:
+            rows = [
+                r
+                for r in born
+                if r["init"] == init and r["width"] == n and r["activation"] == "relu"
+            ]
+            depth = [r["depth"] for r in rows]
+            ax.plot(depth, [r["probability"] for r in rows], color=colors[n])
+            if rows and rows[0]["estimate"] is not None:
+                ax.plot(
+                    depth, [r["estimate"] for r in rows], "--", color=colors[n], lw=1
+                )
+            ax.plot([], [], color=colors[n], label=f"N = {n}")
+        leaky = [
+            r["probability"]
+            for r in born
+            if r["init"] == init and r["activation"] == "leaky_relu"
+        ]
+        ax.axhline(max(leaky, default=0.0), color="tab:red", lw=1, ls=":")
+        ax.set(xlabel="depth L (hidden layers)", title=title)
+    axes[0].plot([], [], "k--", lw=1, label="our bound 1-(1-2^-N)^L")
+    axes[0].plot([], [], ":", color="tab:red", lw=1, label="LeakyReLU, any slope")
+    axes[0].set_ylabel("P(born dead), ReLU")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "born_dead.png", dpi=80)
+    plt.close(fig)
+
+    collapse = paper["collapse"]
+    configs = sorted({(r["width"], r["depth"]) for r in collapse})
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bar = 0.8 / max(len(configs), 1)
+    for i, (n, depth) in enumerate(configs):
+        rows = [r for r in collapse if (r["width"], r["depth"]) == (n, depth)]
+        p = np.array([r["collapsed_fraction"] for r in rows])
+        se = np.sqrt(p * (1 - p) / rows[0]["seeds"])
+        pos = np.arange(len(rows)) + (i - (len(configs) - 1) / 2) * bar
+        ax.bar(pos, 100 * p, bar, yerr=200 * se, label=f"width {n}, depth {depth}")
+    ax.set_xticks(
+        range(len(PAPER_SLOPES)), ["ReLU"] + [f"{s:g}" for s in PAPER_SLOPES[1:]]
+    )
+    ax.set(
+        xlabel="negative_slope",
+        ylabel="collapsed to the mean (%)",
+        title="Collapse after Adam on |x| (bars: ±2 s.e.)",
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "collapse.png", dpi=80)
+    plt.close(fig)
+    return ["born_dead.png", "collapse.png"]
 
 
 # ------------------------------------------------------------------- main
@@ -426,20 +561,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--paper",
         action="store_true",
-        help="also run the born-dead sweep and the collapse study (issue 18)",
+        help="accepted for old scripts: the paper study now runs by default",
+    )
+    parser.add_argument(
+        "--no-paper",
+        action="store_true",
+        help="skip the born-dead sweep and the collapse study (issue 18)",
     )
     parser.add_argument("--paper-seed", type=int, default=0)
     parser.add_argument("--paper-networks", type=int, default=10_000)
     parser.add_argument("--paper-depth", type=int, default=50)
     parser.add_argument("--paper-widths", type=int, nargs="+", default=[2, 3, 4, 5, 10])
     parser.add_argument("--paper-seeds", type=int, default=1000)
-    parser.add_argument("--paper-steps", type=int, default=500)
+    parser.add_argument("--paper-steps", type=int, default=200)
     args = parser.parse_args(argv)
     args.paper_collapse = [(2, 10), (3, 20)]
     if args.quick:
         args.steps, args.chunk, args.seeds = 200, 50, 2
         args.paper_networks, args.paper_depth, args.paper_widths = 500, 10, [2, 5]
-        args.paper_seeds, args.paper_steps = 32, 50
+        args.paper_seeds, args.paper_steps = 32, 120
         args.paper_collapse = [(2, 10)]
     if args.steps % args.chunk:
         parser.error("--steps must be a multiple of --chunk")
@@ -507,10 +647,11 @@ def main(argv=None) -> dict:
         ),
         plots=plots,
     )
-    if args.paper:
+    if not args.no_paper:
         paper = paper_study(args)
         print_paper_table(paper)
         results.update(paper)
+        plots += plot_paper(args.out, paper)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
     print(
         f"trained in {study['seconds']:.1f} s; wrote {args.out}/results.json and "

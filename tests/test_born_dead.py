@@ -73,9 +73,12 @@ def test_born_dead_relu_nets_collapse_to_the_mean():
     assert 10 < dead.sum() < 64
     x = jnp.linspace(-1.0, 1.0, 64)
     y = jnp.abs(x)
-    _, final = born_dead.train_collapse(
+    _, final, history = born_dead.train_collapse(
         params, jnp.array([0.0]), x, y, steps=500, learning_rate=1e-2
     )
     var = float(np.var(np.abs(np.linspace(-1.0, 1.0, 64))))
     final = np.asarray(final[0])
     np.testing.assert_allclose(final[dead], var, rtol=1e-3)
+    # the per-step history ends where the final error is, one step earlier
+    assert history.shape == (500, 1, 64)
+    np.testing.assert_allclose(np.asarray(history[-1, 0])[dead], var, rtol=1e-3)

@@ -33,6 +33,7 @@ def test_dying_relu_quick_writes_finite_results(tmp_path):
     out = _run("dying_relu.py", "--quick", "--out", str(tmp_path))
     assert "match" in out and "MISMATCH" not in out
     results = json.loads((tmp_path / "results.json").read_text())
+    assert {"born_dead.png", "collapse.png"} <= set(results["plots"])
     for name in results["plots"]:
         assert (tmp_path / name).stat().st_size > 1000
     assert len(results["models"]) == 12
@@ -43,24 +44,11 @@ def test_dying_relu_quick_writes_finite_results(tmp_path):
         assert all(math.isfinite(v) for v in values), m
         assert 0.0 <= m["dead_fraction"] <= 1.0
     assert results["stateful_check"]["matches"]
+    _check_paper_records(results)
 
 
-def test_data_parallel_runs_on_one_device():
-    out = _run("data_parallel.py", "--steps", "3")
-    assert "devices: 1" in out
-
-
-def test_benchmark_quick_smoke(tmp_path):
-    _run("benchmark.py", "--quick", "--only", "memory", "eager", "--out", str(tmp_path))
-    results = json.loads((tmp_path / "benchmark.json").read_text())
-    f32 = results["memory"]["float32"]
-    assert f32["lucid_fx_bytes"] == f32["no_activation_bytes"]
-    assert results["eager"]["microseconds"]["lucid_fx"] > 0
-
-
-def test_dying_relu_paper_quick_writes_the_issue_records(tmp_path):
-    _run("dying_relu.py", "--quick", "--paper", "--out", str(tmp_path))
-    results = json.loads((tmp_path / "results.json").read_text())
+def _check_paper_records(results):
+    """The issue-18 records, which the default (and --quick) run now writes."""
     keys = {"activation", "negative_slope", "init", "width", "depth", "networks"}
     keys |= {"probability", "estimate"}
     assert results["born_dead"]
@@ -81,3 +69,22 @@ def test_dying_relu_paper_quick_writes_the_issue_records(tmp_path):
     assert len(results["collapse"]) == 4
     for r in results["collapse"]:
         assert set(r) == ckeys and 0.0 <= r["collapsed_fraction"] <= 1.0
+
+
+def test_dying_relu_still_accepts_paper_flag():
+    # --paper used to switch the study on; old scripts keep working.
+    out = _run("dying_relu.py", "--help")
+    assert "--paper" in out and "--no-paper" in out
+
+
+def test_data_parallel_runs_on_one_device():
+    out = _run("data_parallel.py", "--steps", "3")
+    assert "devices: 1" in out
+
+
+def test_benchmark_quick_smoke(tmp_path):
+    _run("benchmark.py", "--quick", "--only", "memory", "eager", "--out", str(tmp_path))
+    results = json.loads((tmp_path / "benchmark.json").read_text())
+    f32 = results["memory"]["float32"]
+    assert f32["lucid_fx_bytes"] == f32["no_activation_bytes"]
+    assert results["eager"]["microseconds"]["lucid_fx"] > 0
