@@ -159,7 +159,14 @@ class _Program:
             array = inputs[i].data
             last = self._checked[n] if n < len(self._checked) else None
             if last is None or last() is not array:
-                check_class_target(array, classes, ignore_index, api)
+                # A batch sharded over processes: each checks its own rows.
+                parts = (
+                    [array]
+                    if array.is_fully_addressable
+                    else [shard.data for shard in array.addressable_shards]
+                )
+                for part in parts:
+                    check_class_target(part, classes, ignore_index, api)
             checked.append(weakref.ref(array))
         self._checked = checked
 
