@@ -2,15 +2,17 @@
 
 The gradient of a broadcast operand is summed over the broadcast axes (JAX's
 VJP of the broadcast). Ties in ``maximum``/``minimum`` send half the gradient to
-each operand, as PyTorch does.
+each operand, and a NaN operand sends all of it to both, as PyTorch does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lucid_fx._tensor import _checks
 from lucid_fx._tensor._ops import lift
@@ -49,7 +51,18 @@ _TEMPLATE = r"""{summary}
 
 @jax.custom_jvp
 def _power(a: jax.Array, b: jax.Array) -> jax.Array:
-    return jnp.power(a, b)
+    y = jnp.power(a, b)
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    if a.dtype.kind == "i" and b.dtype.kind == "i":
+        # PyTorch's integer 1 / a ** -b, truncated: 1 for a == 1, +-1 for
+        # a == -1 by b's parity, else 0 (0 ** -b too); XLA returns garbage.
+        odd = (b & 1) == 1
+        y = jnp.where(
+            b < 0,
+            jnp.where(a == 1, 1, jnp.where(a == -1, jnp.where(odd, -1, 1), 0)),
+            y,
+        ).astype(y.dtype)
+    return y
 
 
 @_power.defjvp
@@ -68,6 +81,34 @@ def _power_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
         out = out + jnp.where((a == 0) & (b >= 0), zero, y * jnp.log(a)) * db
     return y, out
 
+
+def _extremum(pick: Callable, loses: Callable) -> Callable:
+    """``maximum`` or ``minimum`` with PyTorch's gradient: ties give each operand
+    half, and where one operand is NaN both get the whole gradient (JAX's rule
+    gives both 0 there). ``loses(a, b)`` is true where ``a`` is not picked."""
+
+    @jax.custom_jvp
+    def extremum(a: jax.Array, b: jax.Array) -> jax.Array:
+        return pick(a, b)
+
+    @extremum.defjvp
+    def extremum_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
+        (a, b), (da, db) = primals, tangents
+        y = extremum(a, b)
+        tie = a == b
+        out = None
+        for d, lost in ((da, loses(a, b)), (db, loses(b, a))):
+            if d.dtype != jax.dtypes.float0:  # an integer operand: no term
+                weight = jnp.where(tie, 0.5, jnp.where(lost, 0.0, 1.0))
+                term = weight.astype(d.dtype) * d
+                out = term if out is None else out + term
+        return y, jnp.zeros_like(y) if out is None else jnp.broadcast_to(out, y.shape)
+
+    return extremum
+
+
+_maximum = _extremum(jnp.maximum, jnp.less)
+_minimum = _extremum(jnp.minimum, jnp.greater)
 
 _D = r"\frac{{\partial y}}{{\partial {v}}} = {e}"
 
@@ -91,15 +132,22 @@ _TABLE: dict[str, tuple] = {
               _D.format(v="a", e=r"b\,a^{b-1}") + r",\ "
               + _D.format(v="b", e=r"a^b \ln a"),
               "Where ``a == 0`` and ``b >= 0`` the gradient for ``b`` is 0, as in "
-              "PyTorch.",
+              "PyTorch. Integers to negative integer powers: a Python int "
+              "exponent raises ``ValueError`` (PyTorch raises too); an array "
+              "exponent gives PyTorch's truncated values (``1 ** -n == 1``, "
+              "``(-1) ** -n == +-1``, else 0), also when traced.",
               [1.0, 2.0], [2.0], [1.0, 4.0], [2.0, 4.0], [2.7726]),
-    "maximum": (jnp.maximum, "Elementwise maximum", r"\max(a, b)",
+    "maximum": (_maximum, "Elementwise maximum", r"\max(a, b)",
                 _D.format(v="a", e=r"[a > b] + \tfrac12 [a = b]"),
-                "Where ``a == b`` each operand gets half the gradient (PyTorch).",
+                "Where ``a == b`` each operand gets half the gradient, and where "
+                "one is NaN (the result is NaN) each gets the whole gradient, as "
+                "in PyTorch.",
                 [1.0, 4.0, 3.0], [3.0], [3.0, 4.0, 3.0], [0.0, 1.0, 0.5], [1.5]),
-    "minimum": (jnp.minimum, "Elementwise minimum", r"\min(a, b)",
+    "minimum": (_minimum, "Elementwise minimum", r"\min(a, b)",
                 _D.format(v="a", e=r"[a < b] + \tfrac12 [a = b]"),
-                "Where ``a == b`` each operand gets half the gradient (PyTorch).",
+                "Where ``a == b`` each operand gets half the gradient, and where "
+                "one is NaN (the result is NaN) each gets the whole gradient, as "
+                "in PyTorch.",
                 [1.0, 4.0, 3.0], [3.0], [1.0, 3.0, 3.0], [1.0, 0.0, 0.5], [1.5]),
 }  # fmt: skip
 
@@ -133,7 +181,33 @@ add = _make("add")
 sub = _make("sub")
 mul = _make("mul")
 div = _make("div")
-power = _make("power")
+_power_op = _make("power")
+
+_MSG_NEGATIVE_POWER = (
+    "power: integers to negative integer powers are not allowed (PyTorch's "
+    "rule), got an integer base and exponent {b!r}. Pass a float exponent, e.g. "
+    "{f!r}, or a float base."
+)
+
+
+def power(a: Any, b: Any) -> Any:
+    # A Python int exponent is concrete here, before lifting makes it a tracer.
+    if (
+        isinstance(b, int | np.integer)
+        and not isinstance(b, bool)
+        and b < 0
+        and _is_integer(a)
+    ):
+        raise ValueError(_MSG_NEGATIVE_POWER.format(b=int(b), f=float(b)))
+    return _power_op(a, b)
+
+
+def _is_integer(v: Any) -> bool:
+    dtype = getattr(v, "dtype", None)
+    return np.dtype(dtype if dtype is not None else np.asarray(v).dtype).kind in "biu"
+
+
+power.__doc__ = _power_op.__doc__
 maximum = _make("maximum")
 minimum = _make("minimum")
 pow = power  # noqa: A001  (the ``**`` operator)

@@ -26,7 +26,7 @@ _TEMPLATE = r"""{summary}
 
     {note}
     Args:
-      a: a Tensor, array or number (integers compute in the default float).
+      a: a Tensor, array or number (integers {ints}).
 
     Returns:
       A Tensor of ``a``'s shape (an array if no argument is a Tensor).
@@ -53,9 +53,18 @@ def _abs(x: jax.Array) -> jax.Array:
 
 @_abs.defjvp
 def _abs_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
-    # sign(x) * dx: 0 at x == 0 as PyTorch (JAX's abs gives 1 there).
+    # PyTorch's sgn(x) * dx, with sgn(x) = [x > 0] - [x < 0]: 0 at x == 0 (JAX's
+    # abs gives 1 there) and 0 at NaN (jnp.sign(NaN) * dx would be NaN).
     (x,), (dx,) = primals, tangents
-    return _abs(x), jnp.sign(x) * dx
+    # One float residual (two where()s on dx would keep two masks and x).
+    sgn = (x > 0).astype(dx.dtype) - (x < 0).astype(dx.dtype)
+    return _abs(x), sgn * dx
+
+
+def _cube(x: jax.Array) -> jax.Array:
+    # Integers stay integer (wrapping around), as PyTorch's x ** 3; bools count.
+    x = jnp.asarray(x)
+    return lax.integer_pow(x if x.dtype != jnp.bool_ else _float(x), 3)
 
 
 # name: (math, summary, forward, derivative, note, x, y, dy/dx); y and dy/dx were
@@ -90,16 +99,21 @@ _TABLE: dict[str, tuple[Callable, str, str, str, str, list, list, list]] = {
     "tanh": (jnp.tanh, "Hyperbolic tangent", r"\tanh x", r"1 - \tanh^2 x", "",
              [0.0, 1.0, 2.0], [0.0, 0.7616, 0.964], [1.0, 0.42, 0.0707]),
     "abs": (_abs, "Absolute value", r"|x|", r"\operatorname{sign}(x)",
-            "The gradient at 0 is 0, as in PyTorch.",
+            "The gradient at 0 and at NaN is 0, as in PyTorch.",
             [-2.0, 0.0, 3.0], [2.0, 0.0, 3.0], [-1.0, 0.0, 1.0]),
     "reciprocal": (jnp.reciprocal, "Reciprocal", r"1 / x", r"-1 / x^2",
                    "At 0 the value is ``inf`` and the gradient ``-inf``.",
                    [1.0, 2.0, 4.0], [1.0, 0.5, 0.25], [-1.0, -0.25, -0.0625]),
     "square": (jnp.square, "Square", r"x^2", r"2x", "",
                [-2.0, 0.5, 3.0], [4.0, 0.25, 9.0], [-4.0, 1.0, 6.0]),
-    "cube": (lambda x: lax.integer_pow(_float(x), 3), "Cube", r"x^3", r"3x^2", "",
+    "cube": (_cube, "Cube", r"x^3", r"3x^2", "",
              [-2.0, 0.5, 3.0], [-8.0, 0.125, 27.0], [12.0, 0.75, 27.0]),
 }  # fmt: skip
+
+
+_KEEPS_INTS = dict.fromkeys(
+    ("abs", "square", "cube"), "keep their dtype, wrapping around on overflow"
+)
 
 
 def _float(x: jax.Array) -> jax.Array:
@@ -120,6 +134,7 @@ def _make(name: str) -> Callable:
         forward=fwd,
         derivative=der,
         note=note + "\n" if note else "",
+        ints=_KEEPS_INTS.get(name, "compute in the default float"),
         name=name,
         x=x,
         y=y,
@@ -149,14 +164,16 @@ neg = lift(jnp.negative, "neg")
 
 def _sign(a: jax.Array) -> jax.Array:
     _checks.numeric("sign", "a", a)
-    return jnp.sign(a)
+    s = jnp.sign(a)
+    # XLA's sign(-0.0) is -0.0; PyTorch and NumPy give 0.0.
+    return jnp.where(s == 0, jnp.zeros_like(s), s)
 
 
 _sign_op = lift(_sign, "sign")
 
 
 def sign(a: Any) -> Any:
-    r"""The sign of each element: -1, 0 or 1 (NaN stays NaN).
+    r"""The sign of each element: -1, 0 or 1 (``-0.0`` gives ``0.0``; NaN stays NaN).
 
     .. math::
 
@@ -183,17 +200,31 @@ def sign(a: Any) -> Any:
 
 
 def _clip(
-    a: jax.Array, *, min_value: float | None, max_value: float | None
+    a: jax.Array,
+    *,
+    min_value: float | None,
+    max_value: float | None,
+    float_bounds: bool = False,
 ) -> jax.Array:
     _checks.numeric("clip", "a", a)
+    a = jnp.asarray(a)
+    if not jnp.issubdtype(a.dtype, jnp.inexact) and (
+        float_bounds or a.dtype == jnp.bool_
+    ):
+        # PyTorch's promotion: an integer tensor with a float bound becomes the
+        # default float; a bool tensor with an integer bound an integer.
+        a = a.astype(jnp.float32 if float_bounds else jnp.int32)
     # where (not jnp.clip, whose min/max split ties) so the gradient is 1 on the
-    # closed interval [min, max], as PyTorch's clamp.
-    out = a
+    # closed interval [min, max], as PyTorch's clamp; the outer where gives 0 at
+    # NaN (PyTorch's mask min <= x <= max is false there), keeping NaN's value.
+    out, inside = lax.stop_gradient(a), jnp.ones(a.shape, bool)
     if min_value is not None:
         out = jnp.where(a < min_value, jnp.asarray(min_value, a.dtype), out)
+        inside = inside & (a >= min_value)
     if max_value is not None:
         out = jnp.where(a > max_value, jnp.asarray(max_value, a.dtype), out)
-    return out
+        inside = inside & (a <= max_value)
+    return jnp.where(inside, a, out)
 
 
 _clip_op = lift(_clip, "clip")
@@ -219,7 +250,10 @@ def clip(a: Any, min_value: float | None = None, max_value: float | None = None)
         0 & \text{otherwise} \end{cases}
 
     At a bound the gradient is 1, as PyTorch's ``clamp``. Either bound may be
-    ``None`` (no limit on that side). NaN stays NaN.
+    ``None`` (no limit on that side). NaN stays NaN, with gradient 0 (PyTorch).
+    An integer tensor with a float bound is clipped in the default float
+    (``clip(int32 [-3], -1.5)`` is ``[-1.5]``), as PyTorch's type promotion;
+    with integer bounds it keeps its dtype.
 
     Args:
       a: a Tensor, array or number.
@@ -227,7 +261,8 @@ def clip(a: Any, min_value: float | None = None, max_value: float | None = None)
       max_value: the upper bound, a real number or ``None``. Default ``None``.
 
     Returns:
-      A Tensor of ``a``'s shape and dtype.
+      A Tensor of ``a``'s shape and dtype (float32 for an integer ``a`` with a
+      float bound; int32 for a bool ``a``).
 
     Raises:
       TypeError: if a bound is not a real number.
@@ -252,4 +287,8 @@ def clip(a: Any, min_value: float | None = None, max_value: float | None = None)
             )
     if min_value is not None and max_value is not None and min_value > max_value:
         raise ValueError(_MSG_CLIP_ORDER.format(lo=min_value, hi=max_value))
-    return _clip_op(a, min_value=min_value, max_value=max_value)
+    # float_bounds is part of the compile key: 1 and 1.0 are equal keys.
+    float_bounds = isinstance(min_value, float) or isinstance(max_value, float)
+    return _clip_op(
+        a, min_value=min_value, max_value=max_value, float_bounds=float_bounds
+    )

@@ -11,7 +11,8 @@ exactly; finite values within a per-op budget of units in the last place.
 
 Gradients at the same specials are checked against PyTorch in float64 (on the
 float32 inputs, rounded back to float32). Where we differ from PyTorch the
-difference is pinned by a strict xfail below, not hidden.
+difference is pinned by a strict xfail below, not hidden. Integer dtypes and
+NaN gradients are checked against PyTorch directly.
 """
 
 from __future__ import annotations
@@ -34,8 +35,7 @@ BF16 = np.dtype(ml_dtypes.bfloat16)
 FLOATS = (np.dtype(np.float32), np.dtype(np.float16), BF16)
 TINY32 = float(np.finfo(np.float32).tiny)
 
-# name: (NumPy float64 reference, PyTorch op, accepts ints). Cube's int case is
-# pinned separately (we return float32, PyTorch keeps int32).
+# name: (NumPy float64 reference, PyTorch op, accepts ints).
 UNARY = {
     "exp": (np.exp, torch.exp, True),
     "log": (np.log, torch.log, True),
@@ -53,9 +53,9 @@ UNARY = {
     "sign": (np.sign, torch.sign, True),
     "reciprocal": (np.reciprocal, torch.reciprocal, True),
     "square": (np.square, torch.square, True),
-    "cube": (lambda x: x**3, lambda x: x**3, False),
+    "cube": (lambda x: x**3, lambda x: x**3, True),
     "clip": (lambda x: np.clip(x, -1.5, 2.0),
-             lambda x: torch.clamp(x, -1.5, 2.0), False),
+             lambda x: torch.clamp(x, -1.5, 2.0), True),
 }  # fmt: skip
 BINARY = {
     "add": (np.add, torch.add),
@@ -212,7 +212,9 @@ def test_unary_on_int32_matches_torch_dtype_and_numpy_values(name, x):
     assert str(theirs.dtype) == f"torch.{out.dtype}", (out.dtype, theirs.dtype)
     # Integers become float32 first (rounding large ones), as in PyTorch.
     as_float = x.astype(np.float32).astype(np.float64)
-    if out.dtype.kind == "f":
+    if name == "clip":  # float bounds: clipped in float32, as PyTorch
+        np.testing.assert_array_equal(np.asarray(out.data), theirs.numpy())
+    elif out.dtype.kind == "f":
         expected = _reference(UNARY[name][0], as_float, dtype=out.dtype)
         _assert_close(out.data, expected, out.dtype, _ulps(name, out.dtype), name)
     else:
@@ -226,13 +228,16 @@ def test_unary_on_int32_matches_torch_dtype_and_numpy_values(name, x):
 )
 def test_binary_on_int32_matches_torch_dtype_and_numpy_values(name, xs):
     a, b = xs
-    if name == "power":  # negative exponents pinned below (numpy raises)
-        b = np.abs(b % 40).astype(np.int32)
+    if name == "power":  # bases near -1, 0, 1 too; exponents in [-40, 40]
+        a = np.where(np.abs(a) < 2**20, a % 5 - 2, a).astype(np.int32)
+        b = (b % 81 - 40).astype(np.int32)
     theirs = BINARY[name][1](torch.from_numpy(a), torch.from_numpy(b))
     out = getattr(lucid_fx, name)(Tensor(a), Tensor(b))
     assert str(theirs.dtype) == f"torch.{out.dtype}", (out.dtype, theirs.dtype)
     with np.errstate(all="ignore"):
-        if out.dtype.kind == "f":
+        if name == "power":  # NumPy raises on negative exponents; PyTorch wraps
+            np.testing.assert_array_equal(np.asarray(out.data), theirs.numpy())
+        elif out.dtype.kind == "f":
             a64, b64 = (v.astype(np.float32).astype(np.float64) for v in (a, b))
             expected = _reference(BINARY[name][0], a64, b64, dtype=out.dtype)
             _assert_close(out.data, expected, out.dtype, 0, name)
@@ -244,13 +249,14 @@ def test_binary_on_int32_matches_torch_dtype_and_numpy_values(name, xs):
 NAN, INF = float("nan"), float("inf")
 POINTS = np.array(
     [0.0, -0.0, INF, -INF, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1e-30, 1e-40, 100.0,
-     3e38, -3e38, 1.5, -1.5],
+     3e38, -3e38, 1.5, -1.5, NAN],
     np.float32,
 )  # fmt: skip
 PAIRS = np.array(
     [(0.0, 0.0), (-0.0, 0.0), (1.0, 1.0), (2.0, 3.0), (INF, INF), (-INF, 1.0),
      (1.0, INF), (0.0, -1.0), (2.0, 0.5), (-1.0, 0.5), (0.0, 2.0), (INF, 0.0),
-     (3.0, -INF), (-2.0, 2.0), (-2.0, 3.0), (0.0, 0.5), (1e-40, 2.0)],
+     (3.0, -INF), (-2.0, 2.0), (-2.0, 3.0), (0.0, 0.5), (1e-40, 2.0),
+     (NAN, 1.0), (2.0, NAN), (NAN, NAN), (NAN, 0.0)],
     np.float32,
 ).T  # fmt: skip
 
@@ -296,53 +302,132 @@ def test_ties_of_minimum_and_maximum_split_the_gradient_as_torch():
         assert ours[0].tolist() == [0.5, 0.5, 0.5]
 
 
+# --------------------------- conventions PyTorch has that XLA does not
+NAN_AT = np.float32([NAN, 1.0, -1.0, 0.0, -0.0, 5.0, -5.0, 2.0, -1.5])
+
+
+@pytest.mark.parametrize("name", ["abs", "clip"])
+def test_unary_gradient_at_nan_is_zero_as_torch(name):
+    # PyTorch: abs' = sgn(NaN) = 0; clamp' masks with min <= x <= max, False at
+    # NaN. jnp.sign(NaN) is NaN and a plain where() passes NaN's gradient on.
+    theirs = _torch_grads(UNARY[name][1], NAN_AT)[0]
+    assert theirs[0] == 0.0
+    np.testing.assert_array_equal(_our_grads(_ours(name), NAN_AT)[0], theirs)
+    pure = jax.grad(lambda x: _ours(name)(x).sum())(jnp.asarray(NAN_AT))
+    np.testing.assert_array_equal(np.asarray(pure), theirs)
+
+
+@pytest.mark.parametrize("bounds", [(-1.5, None), (None, 2.0), (-1.5, 2.0)])
+def test_clip_gradient_at_nan_is_zero_with_either_bound(bounds):
+    lo, hi = bounds
+    ours = _our_grads(lambda x: lucid_fx.clip(x, lo, hi), NAN_AT)[0]
+    theirs = _torch_grads(lambda x: torch.clamp(x, lo, hi), NAN_AT)[0]
+    np.testing.assert_array_equal(ours, theirs)
+    assert np.isnan(np.asarray(lucid_fx.clip(Tensor(NAN_AT), lo, hi).data)[0])
+
+
+@pytest.mark.parametrize("name", ["minimum", "maximum"])
+def test_minimum_maximum_gradient_with_a_nan_operand_matches_torch(name):
+    # PyTorch gives the whole gradient to both operands where one is NaN; JAX's
+    # rule gives 0 to both. Ties still split it, others go to the winner.
+    a = np.float32([NAN, 2.0, NAN, 1.0, 1.0, 3.0])
+    b = np.float32([1.0, NAN, NAN, 1.0, 2.0, -1.0])
+    w = np.float32([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+    op, torch_op = getattr(lucid_fx, name), BINARY[name][1]
+    ours = _our_grads(lambda x, y: op(x, y) * Tensor(w), a, b)
+    theirs = _torch_grads(lambda x, y: torch_op(x, y) * torch.from_numpy(w), a, b)
+    np.testing.assert_array_equal(np.stack(ours), np.stack(theirs))
+    assert ours[0][0] == ours[1][0] == 1.0
+    pure = jax.grad(lambda x, y: (op(x, y) * w).sum(), (0, 1))(a, b)
+    np.testing.assert_array_equal(np.stack(pure), np.stack(theirs))
+
+
+def test_cube_of_int32_keeps_int32_as_torch():
+    x = np.int32([-3, 2, 5, 1291, -1291])  # 1291 ** 3 wraps around in int32
+    ours = lucid_fx.cube(Tensor(x))
+    theirs = torch.from_numpy(x) ** 3
+    assert ours.dtype == np.int32 and theirs.dtype == torch.int32
+    np.testing.assert_array_equal(np.asarray(ours.data), theirs.numpy())
+    np.testing.assert_array_equal(np.asarray(jax.jit(lucid_fx.cube)(x)), theirs)
+
+
+@pytest.mark.parametrize(
+    "bounds", [(-1.5, 2.0), (-1, 2), (-1.0, 2), (-1, None), (None, 2.5)]
+)
+def test_clip_of_int32_promotes_as_torch(bounds):
+    x = np.int32([-3, 0, 5])
+    ours = lucid_fx.clip(Tensor(x), *bounds)
+    theirs = torch.clamp(torch.from_numpy(x), *bounds)
+    assert str(theirs.dtype) == f"torch.{ours.dtype}"
+    np.testing.assert_array_equal(np.asarray(ours.data), theirs.numpy())
+
+
+def test_clip_int_and_float_bounds_compile_separately():
+    # 1 == 1.0 as cache keys: an int-bound program must not serve float bounds.
+    x = Tensor(np.int32([-3, 0, 5]))
+    assert lucid_fx.clip(x, -1, 2).dtype == np.int32
+    assert lucid_fx.clip(x, -1.0, 2.0).dtype == np.float32
+    assert lucid_fx.clip(x, -1, 2).dtype == np.int32
+
+
+def test_int_power_with_negative_exponent_tensor_matches_torch():
+    # PyTorch truncates 1 / a ** n: 1, +-1 or 0; XLA returns garbage.
+    a = np.int32([3, 1, -1, -1, 2, 0, -2, 5, -3, 1])
+    b = np.int32([-2, -3, -3, -2, -1, -1, -1, 0, -4, -(2**31)])
+    theirs = torch.pow(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+    for ours in (
+        lucid_fx.power(Tensor(a), Tensor(b)).data,
+        jax.jit(lucid_fx.power)(a, b),
+    ):
+        np.testing.assert_array_equal(np.asarray(ours), theirs)
+    # A traced Python int exponent is an array: the same values.
+    np.testing.assert_array_equal(jax.jit(lucid_fx.power)(a, -2), a**2 == 1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x**-2,
+        lambda x: lucid_fx.power(x, -1),
+        lambda x: lucid_fx.power(x.data, -3),
+        lambda x: x ** np.int32(-2),
+    ],
+    ids=["operator", "power", "array", "numpy_int"],
+)
+def test_int_power_with_negative_python_int_raises_as_torch(call):
+    x = Tensor(np.int32([3, 1]))
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        torch.from_numpy(np.int32([3, 1])) ** -2
+    with pytest.raises(ValueError, match=r"power: integers to negative integer"):
+        call(x)
+
+
+def test_negative_python_int_exponent_of_floats_still_works():
+    x = Tensor([2.0, 4.0])
+    assert (x**-2).tolist() == [0.25, 0.0625]
+    assert lucid_fx.power(x, -1).tolist() == [0.5, 0.25]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_sign_of_minus_zero_is_plus_zero_as_torch(dtype):
+    x = np.array([-0.0, 0.0, -2.0], dtype)
+    ours = np.asarray(lucid_fx.sign(Tensor(x)).data).astype(np.float32)
+    theirs = torch.sign(torch.tensor([-0.0, 0.0, -2.0])).numpy()
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+    np.testing.assert_array_equal(ours, theirs)
+    assert not np.signbit(np.asarray(jax.jit(lucid_fx.sign)(x))[0])
+
+
 # ------------------------------------- differences from PyTorch, pinned
-NAN_AT = np.float32([NAN, 1.0])
 KNOWN = pytest.mark.xfail(strict=True, reason="differs from PyTorch; see report")
 
 
 @KNOWN
-@pytest.mark.parametrize("name", ["abs", "clip"])
-def test_unary_gradient_at_nan_matches_torch(name):
-    # PyTorch: abs' = sgn(NaN) = 0; clamp' masks with min <= x <= max, False at
-    # NaN. Ours: NaN (abs) and 1 (clip, its where() passes NaN through).
-    ours = _our_grads(_ours(name), NAN_AT)
-    np.testing.assert_array_equal(ours[0], _torch_grads(UNARY[name][1], NAN_AT)[0])
-
-
-@KNOWN
-@pytest.mark.parametrize("name", ["minimum", "maximum"])
-def test_minimum_maximum_gradient_with_a_nan_operand_matches_torch(name):
-    # PyTorch gives the whole gradient to both operands where one is NaN; JAX's
-    # rule gives 0 to both.
-    a, b = np.float32([NAN, 2.0]), np.float32([1.0, NAN])
-    ours = _our_grads(getattr(lucid_fx, name), a, b)
-    theirs = _torch_grads(BINARY[name][1], a, b)
-    np.testing.assert_array_equal(np.stack(ours), np.stack(theirs))
-
-
-@KNOWN
-def test_cube_of_int32_keeps_int32_as_torch():
-    x = np.int32([-3, 2, 5])
-    assert lucid_fx.cube(Tensor(x)).dtype == np.int32  # float32 here
-
-
-@KNOWN
-def test_clip_of_int32_with_float_bounds_promotes_as_torch():
-    x = np.int32([-3, 0, 5])
-    ours = lucid_fx.clip(Tensor(x), -1.5, 2.0)
-    theirs = torch.clamp(torch.from_numpy(x), -1.5, 2.0)
-    assert str(theirs.dtype) == f"torch.{ours.dtype}"  # int32 here, float32 there
-    np.testing.assert_array_equal(np.asarray(ours.data), theirs.numpy())
-
-
-@KNOWN
-def test_int_power_with_negative_exponent_matches_torch():
-    # PyTorch: 3 ** -2 == 0 in int32 (truncation); XLA returns a garbage value.
-    a, b = np.int32([3, 1, -1, 2]), np.int32([-2, -3, -3, -1])
-    ours = np.asarray(lucid_fx.power(Tensor(a), Tensor(b)).data)
-    theirs = torch.pow(torch.from_numpy(a), torch.from_numpy(b)).numpy()
-    np.testing.assert_array_equal(ours, theirs)
+def test_sign_of_nan_is_zero_as_torch():
+    # PyTorch's sign is [x > 0] - [x < 0], 0 at NaN; ours (NumPy's) keeps NaN.
+    x = np.float32([NAN])
+    assert torch.sign(torch.from_numpy(x)).item() == 0.0
+    assert np.asarray(lucid_fx.sign(Tensor(x)).data)[0] == 0.0
 
 
 @KNOWN
