@@ -686,7 +686,13 @@ max_pool3d = _make_pool("max", 3)
 
 # ---------------------------------------------------------------------- dropout
 def _make_dropout(name: str) -> Any:
-    op = lift(getattr(_core, name), name)
+    pure = getattr(_core, name)
+
+    def keyed(x: jax.Array, raw: jax.Array, *, p: float) -> jax.Array:
+        # The key travels as raw uint32 data: jit's fast path (see random).
+        return pure(x, jax.random.wrap_key_data(raw), p=p)
+
+    op = lift(keyed, name)
 
     def drop(input: Any, p: float = 0.5, training: bool = True) -> Any:  # noqa: A002
         p = _core_args.probability(p, name)
@@ -694,7 +700,7 @@ def _make_dropout(name: str) -> Any:
             return input
         # A fresh key per call from the global generator (never cached), so a
         # compiled step that threads the generator state draws a new mask.
-        return op(input, random.next_key(), p=p)
+        return op(input, random.next_key_data(), p=p)
 
     drop.__name__ = drop.__qualname__ = name
     shape = {"dropout1d": (1, 1, 2), "dropout3d": (1, 1, 2, 2, 2)}.get(name, (1, 1, 2))

@@ -55,6 +55,33 @@ def next_key() -> jax.Array:
     return key
 
 
+@jax.jit
+def _split_data(raw: jax.Array) -> tuple[jax.Array, jax.Array]:
+    new, key = jax.random.split(jax.random.wrap_key_data(raw))
+    return jax.random.key_data(new), jax.random.key_data(key)
+
+
+def next_key_data() -> jax.Array:
+    """:func:`next_key` as raw ``uint32`` key data (one compiled call).
+
+    The same split and the same sequence as :func:`next_key`, for code that
+    passes the key to a jitted function (``jax.random.wrap_key_data`` inside):
+    a typed key argument is dispatched in Python, raw data on jit's fast path.
+
+    Examples:
+      >>> import jax
+      >>> from lucid_fx.random import next_key, next_key_data, seed
+      >>> seed(4)
+      >>> a = next_key_data()
+      >>> seed(4)
+      >>> bool((a == jax.random.key_data(next_key())).all())
+      True
+    """
+    new, key = _split_data(get_rng_state_data())
+    set_rng_state_data(new)
+    return key
+
+
 def get_rng_state() -> jax.Array:
     """The global generator's current key (a typed JAX PRNG key).
 
