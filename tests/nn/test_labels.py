@@ -11,6 +11,7 @@ import lucid_fx.functional as core
 import lucid_fx.nn as nn
 import lucid_fx.nn.functional as F
 from lucid_fx import Tensor
+from tests.helpers import train_step
 
 LOGITS = np.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0], [0.0, 0.0, 0.0]], np.float32)
 
@@ -129,14 +130,7 @@ def test_compiled_step_checks_its_label_input_before_running(bad):
     model = nn.Sequential(nn.Linear(3, 3))
     opt = optim.Adam(model.parameters(), lr=0.1)
 
-    @lucid_fx.compile
-    def step(model, opt, x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = lucid_fx.compile(train_step)
     x = Tensor(LOGITS)
     step(model, opt, x, Tensor(np.array([0, 1, 2])))
     before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
