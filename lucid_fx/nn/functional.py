@@ -798,6 +798,28 @@ def writable(buffer: Tensor, value: Any) -> bool:
     return not traced or isinstance(buffer.data, jax.core.Tracer)
 
 
+def _normalized(
+    op: Any,
+    api: str,
+    args: tuple,
+    training: Any,
+    momentum: Any,
+    eps: Any,
+    per_instance: bool = False,
+) -> Any:
+    """``batch_norm``/``instance_norm``: check the options, normalize, and in
+    training update Tensor running statistics in place (per instance for
+    ``instance_norm``)."""
+    training = _core_args.flag(training, api, "training")
+    momentum = _core_args.number(momentum, api, "momentum", low=0.0)
+    eps = _core_args.number(eps, api, "eps", low=0.0)
+    out = op(*args, training=training, momentum=momentum, eps=eps)
+    if training:
+        x, running_mean, running_var = args[:3]
+        update_running_stats(x, running_mean, running_var, momentum, per_instance)
+    return out
+
+
 def batch_norm(
     input: Any,  # noqa: A002
     running_mean: Any,
@@ -839,22 +861,8 @@ def batch_norm(
       >>> rm, rv
       (Tensor([0.2]), Tensor([1.1]))
     """
-    training = _core_args.flag(training, "batch_norm", "training")
-    momentum = _core_args.number(momentum, "batch_norm", "momentum", low=0.0)
-    eps = _core_args.number(eps, "batch_norm", "eps", low=0.0)
-    out = _batch_norm_op(
-        input,
-        running_mean,
-        running_var,
-        weight,
-        bias,
-        training=training,
-        momentum=momentum,
-        eps=eps,
-    )
-    if training:
-        update_running_stats(input, running_mean, running_var, momentum)
-    return out
+    args = (input, running_mean, running_var, weight, bias)
+    return _normalized(_batch_norm_op, "batch_norm", args, training, momentum, eps)
 
 
 def instance_norm(
@@ -877,22 +885,10 @@ def instance_norm(
       >>> F.instance_norm(Tensor([[[1.0, 3.0]]]), eps=0.0)
       Tensor([[[-1.0, 1.0]]])
     """
-    training = _core_args.flag(training, "instance_norm", "training")
-    momentum = _core_args.number(momentum, "instance_norm", "momentum", low=0.0)
-    eps = _core_args.number(eps, "instance_norm", "eps", low=0.0)
-    out = _instance_norm_op(
-        input,
-        running_mean,
-        running_var,
-        weight,
-        bias,
-        training=training,
-        momentum=momentum,
-        eps=eps,
+    args = (input, running_mean, running_var, weight, bias)
+    return _normalized(
+        _instance_norm_op, "instance_norm", args, training, momentum, eps, True
     )
-    if training:
-        update_running_stats(input, running_mean, running_var, momentum, True)
-    return out
 
 
 def layer_norm(
