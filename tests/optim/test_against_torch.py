@@ -1,5 +1,7 @@
 """Every optimizer and option: 50 steps on a small MLP equal PyTorch's."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -66,35 +68,54 @@ def _groups(params, options, split):
     return [{"params": params[:2], "lr": lr / 2}, {"params": params[2:]}]
 
 
+def _close(ours, theirs32, theirs64, what):
+    """Ours is as close to PyTorch's float64 run as PyTorch's own float32 run.
+
+    Both float32 runs round differently (summation order, fused multiply-adds
+    that differ by CPU), and 50 steps of an adaptive optimizer amplify that:
+    RMSprop divides every step by sqrt(v), so an entry whose gradient stays
+    near zero takes steps set by rounding. So the oracle is PyTorch in float64,
+    and the allowance is a multiple of PyTorch float32's own distance from it
+    (seen: up to ~9x on an AMD EPYC CPU; a wrong formula is off by ~lr = 1e-2,
+    far beyond it), plus 1e-5 of the largest entry (which steps ran fused
+    varies with background compile timing, and a fused program rounds
+    differently from the walk).
+    """
+    truth = np.asarray(theirs64, np.float64)
+    noise = float(np.abs(np.asarray(theirs32, np.float64) - truth).max())
+    error = float(np.abs(np.asarray(ours, np.float64) - truth).max())
+    allowed = 16 * noise + 1e-5 * max(1.0, float(np.abs(truth).max()))
+    assert error <= allowed, f"{what}: off by {error:.3g} (allowed {allowed:.3g})"
+
+
+def _run(model, opt, x, y):
+    opt.zero_grad()
+    ((model(x) - y) ** 2).mean().backward()
+    opt.step()
+
+
 @pytest.mark.parametrize("split", [False, True], ids=["one_group", "two_groups"])
 @pytest.mark.parametrize("name,cls,options", CASES, ids=[c[0] for c in CASES])
 def test_fifty_steps_match_pytorch(name, cls, options, split):
     model, reference = _models()
+    reference64 = copy.deepcopy(reference).double()
     opt = getattr(optim, cls)(_groups(model.parameters(), options, split), **options)
-    ref_opt = getattr(torch.optim, cls)(
-        _groups(reference.parameters(), options, split), **options
+    ref_opt, ref_opt64 = (
+        getattr(torch.optim, cls)(_groups(m.parameters(), options, split), **options)
+        for m in (reference, reference64)
     )
-    x, y = Tensor(X), Tensor(Y)
     tx, ty = torch.from_numpy(X), torch.from_numpy(Y)
     for _ in range(STEPS):
-        opt.zero_grad()
-        ((model(x) - y) ** 2).mean().backward()
-        opt.step()
-        ref_opt.zero_grad()
-        ((reference(tx) - ty) ** 2).mean().backward()
-        ref_opt.step()
-    want = reference.state_dict()
+        _run(model, opt, Tensor(X), Tensor(Y))
+        _run(reference, ref_opt, tx, ty)
+        _run(reference64, ref_opt64, tx.double(), ty.double())
+    want, want64 = reference.state_dict(), reference64.state_dict()
     for key, value in model.state_dict().items():
-        np.testing.assert_allclose(
-            value.numpy(), want[key].numpy(), rtol=2e-5, atol=2e-6, err_msg=key
-        )
-    ours, theirs = opt.state_dict()["state"], ref_opt.state_dict()["state"]
+        _close(value.numpy(), want[key].numpy(), want64[key].numpy(), key)
+    ours = opt.state_dict()["state"]
+    theirs, theirs64 = ref_opt.state_dict()["state"], ref_opt64.state_dict()["state"]
     assert sorted(ours) == sorted(theirs)
     for i, entry in ours.items():
         assert sorted(entry) == sorted(k for k, v in theirs[i].items() if v is not None)
         for k, v in entry.items():
-            # States divide by lr (a buffer is ~ step / lr): rounding that moved
-            # the parameters by 1e-7 moves them more, so compare to their scale.
-            want = theirs[i][k].numpy()
-            scale = float(np.abs(want).max())
-            np.testing.assert_allclose(np.asarray(v), want, rtol=0, atol=1e-4 * scale)
+            _close(v, theirs[i][k].numpy(), theirs64[i][k].numpy(), f"state {i} {k}")
