@@ -43,7 +43,8 @@ def _program(plan: Hashable) -> Callable:
     from lucid_fx._tensor import _tape  # the tape imports this module
 
     def fused(args: tuple, seed: jax.Array, old: tuple) -> tuple:
-        return _tape.walk(plan, _tape.fused_calls(plan, args), seed, old)
+        calls, values = _tape.fused_calls(plan, args)
+        return _tape.walk(plan, calls, seed, old), values
 
     return jax.jit(fused)
 

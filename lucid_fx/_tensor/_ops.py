@@ -22,8 +22,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from lucid_fx._tensor import _device, _tape, _tensor
+from lucid_fx._tensor import _device, _pending, _tape, _tensor
 from lucid_fx._tensor._donation import donatable
+from lucid_fx._tensor._pending import Pending, resolve
 
 MAX_OP_PROGRAMS = 64
 MAX_SCALARS = 1024
@@ -39,10 +40,14 @@ class _Flat:
     Python on every call, forward and backward (~4 + ~3 us here).
     """
 
-    __slots__ = ("forward", "apply", "treedef")
+    __slots__ = ("forward", "apply", "treedef", "out")
 
     def __init__(
-        self, fn: Callable, static: dict[str, Hashable], diff: tuple[int, ...]
+        self,
+        fn: Callable,
+        static: dict[str, Hashable],
+        diff: tuple[int, ...],
+        arrays: list[Any],
     ) -> None:
         vjp_of = _vjp_of(fn, static, diff)
 
@@ -56,6 +61,15 @@ class _Flat:
 
         self.forward = jax.jit(forward)
         self.apply = jax.jit(apply)
+        # Trace once now: shape errors surface at the op's own line, and a
+        # deferred output knows its abstract value (_pending).
+        specs = [_spec(a) if type(a) is Pending else a for a in arrays]
+        self.out = self.forward.trace(*specs).jaxpr.out_avals[0]
+
+
+def _spec(pending: Pending) -> jax.ShapeDtypeStruct:
+    aval = pending.aval
+    return jax.ShapeDtypeStruct(aval.shape, aval.dtype, weak_type=aval.weak_type)
 
 
 def _signature(arrays: list[Any]) -> tuple | None:
@@ -68,11 +82,22 @@ def _signature(arrays: list[Any]) -> tuple | None:
         kind = type(a)
         if kind is _ARRAY:
             signature.append(a.aval)
+        elif kind is Pending:
+            signature.append(a.aval)
         elif kind is float or kind is int or kind is bool:
             signature.append(kind)
         else:
             return None
     return tuple(signature)
+
+
+def _committed(arrays: list[Any]) -> bool:
+    """Whether an operand was placed on a device explicitly (such ops run at
+    once, so their outputs carry their placement and devices are checked)."""
+    for a in arrays:
+        if type(a) is _ARRAY and a.committed:
+            return True
+    return False
 
 
 def _vjp_of(
@@ -229,18 +254,27 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
     flat_cache = _LRU(MAX_OP_PROGRAMS)  # per (key, input signature)
     flat_entries, flat_move_to_end = flat_cache.entries, flat_cache.entries.move_to_end
     record, pure = _tape.RECORD, _tape.PURE
+    pending_type = Pending
     mode_get = _tape.MODE.get
     node_type = _tape.Node
 
     def op(*args: Any, **static: Hashable) -> Any:
-        # The eager hot path: a few type checks, one dict lookup, one XLA call.
+        # The eager hot path: a few type checks, one dict lookup, and either a
+        # deferred output (no XLA call yet) or one XLA call.
         tensor_type = _tensor.Tensor  # looked up late: _tensor imports the ops
         arrays = []
         tensors = []
+        deferred = False
         for i, a in enumerate(args):
             if isinstance(a, tensor_type):
                 tensors.append(i)
-                arrays.append(a.data)
+                data = a._data
+                if type(data) is pending_type:
+                    if data.value is None:
+                        deferred = True
+                    else:
+                        data = a._data = data.value
+                arrays.append(data)
             elif type(a) is float or type(a) is int:
                 arrays.append(_scalar(a))
             else:
@@ -248,8 +282,6 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
         mode = mode_get()
         if not tensors or mode == pure:
             return fn(*map(unwrap, args), **static)
-        if len(tensors) > 1:
-            _check_devices(op_name, [arrays[i] for i in tensors])
         diff = ()
         if mode == record:
             diff = tuple([i for i in tensors if args[i].requires_grad])
@@ -259,17 +291,29 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
             flat_key = (key, signature)
             flat = flat_entries.get(flat_key)
             if flat is None:
-                flat = _Flat(fn, static, diff)
+                flat = _Flat(fn, static, diff, arrays)
                 flat_cache.put(flat_key, flat)
             elif len(flat_entries) > 1:  # keep the least recently used first
                 try:
                     flat_move_to_end(flat_key)
                 except KeyError:  # evicted by another thread meanwhile
                     pass
-            out, leaves = flat.forward(*arrays)
             parents = [args[i] for i in diff]
+            if _pending.DEFER and not _committed(arrays):
+                node = node_type(parents, None, rule=flat.apply)
+                deferred_out = pending_type(flat.out, flat, tuple(arrays), node)
+                return tensor_type._wrap(deferred_out, node=node)
+            if deferred:
+                arrays = [resolve(x) if type(x) is pending_type else x for x in arrays]
+            if len(tensors) > 1:
+                _check_devices(op_name, [arrays[i] for i in tensors])
+            out, leaves = flat.forward(*arrays)
             node = node_type(parents, leaves, rule=flat.apply)
             return tensor_type._wrap(out, node=node)
+        if deferred:
+            arrays = [resolve(x) if type(x) is pending_type else x for x in arrays]
+        if len(tensors) > 1:
+            _check_devices(op_name, [arrays[i] for i in tensors])
         programs = entries.get(key)
         if programs is None:
             programs = _programs(fn, static, diff)

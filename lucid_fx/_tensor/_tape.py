@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import functools
 import itertools
+import math
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
@@ -36,6 +37,7 @@ from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
     no_grad,
     pure_mode,
 )
+from lucid_fx._tensor._pending import Pending, resolve
 
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
 # creation stamp at trace start). Older objects outside it must not be written.
@@ -120,13 +122,33 @@ class Node:
         return self.vjp_fn(g) if self.direct else _apply_vjp(self.vjp_fn, g)
 
 
-def fused_calls(plan: Any, args: tuple[Any, ...]) -> tuple[Callable, ...]:
+def fused_calls(
+    plan: Any, args: tuple[Any, ...]
+) -> tuple[tuple[Callable, ...], tuple[jax.Array, ...]]:
     """Inside a fused program: each node's VJP as a function of its cotangent,
-    from its array arguments (a VJP pytree, or residuals and their rule)."""
-    calls = []
-    for (_, _, rule), arg in zip(plan[0], args, strict=True):
-        calls.append(arg if rule is None else functools.partial(rule, arg))
-    return tuple(calls)
+    and the values of the graph's deferred ops (``_pending``), in plan order.
+
+    A recorded node's argument is its VJP pytree or its residuals (applied by
+    its rule); a deferred node's argument is its array inputs, and its forward
+    runs here first, inputs before outputs, so the program computes forward
+    and backward in one XLA call.
+    """
+    wiring = plan[0]
+    calls: list[Any] = [None] * len(wiring)
+    computed: dict[int, jax.Array] = {}
+    for k in range(len(wiring) - 1, -1, -1):  # inputs (higher positions) first
+        i, _, rule, forward = wiring[k]
+        arg = args[k]
+        if forward is None:
+            calls[k] = arg if rule is None else functools.partial(rule, arg)
+            continue
+        run, spec = forward
+        given = iter(arg)
+        arrays = [computed[j] if j >= 0 else next(given) for j in spec]
+        computed[i], leaves = run(*arrays)
+        calls[k] = functools.partial(rule, leaves)
+    values = tuple(computed[w[0]] for w in wiring if w[3] is not None)
+    return tuple(calls), values
 
 
 def stamp() -> int:
@@ -183,16 +205,22 @@ def backward(
     """Accumulate d(root)/d(t) . seed into ``t.grad`` for every leaf ``t``, and
     for every non-leaf with ``keep_grad`` set (all of them if ``keep_grad``).
 
+    Deferred ops in the graph (``_pending``) are computed by the same fused
+    program as the backward once the wiring recurs, node by node before the
+    walk otherwise (and always with ``retain_graph``, which keeps residuals).
+
     All or nothing: every check runs and every gradient is computed before the
     first one is installed, and the install runs with Ctrl-C deferred, so an
     error or an interrupt leaves all old gradients or all new ones. Gradients
     are read, summed and written under ``GRAD_LOCK`` (thread-safe accumulation).
     """
+    if retain_graph and type(root._data) is Pending:
+        root.data  # noqa: B018  (compute the deferred ops: nodes keep residuals)
     order = reverse_topological(root)
-    plan, steps, targets = _plan(order, keep_grad)
+    plan, steps, targets, args, deferred = _plan(order, keep_grad)
     with GRAD_LOCK:
-        for node in steps:
-            if node.vjp_fn is None:
+        for node, arg in zip(steps, args, strict=True):
+            if arg is None:
                 raise RuntimeError(_MSG_FREED)
             for parent, then in zip(node.parents, node.versions, strict=True):
                 if parent._version != then:
@@ -209,20 +237,31 @@ def backward(
         if (
             len(steps) <= MAX_FUSED_NODES
             and not any(node.direct for node in steps)
-            and sum([t.data.nbytes for t in targets]) <= MAX_FUSED_GRAD_BYTES
+            and _nbytes(targets) <= MAX_FUSED_GRAD_BYTES
         ):
             # None until the wiring recurs and is compiled. Inside a trace
             # (lucid_fx.compile) the program is inlined: no background compile.
             arguments = None
-            if not isinstance(root.data, jax.core.Tracer):
-                arguments = lambda: (tuple(n.vjp_fn for n in steps), seed, old)  # noqa: E731
+            if not isinstance(root._data, jax.core.Tracer):
+                arguments = lambda: (args, seed, old)  # noqa: E731
             fused = program(plan, arguments)
-        if fused is None:  # node by node: one compiled call per VJP and per sum
+        if fused is None:  # node by node: one compiled call per op and per sum
+            for tensor in reversed(deferred):
+                tensor.data  # noqa: B018  (its forward, inputs first)
             new = walk(plan, tuple(n.backward for n in steps), seed, old)
         else:
-            new = fused(tuple(n.vjp_fn for n in steps), seed, old)
+            new, values = fused(args, seed, old)
+            for tensor, value in zip(deferred, values, strict=True):
+                tensor._data.done(value)
+                tensor._data = value
         grads = [type(t)._wrap(g) for t, g in zip(targets, new, strict=True)]
         _install(targets, grads, () if retain_graph else steps)
+
+
+def _nbytes(tensors: list[Any]) -> int:
+    """Total bytes of the tensors' data (from shapes: ``jax.Array.nbytes``
+    costs a property call through JAX's Python layer)."""
+    return sum([math.prod(t._data.shape) * t._data.dtype.itemsize for t in tensors])
 
 
 def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> None:
@@ -243,18 +282,31 @@ def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> Non
             t._grad = g
 
 
-def _plan(order: list[Any], keep_all: bool) -> tuple[Hashable, list[Node], list[Any]]:
+def _plan(
+    order: list[Any], keep_all: bool
+) -> tuple[Hashable, list[Node], list[Any], tuple[Any, ...], list[Any]]:
     """The graph's wiring by position in ``order`` (root first).
 
-    Returns the plan (each node step is ``(position, parent positions, rule)``,
-    -1 for a parent that does not require grad, then the targets' positions), the
-    nodes of those steps and the targets: the leaves (tensors without a node)
-    that receive a cotangent, and the non-leaves that keep their gradient.
-    Positions only, so graphs wired alike share one program.
+    Returns the plan (each node step is ``(position, parent positions, rule,
+    forward)``, -1 for a parent that does not require grad; ``forward`` is
+    None for an op that ran, else the deferred op's compiled forward and where
+    each input comes from: the position of a deferred input, -1 for an array
+    argument; then the targets' positions), the nodes of those steps, the
+    targets (the leaves that receive a cotangent, and the non-leaves that keep
+    their gradient), each step's argument for the fused program (its VJP or
+    residuals; a deferred op's array inputs; None for a freed node) and the
+    tensors of the deferred steps. Positions only, so graphs wired alike share
+    one program.
     """
-    position = {id(t): i for i, t in enumerate(order)}
+    position: dict[int, int] = {}
+    waiting: dict[int, int] = {}  # id(Pending) -> position of its tensor
+    for i, t in enumerate(order):
+        position[id(t)] = i
+        data = t._data
+        if type(data) is Pending and data.value is None:
+            waiting[id(data)] = i
     reached = {0}
-    wiring, steps, targets, target_positions = [], [], [], []
+    wiring, steps, targets, target_positions, args, deferred = [], [], [], [], [], []
     for i, tensor in enumerate(order):
         if i not in reached:
             continue
@@ -268,9 +320,34 @@ def _plan(order: list[Any], keep_all: bool) -> tuple[Hashable, list[Node], list[
             position[id(p)] if p.requires_grad else -1 for p in node.parents
         )
         reached.update(parents)
-        wiring.append((i, parents, node.rule))
+        forward = None
+        arg = node.vjp_fn
+        data = tensor._data
+        if waiting and type(data) is Pending and data.value is None:
+            spec, arg = _inputs(data, waiting)
+            forward = (data.flat.forward, spec)
+            deferred.append(tensor)
+        wiring.append((i, parents, node.rule, forward))
         steps.append(node)
-    return (tuple(wiring), tuple(target_positions)), steps, targets
+        args.append(arg)
+    plan = (tuple(wiring), tuple(target_positions))
+    return plan, steps, targets, tuple(args), deferred
+
+
+def _inputs(pending: Pending, waiting: dict[int, int]) -> tuple[tuple, tuple]:
+    """A deferred op's inputs: where each comes from in the plan (a position,
+    or -1) and the arrays passed as arguments."""
+    spec, arrays = [], []
+    for x in pending.inputs:  # type: ignore[union-attr]
+        if type(x) is Pending:
+            j = waiting.get(id(x)) if x.value is None else None
+            if j is not None:
+                spec.append(j)
+                continue
+            x = resolve(x)  # computed already (or not in this graph)
+        spec.append(-1)
+        arrays.append(x)
+    return tuple(spec), tuple(arrays)
 
 
 def walk(
@@ -286,7 +363,7 @@ def walk(
     wiring, target_positions = plan
     keep = set(target_positions)
     cotangents: dict[int, jax.Array] = {0: seed}
-    for (i, parents, _), vjp_fn in zip(wiring, vjp_fns, strict=True):
+    for (i, parents, _, _), vjp_fn in zip(wiring, vjp_fns, strict=True):
         g = cotangents[i] if i in keep else cotangents.pop(i)
         for p, pg in zip(parents, vjp_fn(g), strict=True):
             if p >= 0:

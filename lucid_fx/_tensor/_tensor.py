@@ -12,6 +12,7 @@ import numpy as np
 from lucid_fx._tensor import _device, _format, _math, _ops, _tape
 from lucid_fx._tensor._convert import is_float, operand, to_array
 from lucid_fx._tensor._operators import TensorOperators
+from lucid_fx._tensor._pending import Pending, resolve
 from lucid_fx._typing import DTypeLike
 
 _MSG_INT_GRAD = (
@@ -91,7 +92,7 @@ def _checked_data(value: Any, current: jax.Array, api: str) -> jax.Array:
     """``value`` as new data for a tensor now holding ``current``, or a clear
     error (TypeError / ValueError) before anything changes."""
     if isinstance(value, Tensor):
-        value = value._data
+        value = value.data
     if not isinstance(value, jax.Array):
         if not isinstance(value, np.ndarray):
             raise TypeError(_MSG_DATA_TYPE.format(api=api, kind=_type_name(value)))
@@ -240,7 +241,10 @@ class Tensor(TensorOperators):
           >>> alias
           Tensor([0.0, 1.0], grad=None)
         """
-        return self._data
+        data = self._data
+        if type(data) is Pending:  # a deferred op's output: compute it now
+            data = self._data = resolve(data)
+        return data
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -248,6 +252,8 @@ class Tensor(TensorOperators):
         if current is None:  # a fresh tensor being wrapped: nothing to check
             self._data = value
             return
+        if type(current) is Pending:
+            current = self.data
         if value is None and self._node is not None:
             # lift_inplace releases a donated graph-internal buffer this way.
             self._data = value
@@ -270,6 +276,8 @@ class Tensor(TensorOperators):
           >>> t
           Tensor([3.0, 4.0])
         """
+        if type(self._data) is Pending:  # users of the old value keep it
+            resolve(self._data)
         self._data = array
 
     def set_grad(self, array: jax.Array | Tensor | None) -> None:
@@ -315,19 +323,19 @@ class Tensor(TensorOperators):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape)
+        return tuple(self._data.shape)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     @property
     def dtype(self) -> Any:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> Any:
@@ -551,7 +559,7 @@ class Tensor(TensorOperators):
     # -------------------------------------------------------- lucid surface
     def __str__(self) -> str:
         """The values as NumPy prints them, as lucid's ``print(t)`` shows."""
-        return str(np.asarray(self._data))
+        return str(np.asarray(self.data))
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.3f}"`` for one-element tensors; ``str(t)`` without a spec."""
@@ -675,7 +683,7 @@ class Tensor(TensorOperators):
 
     def fill_(self, value: Any) -> Tensor:
         """Set every element to ``value`` (a number or one-element tensor)."""
-        if np.size(value._data if isinstance(value, Tensor) else value) != 1:
+        if (value.size if isinstance(value, Tensor) else np.size(value)) != 1:
             raise ValueError(
                 f"fill_: expects a number or a one-element tensor, got shape "
                 f"{np.shape(_ops.unwrap(value))}."

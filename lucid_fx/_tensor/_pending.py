@@ -1,0 +1,128 @@
+"""Deferred values: a recorded op's output that is computed when first needed.
+
+An eager op that records the tape (an input requires grad, all inputs are
+concrete and on the default device) does not run: its output Tensor holds a
+:class:`Pending` with the output's abstract value (shape and dtype are known,
+and shape errors were raised at the op's line when it was recorded), the op's
+forward and its inputs. The value is computed when something needs it:
+
+- reading ``t.data`` (``item()``, ``numpy()``, printing, an op that does not
+  record, an in-place change) runs the pending ops behind ``t`` one compiled
+  call each (:func:`resolve`);
+- ``backward()`` on a graph with pending ops computes them inside its fused
+  program (one XLA call for forward and backward, once the graph's wiring
+  recurs; see ``_fused``), or node by node before the walk.
+
+Inputs are captured by value when the op is recorded (an array, or the
+``Pending`` of an input that is itself deferred), so a later in-place change
+to an input never alters the result, exactly as if the op had run at once;
+the version check in ``backward`` still raises as it does for eager ops.
+A captured array has one more reference, so the donation rule
+(``_donation.donatable``) never donates a buffer a pending op still needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+DEFER = True  # record ops as Pending (False: every op runs at once)
+
+
+class Pending:
+    """The not yet computed output of a recorded op.
+
+    Attributes:
+      aval: the output's abstract value (``jax.core.ShapedArray``).
+      flat: the op's compiled forward for this input signature (``_ops._Flat``).
+      inputs: the op's positional arrays, each a JAX array, a Python number or
+        the ``Pending`` output of another deferred op; ``None`` once computed.
+      node: the tape node whose residuals the forward produces.
+      value: the computed array, or ``None``.
+    """
+
+    __slots__ = ("aval", "flat", "inputs", "node", "value")
+    committed = False  # lives on the default device (see _ops._check_devices)
+
+    def __init__(self, aval: Any, flat: Any, inputs: tuple, node: Any) -> None:
+        self.aval = aval
+        self.flat = flat
+        self.inputs: tuple | None = inputs
+        self.node = node
+        self.value: jax.Array | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.aval.ndim
+
+    @property
+    def size(self) -> int:
+        return self.aval.size
+
+    @property
+    def nbytes(self) -> int:
+        return self.aval.size * self.aval.dtype.itemsize
+
+    def done(self, value: jax.Array) -> None:
+        """Store the computed value and drop what computing it needed."""
+        self.value = value
+        self.inputs = self.flat = self.node = None
+
+
+def resolve(pending: Pending) -> jax.Array:
+    """Compute ``pending`` and every deferred op it depends on, inputs first,
+    one compiled forward each (iteratively: any depth). Each op's node gets its
+    residuals, as if the op had run when it was recorded.
+
+    Examples:
+      >>> from lucid_fx import Tensor
+      >>> from lucid_fx._tensor._pending import Pending, resolve
+      >>> x = Tensor([1.0, 2.0], requires_grad=True)
+      >>> y = (x * 3.0).exp().log()
+      >>> type(y._data) is Pending
+      True
+      >>> resolve(y._data)
+      Array([3., 6.], dtype=float32)
+    """
+    if pending.value is not None:
+        return pending.value
+    order: list[Pending] = []
+    seen: set[int] = set()
+    stack: list[tuple[Pending, bool]] = [(pending, False)]
+    while stack:
+        p, expanded = stack.pop()
+        if expanded:
+            order.append(p)
+            continue
+        if p.value is not None or id(p) in seen:
+            continue
+        seen.add(id(p))
+        stack.append((p, True))
+        for x in p.inputs:  # type: ignore[union-attr]
+            if type(x) is Pending and x.value is None:
+                stack.append((x, False))
+    for p in order:
+        if p.value is not None:  # computed by another thread meanwhile
+            continue
+        inputs, flat, node = p.inputs, p.flat, p.node
+        if inputs is None:  # pragma: no cover (another thread finished it)
+            continue
+        arrays = [x.value if type(x) is Pending else x for x in inputs]
+        out, leaves = flat.forward(*arrays)
+        node.vjp_fn = leaves
+        p.done(out)
+    return pending.value  # type: ignore[return-value]
+
+
+def value(x: Any) -> Any:
+    """``x`` itself, or the computed value of a ``Pending``."""
+    return resolve(x) if type(x) is Pending else x

@@ -1,0 +1,141 @@
+"""Deferred forward (``_pending``): recorded ops run when a value is needed,
+with the results, errors and in-place semantics of ops that ran at once."""
+
+import jax
+import numpy as np
+import pytest
+import torch
+
+import lucid_fx
+from lucid_fx import Tensor, nn
+from lucid_fx._tensor import _fused, _pending
+from lucid_fx._tensor._pending import Pending
+
+XV = np.array([0.5, -1.5, 2.0], np.float32)
+
+
+def _deferred(t):
+    return type(t._data) is Pending and t._data.value is None
+
+
+def _torch_grad(fn, xv):
+    x = torch.tensor(xv.astype(np.float64), requires_grad=True)
+    fn(x).sum().backward()
+    return x.grad.numpy()
+
+
+def test_recorded_ops_defer_and_compute_on_read():
+    x = Tensor(XV, requires_grad=True)
+    y = (x * 3.0).exp()
+    assert _deferred(y)
+    assert y.shape == (3,) and y.dtype == np.float32  # known without running
+    assert _deferred(y)
+    np.testing.assert_allclose(y.numpy(), np.exp(XV.astype(np.float64) * 3), 1e-6)
+    assert isinstance(y._data, jax.Array)
+
+
+def test_no_grad_and_committed_inputs_run_at_once():
+    x = Tensor(XV, requires_grad=True)
+    with lucid_fx.no_grad():
+        assert isinstance((x * 2.0)._data, jax.Array)
+    placed = Tensor(jax.device_put(XV, jax.devices()[0]), requires_grad=True)
+    assert isinstance((placed * 2.0)._data, jax.Array)
+
+
+def test_shape_error_is_raised_at_the_op_line():
+    x = Tensor(XV, requires_grad=True)
+    with pytest.raises((TypeError, ValueError)):
+        x * Tensor(np.ones(4, np.float32))
+
+
+@pytest.mark.parametrize("sights", [1, _fused.FUSE_AFTER + 2])
+def test_gradients_match_torch_node_by_node_and_fused(sights, monkeypatch):
+    monkeypatch.setattr(_fused, "BACKGROUND", False)
+
+    def fn(h):
+        for k in range(7):
+            h = h * 0.9 + h.tanh() if k % 2 else (h * h).sin()
+        return h
+
+    want = _torch_grad(fn, XV)
+    for _ in range(sights):
+        x = Tensor(XV, requires_grad=True)
+        y = fn(x)
+        assert _deferred(y)
+        y.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=2e-5, atol=1e-6)
+        # the forward values were computed by the backward
+        assert isinstance(y._data, jax.Array)
+        ref = fn(torch.tensor(XV.astype(np.float64))).numpy()
+        np.testing.assert_allclose(y.numpy(), ref, rtol=2e-5, atol=1e-6)
+
+
+def test_same_results_with_deferral_off(monkeypatch):
+    def run():
+        x = Tensor(XV, requires_grad=True)
+        h = (x * x).exp() - x
+        h.sum().backward()
+        return h.numpy(), x.grad.numpy()
+
+    on = run()
+    monkeypatch.setattr(_pending, "DEFER", False)
+    off = run()
+    for a, b in zip(on, off, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_input_changed_in_place_later_does_not_change_the_value():
+    x = Tensor(XV, requires_grad=True)
+    a = Tensor([1.0, 2.0, 3.0])
+    y = x * a
+    a += 10.0  # after the op was recorded: y keeps the old a, as if it had run
+    np.testing.assert_array_equal(y.numpy(), XV * np.array([1, 2, 3], np.float32))
+
+
+def test_modified_input_still_raises_at_backward():
+    x = Tensor(XV, requires_grad=True)
+    h = x * 2.0
+    y = h * h
+    h.mul_(3.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place"):
+        y.sum().backward()
+
+
+def test_retain_graph_and_keep_grad_on_deferred_tensors():
+    x = Tensor(XV, requires_grad=True)
+    h = x * x
+    loss = (h * 3.0).sum()
+    loss.backward(retain_graph=True, keep_grad=True)
+    loss.backward(retain_graph=True, keep_grad=True)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * 6 * XV, rtol=1e-6)
+    np.testing.assert_allclose(h.grad.numpy(), [6.0, 6.0, 6.0])
+    np.testing.assert_allclose(h.numpy(), XV * XV)
+
+
+def test_a_deep_chain_resolves_without_recursion():
+    x = Tensor(np.array([1.0], np.float32), requires_grad=True)
+    h = x
+    for _ in range(20_000):
+        h = h * 1.0
+    assert _deferred(h)
+    assert h.item() == 1.0
+    h.sum().backward()
+    assert x.grad.item() == 1.0
+
+
+def test_a_pending_op_keeps_its_input_when_the_optimizer_steps():
+    # The captured input holds a reference: the step must not donate it.
+    p = nn.Parameter(Tensor(XV))
+    y = p * 2.0
+    opt = lucid_fx.optim.SGD([p], lr=0.5)
+    p.grad = Tensor(np.ones(3, np.float32))
+    opt.step()
+    np.testing.assert_array_equal(y.numpy(), XV * 2)
+    np.testing.assert_array_equal(p.numpy(), XV - 0.5)
+
+
+def test_setting_data_from_a_deferred_tensor():
+    x = Tensor(XV, requires_grad=True)
+    w = Tensor(np.zeros(3, np.float32))
+    w.data = x * 2.0
+    np.testing.assert_array_equal(w.numpy(), XV * 2)
