@@ -7,6 +7,9 @@ is an op on it and differentiable, as PyTorch's ``diag``.
 from __future__ import annotations
 
 import functools
+import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,11 +29,36 @@ def _make(kind: str, shape: tuple[int, ...], dtype: Any, k: int) -> jax.Array:
     return jnp.full(shape, 1 if kind == "ones" else 0, dtype)
 
 
+# Small constants are made once and shared: JAX arrays are immutable (in-place
+# ops give a Tensor a new array) and a cached array is never donated (the cache
+# holds a reference, see _donation), so sharing one is invisible to users.
+# Bounded: at most MAX_CONSTANTS arrays (the oldest goes first) of at most
+# MAX_CONSTANT_BYTES each.
+MAX_CONSTANTS = 256
+MAX_CONSTANT_BYTES = 64 * 1024
+_constants: OrderedDict[tuple, jax.Array] = OrderedDict()
+_constants_lock = threading.Lock()
+
+
 def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Array:
-    """A new constant array from one compiled call (eager overhead: one
-    dispatch instead of ``jnp.zeros``'s slow eager path). The programs live in
-    ``jax.jit``'s own bounded cache, keyed by the static arguments."""
-    return _make(kind, shape, jnp.dtype(dtype), k)
+    """A constant array: from the shared cache when small (no dispatch), else
+    from one compiled call (one dispatch instead of ``jnp.zeros``'s slow eager
+    path; the programs live in ``jax.jit``'s own bounded cache)."""
+    dtype = jnp.dtype(dtype)
+    key = (kind, shape, dtype, k, jax.config.jax_default_device)
+    array = _constants.get(key)
+    if array is not None:
+        return array
+    array = _make(kind, shape, dtype, k)
+    if (
+        math.prod(shape) * dtype.itemsize <= MAX_CONSTANT_BYTES
+        and not isinstance(array, jax.core.Tracer)  # made inside a trace
+    ):
+        with _constants_lock:
+            _constants[key] = array
+            while len(_constants) > MAX_CONSTANTS:
+                _constants.popitem(last=False)
+    return array
 
 
 def _leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Any:
@@ -41,6 +69,8 @@ def _leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Any:
 
 
 def _shape(op: str, shape: Any) -> tuple[int, ...]:
+    if type(shape) is int and shape >= 0:  # the common case, checked cheaply
+        return (shape,)
     shape = _ints(op, "shape", shape)
     shape = shape if isinstance(shape, tuple) else (shape,)
     if any(n < 0 for n in shape):
