@@ -79,7 +79,7 @@ def _shape(op: str, shape: Any) -> tuple[int, ...]:
 
 
 def _like(kind: str, a: Any, dtype: Any, requires_grad: bool, keep_grad: bool) -> Any:
-    src = _ops.unwrap(a) if hasattr(a, "shape") else np.asarray(a)
+    src = a if hasattr(a, "shape") else np.asarray(a)  # a Tensor: not computed
     array = _filled(kind, tuple(src.shape), src.dtype if dtype is None else dtype)
     return _leaf(array, requires_grad, keep_grad)
 

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 
 from lucid_fx._tensor import _device, _pending, _tape, _tensor
 from lucid_fx._tensor._donation import donatable
-from lucid_fx._tensor._pending import Pending, resolve
+from lucid_fx._tensor._pending import Pending, plain_context, resolve
 
 MAX_OP_PROGRAMS = 64
 MAX_SCALARS = 1024
@@ -301,7 +301,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
                 except KeyError:  # evicted by another thread meanwhile
                     pass
             parents = [args[i] for i in diff]
-            if _pending.DEFER and not _committed(arrays):
+            if _pending.DEFER and not _committed(arrays) and plain_context():
                 node = node_type(parents, None, rule=flat.apply)
                 deferred_out = pending_type(flat.out, flat, tuple(arrays), node)
                 return tensor_type._wrap(deferred_out, node=node)

@@ -23,11 +23,43 @@ A captured array has one more reference, so the donation rule
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import jax
 
+try:  # JAX's own "no trace is active" test (private; without it, assume one)
+    from jax._src.config import trace_context as _trace_context
+    from jax._src.core import trace_ctx as _trace_ctx
+
+    _at_top_level = _trace_ctx.is_top_level
+except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
+    _trace_context = None
+
+    def _at_top_level() -> bool:
+        return False
+
+
 DEFER = True  # record ops as Pending (False: every op runs at once)
+
+# Computing deferred values and installing them (resolve, backward) hold this
+# lock: two threads reading one pending chain compute it once.
+LOCK = threading.RLock()
+_baseline: list[Any] = []  # JAX's configuration context at the first deferral
+
+
+def plain_context() -> bool:
+    """Whether JAX's configuration context (default device, rank promotion,
+    matmul precision, ...) is the one in force at the first deferred op. An op
+    recorded under another one (``with jax.default_device(...)``) runs at
+    once: a deferred op runs under the context in force when it is computed.
+    """
+    if _trace_context is None:  # pragma: no cover - other JAX versions
+        return False
+    context = _trace_context()
+    if not _baseline:
+        _baseline.append(context)
+    return context == _baseline[0]
 
 
 class Pending:
@@ -77,6 +109,14 @@ class Pending:
         self.value = value
         self.inputs = self.flat = self.node = None
 
+    def __reduce__(self) -> tuple:
+        # copy.deepcopy and pickle see the computed array.
+        return (_same, (resolve(self),))
+
+
+def _same(value: Any) -> Any:
+    return value
+
 
 def resolve(pending: Pending) -> jax.Array:
     """Compute ``pending`` and every deferred op it depends on, inputs first,
@@ -95,6 +135,18 @@ def resolve(pending: Pending) -> jax.Array:
     """
     if pending.value is not None:
         return pending.value
+    with LOCK:
+        if _at_top_level():
+            return _compute(pending)
+        # Read inside a trace (jax.jit, lucid_fx.compile): the inputs are
+        # concrete, so compute concretely; a tracer must never be stored.
+        with jax.ensure_compile_time_eval():
+            return _compute(pending)
+
+
+def _compute(pending: Pending) -> jax.Array:
+    if pending.value is not None:  # computed by another thread meanwhile
+        return pending.value
     order: list[Pending] = []
     seen: set[int] = set()
     stack: list[tuple[Pending, bool]] = [(pending, False)]
@@ -111,11 +163,7 @@ def resolve(pending: Pending) -> jax.Array:
             if type(x) is Pending and x.value is None:
                 stack.append((x, False))
     for p in order:
-        if p.value is not None:  # computed by another thread meanwhile
-            continue
         inputs, flat, node = p.inputs, p.flat, p.node
-        if inputs is None:  # pragma: no cover (another thread finished it)
-            continue
         arrays = [x.value if type(x) is Pending else x for x in inputs]
         out, leaves = flat.forward(*arrays)
         node.vjp_fn = leaves

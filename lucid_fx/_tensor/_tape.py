@@ -37,7 +37,8 @@ from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
     no_grad,
     pure_mode,
 )
-from lucid_fx._tensor._pending import Pending, resolve
+from lucid_fx._tensor._pending import LOCK as PENDING_LOCK
+from lucid_fx._tensor._pending import Pending, _at_top_level, resolve
 
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
 # creation stamp at trace start). Older objects outside it must not be written.
@@ -214,48 +215,53 @@ def backward(
     error or an interrupt leaves all old gradients or all new ones. Gradients
     are read, summed and written under ``GRAD_LOCK`` (thread-safe accumulation).
     """
+    # GRAD_LOCK, then the deferred values' lock (resolve takes that one only).
+    with GRAD_LOCK, PENDING_LOCK:
+        _backward(root, seed, retain_graph, keep_grad)
+
+
+def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -> None:
     if retain_graph and type(root._data) is Pending:
         root.data  # noqa: B018  (compute the deferred ops: nodes keep residuals)
     order = reverse_topological(root)
     plan, steps, targets, args, deferred = _plan(order, keep_grad)
-    with GRAD_LOCK:
-        for node, arg in zip(steps, args, strict=True):
-            if arg is None:
-                raise RuntimeError(_MSG_FREED)
-            for parent, then in zip(node.parents, node.versions, strict=True):
-                if parent._version != then:
-                    raise RuntimeError(
-                        _MSG_MODIFIED.format(
-                            shape=parent.shape, now=parent._version, then=then
-                        )
+    for node, arg in zip(steps, args, strict=True):
+        if arg is None:
+            raise RuntimeError(_MSG_FREED)
+        for parent, then in zip(node.parents, node.versions, strict=True):
+            if parent._version != then:
+                raise RuntimeError(
+                    _MSG_MODIFIED.format(
+                        shape=parent.shape, now=parent._version, then=then
                     )
-        if tracing():
-            for t in targets:
-                check_writable(t, t._birth, f"a tensor of shape {t.shape}")
-        old = tuple(None if t._grad is None else t._grad.data for t in targets)
-        fused = None
-        if (
-            len(steps) <= MAX_FUSED_NODES
-            and not any(node.direct for node in steps)
-            and _nbytes(targets) <= MAX_FUSED_GRAD_BYTES
-        ):
-            # None until the wiring recurs and is compiled. Inside a trace
-            # (lucid_fx.compile) the program is inlined: no background compile.
-            arguments = None
-            if not isinstance(root._data, jax.core.Tracer):
-                arguments = lambda: (args, seed, old)  # noqa: E731
-            fused = program(plan, arguments)
-        if fused is None:  # node by node: one compiled call per op and per sum
-            for tensor in reversed(deferred):
-                tensor.data  # noqa: B018  (its forward, inputs first)
-            new = walk(plan, tuple(n.backward for n in steps), seed, old)
-        else:
-            new, values = fused(args, seed, old)
-            for tensor, value in zip(deferred, values, strict=True):
-                tensor._data.done(value)
-                tensor._data = value
-        grads = [type(t)._wrap(g) for t, g in zip(targets, new, strict=True)]
-        _install(targets, grads, () if retain_graph else steps)
+                )
+    if tracing():
+        for t in targets:
+            check_writable(t, t._birth, f"a tensor of shape {t.shape}")
+    old = tuple(None if t._grad is None else t._grad.data for t in targets)
+    fused = None
+    if (
+        len(steps) <= MAX_FUSED_NODES
+        and not any(node.direct for node in steps)
+        and _nbytes(targets) <= MAX_FUSED_GRAD_BYTES
+    ):
+        # None until the wiring recurs and is compiled. Inside a trace
+        # (lucid_fx.compile) the program is inlined: no background compile.
+        arguments = None
+        if not isinstance(root._data, jax.core.Tracer):
+            arguments = lambda: (args, seed, old)  # noqa: E731
+        fused = program(plan, arguments)
+    if fused is None:  # node by node: one compiled call per op and per sum
+        for tensor in reversed(deferred):  # their forwards, inputs first
+            tensor.data  # noqa: B018  (one compiled call each)
+        new = walk(plan, tuple(n.backward for n in steps), seed, old)
+    else:
+        new, values = fused(args, seed, old)
+        for tensor, value in zip(deferred, values, strict=True):
+            tensor._data.done(value)  # the lock is held: still this Pending
+            tensor._data = value
+    grads = [type(t)._wrap(g) for t, g in zip(targets, new, strict=True)]
+    _install(targets, grads, () if retain_graph else steps)
 
 
 def _nbytes(tensors: list[Any]) -> int:
@@ -298,15 +304,9 @@ def _plan(
     tensors of the deferred steps. Positions only, so graphs wired alike share
     one program.
     """
-    position: dict[int, int] = {}
-    waiting: dict[int, int] = {}  # id(Pending) -> position of its tensor
-    for i, t in enumerate(order):
-        position[id(t)] = i
-        data = t._data
-        if type(data) is Pending and data.value is None:
-            waiting[id(data)] = i
+    position = {id(t): i for i, t in enumerate(order)}
     reached = {0}
-    wiring, steps, targets, target_positions, args, deferred = [], [], [], [], [], []
+    wiring, steps, targets, target_positions, args, pending = [], [], [], [], [], []
     for i, tensor in enumerate(order):
         if i not in reached:
             continue
@@ -320,18 +320,43 @@ def _plan(
             position[id(p)] if p.requires_grad else -1 for p in node.parents
         )
         reached.update(parents)
-        forward = None
-        arg = node.vjp_fn
-        data = tensor._data
-        if waiting and type(data) is Pending and data.value is None:
-            spec, arg = _inputs(data, waiting)
-            forward = (data.flat.forward, spec)
-            deferred.append(tensor)
-        wiring.append((i, parents, node.rule, forward))
+        wiring.append([i, parents, node.rule, None])
         steps.append(node)
-        args.append(arg)
-    plan = (tuple(wiring), tuple(target_positions))
+        args.append(node.vjp_fn)
+        data = tensor._data
+        if type(data) is Pending and data.value is None:
+            pending.append(len(steps) - 1)
+    deferred = []
+    if pending:
+        waiting = {id(order[wiring[k][0]]._data): wiring[k][0] for k in pending}
+        if _at_top_level() and all(
+            _internal(order[wiring[k][0]]._data, waiting) for k in pending
+        ):
+            # Deferred ops of this graph run inside its fused program: where
+            # each input comes from (computed in the program, or an array).
+            for k in pending:
+                tensor = order[wiring[k][0]]
+                spec, args[k] = _inputs(tensor._data, waiting)
+                wiring[k][3] = (tensor._data.flat.forward, spec)
+                deferred.append(tensor)
+        else:
+            # Inside a trace (never store a tracer: compute concretely now),
+            # or a deferred input from outside this graph's steps (detached,
+            # or its requires_grad turned off since): compute them now.
+            for k in reversed(pending):
+                resolve(order[wiring[k][0]]._data)
+                args[k] = steps[k].vjp_fn
+    plan = (tuple(map(tuple, wiring)), tuple(target_positions))
     return plan, steps, targets, tuple(args), deferred
+
+
+def _internal(pending: Pending, waiting: dict[int, int]) -> bool:
+    """Whether every uncomputed input of ``pending`` is a step of this plan."""
+    return all(
+        id(x) in waiting
+        for x in pending.inputs  # type: ignore[union-attr]
+        if type(x) is Pending and x.value is None
+    )
 
 
 def _inputs(pending: Pending, waiting: dict[int, int]) -> tuple[tuple, tuple]:
@@ -340,11 +365,10 @@ def _inputs(pending: Pending, waiting: dict[int, int]) -> tuple[tuple, tuple]:
     spec, arrays = [], []
     for x in pending.inputs:  # type: ignore[union-attr]
         if type(x) is Pending:
-            j = waiting.get(id(x)) if x.value is None else None
-            if j is not None:
-                spec.append(j)
+            if x.value is None:
+                spec.append(waiting[id(x)])
                 continue
-            x = resolve(x)  # computed already (or not in this graph)
+            x = x.value
         spec.append(-1)
         arrays.append(x)
     return tuple(spec), tuple(arrays)

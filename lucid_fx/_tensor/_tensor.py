@@ -886,7 +886,7 @@ def shape(a: Any) -> tuple[int, ...]:
     """
     if isinstance(a, Tensor):
         return a.shape
-    return tuple(np.shape(_ops.unwrap(a)))
+    return tuple(np.shape(a))
 
 
 def grad_enabled() -> bool:

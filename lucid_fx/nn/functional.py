@@ -327,7 +327,9 @@ TRACED_LABELS: contextvars.ContextVar[list[tuple] | None] = contextvars.ContextV
 def _check_labels(input: Any, target: Any, ignore_index: int, api: str) -> None:  # noqa: A002
     """Check concrete class-index targets before the compiled op traces them;
     note traced ones for ``lucid_fx.compile`` (``TRACED_LABELS``)."""
-    x, t = unwrap(input), unwrap(target)
+    # The input's shape only: reading a Tensor's data would compute a deferred
+    # forward here, one op at a time, instead of in backward's fused program.
+    x, t = (input if isinstance(input, Tensor) else unwrap(input)), unwrap(target)
     if not hasattr(x, "shape"):
         return
     t_shape = getattr(t, "shape", None)
