@@ -5,6 +5,7 @@
 # Importing _math first finishes _ops before _math needs `lift`.
 from lucid_fx._tensor import _math  # noqa: F401  (must come first)
 from lucid_fx._tensor._device import default_device, devices, resolve
+from lucid_fx._tensor._generators import leaf
 from lucid_fx._tensor._ops import lift, lift_inplace
 from lucid_fx._tensor._tape import is_grad_enabled, no_grad
 from lucid_fx._tensor._tensor import Tensor
@@ -14,6 +15,7 @@ __all__ = [
     "default_device",
     "devices",
     "is_grad_enabled",
+    "leaf",
     "lift",
     "lift_inplace",
     "no_grad",

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lucid_fx._tensor import Tensor
+from lucid_fx._tensor import Tensor, leaf
 from lucid_fx.random._generator import get_rng_state_data, set_rng_state_data
 
 _MSG_SHAPE = (
@@ -65,12 +65,6 @@ def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Ar
     return values
 
 
-def _leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Tensor:
-    if keep_grad:  # lucid's keep_grad, where the Tensor supports it
-        return Tensor(array, requires_grad=requires_grad, keep_grad=True)  # type: ignore[call-arg]
-    return Tensor(array, requires_grad=requires_grad)
-
-
 def rand(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> Tensor:
     r"""Uniform samples on :math:`[0, 1)` in float32.
 
@@ -97,7 +91,7 @@ def rand(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> T
       True
     """
     values = _draw("uniform", _shape("rand", shape))
-    return _leaf(values, requires_grad, keep_grad)
+    return leaf(values, requires_grad, keep_grad)
 
 
 def randn(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> Tensor:
@@ -124,7 +118,7 @@ def randn(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> 
       (True, dtype('float32'))
     """
     values = _draw("normal", _shape("randn", shape))
-    return _leaf(values, requires_grad, keep_grad)
+    return leaf(values, requires_grad, keep_grad)
 
 
 def randint(
@@ -175,4 +169,4 @@ def randint(
         )
     shape = _shape("randint", (size,) if _is_int(size) else (tuple(size),))
     values = _draw("randint", shape, int(low), int(high))
-    return _leaf(values, False, keep_grad)
+    return leaf(values, False, keep_grad)
