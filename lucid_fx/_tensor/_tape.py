@@ -41,8 +41,9 @@ from lucid_fx._tensor._pending import LOCK as PENDING_LOCK
 from lucid_fx._tensor._pending import Pending, _at_top_level, resolve
 
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
-# creation stamp at trace start). Older objects outside it must not be written.
-_TRACKED: contextvars.ContextVar[tuple[frozenset[int], int] | None] = (
+# creation stamp at trace start, the host reads of traced tensors so far).
+# Older objects outside it must not be written.
+_TRACKED: contextvars.ContextVar[tuple[frozenset[int], int, list[str]] | None] = (
     contextvars.ContextVar("lucid_fx_tracked", default=None)
 )
 _STAMPS = itertools.count()
@@ -158,13 +159,24 @@ def stamp() -> int:
 
 
 @contextlib.contextmanager
-def tracking(ids: frozenset[int]) -> Iterator[None]:
-    """Mark the objects (by id) that a compiled trace may write."""
-    token = _TRACKED.set((ids, stamp()))
+def tracking(ids: frozenset[int]) -> Iterator[list[str]]:
+    """Mark the objects (by id) that a compiled trace may write. Yields the
+    list of host reads of traced tensors (:func:`note_host_read`) so far."""
+    reads: list[str] = []
+    token = _TRACKED.set((ids, stamp(), reads))
     try:
-        yield
+        yield reads
     finally:
         _TRACKED.reset(token)
+
+
+def note_host_read(api: str) -> None:
+    """Note that a compile trace asked for a traced tensor's value on the host
+    (``item()``, ``bool(t)``, ``numpy()``...): JAX raises there, and a trace
+    that still succeeds means the function caught that error."""
+    tracked = _TRACKED.get()
+    if tracked is not None:
+        tracked[2].append(api)
 
 
 def tracing() -> bool:

@@ -494,12 +494,20 @@ class Tensor(TensorOperators):
         return Tensor._wrap(self.data)
 
     # ------------------------------------------------------------ conversion
+    def _host(self, api: str) -> jax.Array:
+        """The data, for reading on the host (a traced one is noted first:
+        ``lucid_fx.compile`` warns when the error JAX raises gets caught)."""
+        data = self.data
+        if isinstance(data, jax.core.Tracer):
+            _tape.note_host_read(api)
+        return data
+
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (a copy)."""
-        return np.array(self.data)
+        return np.array(self._host("Tensor.numpy()"))
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        out = np.asarray(self.data)
+        out = np.asarray(self._host("np.asarray(tensor)"))
         return out if dtype is None else out.astype(dtype)
 
     def item(self) -> float | int | bool:
@@ -509,11 +517,11 @@ class Tensor(TensorOperators):
                 f"Tensor.item: only one-element tensors convert to a Python "
                 f"number, got shape {self.shape}."
             )
-        return self.data.reshape(()).item()
+        return self._host("Tensor.item()").reshape(()).item()
 
     def tolist(self) -> Any:
         """The data as (nested) Python lists."""
-        return self.data.tolist()
+        return self._host("Tensor.tolist()").tolist()
 
     def __repr__(self) -> str:
         values = _format.format_values(np.asarray(self.data))
@@ -559,7 +567,7 @@ class Tensor(TensorOperators):
     # -------------------------------------------------------- lucid surface
     def __str__(self) -> str:
         """The values as NumPy prints them, as lucid's ``print(t)`` shows."""
-        return str(np.asarray(self.data))
+        return str(np.asarray(self._host("str(tensor)")))
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.3f}"`` for one-element tensors; ``str(t)`` without a spec."""

@@ -30,7 +30,7 @@ from lucid_fx.functional import check_class_target
 from lucid_fx.nn import Module
 from lucid_fx.nn.functional import TRACED_LABELS
 from lucid_fx.transforms._compiled_module import CompiledModule
-from lucid_fx.transforms._fallback import UNTRACEABLE, warn_fallback
+from lucid_fx.transforms._fallback import UNTRACEABLE, warn_caught, warn_fallback
 from lucid_fx.transforms._signature import (
     ProgramCache,
 )
@@ -214,6 +214,7 @@ class CompiledFunction:
     ) -> None:
         self.fn = fn
         self.eager = False
+        self._warned_caught = False
         self._static = _static_positions(fn, static_argnums, static_argnames)
         self._current: tuple[Collected, tuple, dict] | None = None
         # The last call's structure; cleared when one of its objects is freed,
@@ -273,8 +274,11 @@ class CompiledFunction:
             labels: list[tuple] = []
             token = TRACED_LABELS.set(labels)
             try:
-                with _tape.tracking(frozenset(map(id, tracked))):
+                with _tape.tracking(frozenset(map(id, tracked))) as reads:
                     out = self.fn(*args, **kwargs)
+                if reads and not self._warned_caught:
+                    self._warned_caught = True
+                    warn_caught(getattr(self.fn, "__name__", "the function"), reads)
             finally:
                 TRACED_LABELS.reset(token)
             position = {id(t): i for i, t in enumerate(tensors)}

@@ -25,6 +25,21 @@ _MSG_FALLBACK = (
 )
 
 
+_MSG_CAUGHT = (
+    "lucid_fx.compile: while tracing {name}, {api} asked for a traced tensor's "
+    "value; JAX raised and {name} caught the error, so the compiled program "
+    "was built from the except branch, taken once at trace time (later calls "
+    "run the program, not the Python). Move that check out of the compiled "
+    "function, or pass the value as a static argument."
+)
+
+
+def warn_caught(name: str, reads: list[str]) -> None:
+    """Warn (once per compiled function, at the call that traced it) that the
+    function caught the error of a host read of a traced tensor."""
+    warnings.warn(_MSG_CAUGHT.format(name=name, api=reads[0]), RuntimeWarning, 3)
+
+
 def warn_fallback(name: str, error: Exception) -> None:
     """Warn (at the user's call) that ``name`` runs eagerly because of ``error``."""
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""

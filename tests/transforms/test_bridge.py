@@ -7,6 +7,7 @@ import random as pyrandom
 import signal
 import threading
 import time
+import warnings
 import weakref
 
 import chex
@@ -436,3 +437,41 @@ def test_rng_key_is_threaded_fresh_draws_and_eager_equal_compiled():
     for a, b in zip(got, eager, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(got[0], got[1])  # a fresh draw every call
+
+
+def test_a_caught_host_read_while_tracing_warns_once():
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    seen = []
+
+    @lucid_fx.compile
+    def step(model, opt, x):
+        opt.zero_grad()
+        loss = (model(x) ** 2.0).sum()
+        try:
+            seen.append(loss.item() > 100.0)  # raises while tracing
+        except jax.errors.ConcretizationTypeError:
+            seen.append("caught")
+        loss.backward()
+        opt.step()
+        return loss
+
+    x = Tensor([[1.0, 2.0]])
+    with pytest.warns(RuntimeWarning, match=r"Tensor.item\(\) asked .* caught"):
+        step(model, opt, x)
+    step(model, opt, x)  # a second trace (now .grad exists): no second warning
+    traces = len(seen)
+    before = model.weight.numpy().copy()
+    step(model, opt, x)
+    assert set(seen) == {"caught"} and len(seen) == traces  # Python: trace only
+    assert not np.array_equal(before, model.weight.numpy())  # the program ran
+
+
+def test_a_step_without_host_reads_does_not_warn():
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    step = lucid_fx.compile(train_step)
+    x, y = Tensor([[1.0, 2.0]]), Tensor([[0.5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        step(model, opt, x, y)
