@@ -1,40 +1,22 @@
 """lucid 0.13's own examples for the op pages run on lucid_fx, ``lucid = lucid_fx``.
 
-Each page's ``>>>`` lines run in one namespace. Every ``print`` is captured and
-its numbers compared with the numbers lucid's page prints after it (the text
-formats differ: lucid prints NumPy's style). Where lucid's printed numbers are
-wrong (they contradict the page's own math, NumPy and PyTorch) or cannot match
-by design (random draws), the print is listed in ``KNOWN`` with the reason;
-``docs/ops/lucid_differences.rst`` lists the same. A KNOWN entry that starts
-matching fails too, so the list stays true.
+The runner is ``tests/lucid_pages.py``: each page's ``>>>`` lines run in one
+namespace, every ``print`` is compared with the numbers lucid's page prints
+after it. Where lucid's printed numbers are wrong (they contradict the page's
+own math, NumPy and PyTorch) or cannot match by design (random draws), the
+print is listed in ``KNOWN`` with the reason; ``docs/ops/lucid_differences.rst``
+lists the same. A KNOWN entry that starts matching fails too, so the list stays
+true.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import pathlib
-import re
-import warnings
-
-import numpy as np
 import pytest
 
 import lucid_fx
+from tests.lucid_pages import MISSING, check_page, pages
 
-# lucid 0.13's doc sources (MIT); not vendored in this repository.
-LUCID = pathlib.Path(
-    os.environ.get(
-        "LUCID_DOCS",
-        pathlib.Path(__file__).resolve().parents[3] / "shared" / "seed" / "lucid-0.13",
-    )
-)
-PAGES = sorted(
-    str(p.relative_to(LUCID))
-    for folder in ("tensor/operations", "tensor/utilities", "linalg", "random")
-    for p in (LUCID / folder).rglob("*.rst")
-    if p.name != "index.rst"
-)
+PAGES = pages("tensor/operations", "tensor/utilities", "linalg", "random")
 
 # (page, n-th print on the page): why lucid's printed numbers are not ours.
 KNOWN = {
@@ -94,101 +76,12 @@ REWRITES = {
     ),
 }
 
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan")
-_NOISE = re.compile(r"dtype=\w+|grad=None|requires_grad=\w+|\b(?:float|int)\d+\b")
-
-
-def _blocks(text: str) -> list[tuple[str, str | None]]:
-    """(code, expected output or None) for every >>> statement of a page."""
-    lines, out, i = text.splitlines(), [], 0
-    while i < len(lines):
-        s = lines[i].strip()
-        if not s.startswith(">>>"):
-            i += 1
-            continue
-        code = [s[4:]]
-        i += 1
-        while i < len(lines) and lines[i].strip().startswith("..."):
-            code.append(lines[i].strip()[4:])
-            i += 1
-        expected = []
-        while (
-            i < len(lines)
-            and lines[i].strip()
-            and not lines[i].strip().startswith((">>>", ".."))
-        ):
-            expected.append(lines[i].split("#")[0])
-            i += 1
-        out.append(("\n".join(code), "\n".join(expected) or None))
-    return out
-
-
-def _numbers_of(obj) -> list[float] | None:
-    if isinstance(obj, bool | str) or obj is None:
-        return None
-    array = np.asarray(obj)
-    if array.dtype.kind not in "biufc":
-        return None
-    return [float(v) for v in np.real(array).ravel()]
-
-
-def _lucid_tensor(data, *args, **kwargs):
-    # lucid makes Python lists float32 (issue 14; helper "tensor" makes this
-    # lucid_fx.Tensor's own default). Until then the examples get it here.
-    if isinstance(data, list | int | float):
-        data = np.asarray(data, np.float32)
-    return lucid_fx.Tensor(data, *args, **kwargs)
-
-
-def _run_page(page: str):
-    printed: list[tuple] = []
-    namespace = {
-        "lucid": lucid_fx,
-        "lucid_fx": lucid_fx,
-        "np": np,
-        "math": math,
-        "Tensor": _lucid_tensor,
-        "print": lambda *args, **kw: printed.append(args),
-    }
-    lucid_fx_tensor = lucid_fx.Tensor
-    results = []
-    for code, expected in _blocks((LUCID / page).read_text()):
-        code = code.replace("lucid.Tensor(", "Tensor(")
-        for old, new in REWRITES.items():
-            code = code.replace(old, new)
-        if code.startswith("import "):
-            continue
-        before = len(printed)
-        with warnings.catch_warnings():
-            # float64 without jax_enable_x64 becomes float32 with JAX's warning.
-            warnings.filterwarnings("ignore", message=".*float64.*not available")
-            exec(compile(code, page, "single" if expected else "exec"), namespace)
-        if len(printed) > before and expected is not None:
-            results.append((printed[-1], expected))
-    assert lucid_fx.Tensor is lucid_fx_tensor
-    return results
-
 
 def test_lucid_pages_are_present():
     # Without this an absent checkout would parametrize nothing and pass.
-    assert len(PAGES) >= 60, (
-        f"lucid 0.13's docs not found under {LUCID}: set LUCID_DOCS to the folder "
-        "holding tensor/, linalg/ and random/."
-    )
+    assert len(PAGES) >= 60, MISSING
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_lucid_examples_run_and_print_lucids_numbers(page):
-    for k, (args, expected) in enumerate(_run_page(page)):
-        ours = [_numbers_of(a) for a in args]
-        if any(n is None for n in ours):
-            continue
-        theirs = [float(v) for v in _NUMBER.findall(_NOISE.sub("", expected))]
-        flat = [v for n in ours for v in n]
-        same = len(flat) == len(theirs) and np.allclose(
-            flat, theirs, rtol=2e-3, atol=1e-3, equal_nan=True
-        )
-        if (page, k) in KNOWN:
-            assert not same, f"{page} print {k} now matches lucid: drop it from KNOWN"
-        else:
-            assert same, f"{page} print {k}: ours {flat}, lucid's {theirs}"
+    check_page(page, KNOWN, REWRITES)
