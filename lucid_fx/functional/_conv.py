@@ -107,6 +107,17 @@ def _conv(
             f"weight of shape {tuple(weight.shape)} with groups={g} expects "
             f"{weight.shape[1] * g} (and out_channels divisible by groups)."
         )
+    spatial, kernel = x.shape[2:], weight.shape[2:]
+    for size, k, d, (lo, hi) in zip(
+        spatial, kernel, kw["dilation"], kw["padding"], strict=True
+    ):
+        if size + lo + hi < d * (k - 1) + 1:  # no output position: PyTorch raises
+            raise ValueError(
+                f"{api}: the kernel {tuple(kernel)} with dilation "
+                f"{kw['dilation']} spans more than the padded input "
+                f"{tuple(spatial)} (padding {kw['padding']}): no output "
+                f"position. Use a smaller kernel or dilation, or pad more."
+            )
     out = jax.lax.conv_general_dilated(
         x,
         weight.astype(x.dtype),
@@ -146,7 +157,8 @@ _CONV_DOC = r"""{n}-D convolution (cross-correlation), as PyTorch's ``conv{n}d``
       ``(N, C_out, {spatial_out})`` in ``x``'s dtype.
 
     Raises:
-      ValueError: shapes or channels do not match, or a bad stride/padding.
+      ValueError: shapes or channels do not match, a bad stride/padding, or
+        a (dilated) kernel larger than the padded input.
 
     Examples:
       >>> import jax.numpy as jnp

@@ -82,6 +82,22 @@ def test_learnable_slope_tensor_gets_a_gradient():
             "reduction",
         ),
         (lambda: F.leaky_relu(Tensor([1.0]), float("nan")), "negative_slope"),
+        # PyTorch raises too: a (dilated) kernel wider than the padded input.
+        (
+            lambda: F.conv2d(
+                Tensor(np.ones((1, 1, 2, 2), np.float32)),
+                Tensor(np.ones((1, 1, 2, 2), np.float32)),
+                dilation=2,
+            ),
+            "conv2d: the kernel .* spans more than the padded input",
+        ),
+        (
+            lambda: F.conv1d(
+                Tensor(np.ones((1, 1, 2), np.float32)),
+                Tensor(np.ones((1, 1, 3), np.float32)),
+            ),
+            "conv1d: the kernel",
+        ),
     ],
 )
 def test_bad_arguments(call, phrase):

@@ -59,8 +59,9 @@ KNOWN = {
     ("nn/functions/conv/conv2d.rst", 2): "the groups give 7.5 and 19.5; lucid "
     "prints 10.0 and 19.0",
     ("nn/functions/conv/conv3d.rst", 1): "the (1, 2, 2) kernel dilated by 2 spans "
-    "(1, 3, 3), more than the 2x2x2 input: there is no output position "
-    "(PyTorch raises; we return an empty tensor); lucid prints [[[[[1.0]]]]]",
+    "(1, 3, 3), more than the 2x2x2 input: there is no output position, an "
+    "error here as in PyTorch (REWRITES pads H and W by 1 so it runs); lucid "
+    "prints [[[[[1.0]]]]]",
     ("nn/functions/conv/conv3d.rst", 2): "with the weight's missing bracket "
     "restored (REWRITES) the groups give [7.5, 19.5] and [7.5, 19.5] over the "
     "two depths; lucid prints 10.0 and 19.0",
@@ -151,6 +152,10 @@ KNOWN = {
 }
 # Code that cannot run as lucid wrote it -> what runs instead.
 REWRITES = {
+    # The dilated kernel spans more than the input: an error, as in PyTorch.
+    "F.conv3d(input_, weight, bias, stride=1, padding=0, dilation=2, groups=1)": (
+        "F.conv3d(input_, weight, bias, stride=1, padding=(0, 1, 1), dilation=2)"
+    ),
     # lucid 0.13 has randn in lucid.random only.
     "lucid.randn(": "lucid.random.randn(",
     # The second kernel lacks a bracket level (a ragged nested list); with it
