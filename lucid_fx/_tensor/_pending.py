@@ -32,11 +32,11 @@ try:  # JAX's own "no trace is active" test (private; without it, assume one)
     from jax._src.config import trace_context as _trace_context
     from jax._src.core import trace_ctx as _trace_ctx
 
-    _at_top_level = _trace_ctx.is_top_level
+    at_top_level = _trace_ctx.is_top_level
 except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
     _trace_context = None
 
-    def _at_top_level() -> bool:
+    def at_top_level() -> bool:
         return False
 
 
@@ -136,7 +136,7 @@ def resolve(pending: Pending) -> jax.Array:
     if pending.value is not None:
         return pending.value
     with LOCK:
-        if _at_top_level():
+        if at_top_level():
             return _compute(pending)
         # Read inside a trace (jax.jit, lucid_fx.compile): the inputs are
         # concrete, so compute concretely; a tracer must never be stored.
@@ -169,8 +169,3 @@ def _compute(pending: Pending) -> jax.Array:
         node.vjp_fn = leaves
         p.done(out)
     return pending.value  # type: ignore[return-value]
-
-
-def value(x: Any) -> Any:
-    """``x`` itself, or the computed value of a ``Pending``."""
-    return resolve(x) if type(x) is Pending else x

@@ -38,7 +38,7 @@ from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
     pure_mode,
 )
 from lucid_fx._tensor._pending import LOCK as PENDING_LOCK
-from lucid_fx._tensor._pending import Pending, _at_top_level, resolve
+from lucid_fx._tensor._pending import Pending, at_top_level, resolve
 
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
 # creation stamp at trace start, the host reads of traced tensors so far).
@@ -341,7 +341,7 @@ def _plan(
     deferred = []
     if pending:
         waiting = {id(order[wiring[k][0]]._data): wiring[k][0] for k in pending}
-        if _at_top_level() and all(
+        if at_top_level() and all(
             _internal(order[wiring[k][0]]._data, waiting) for k in pending
         ):
             # Deferred ops of this graph run inside its fused program: where
