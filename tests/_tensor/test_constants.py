@@ -1,5 +1,5 @@
-"""Small constants (zeros, ones, eye) come from one bounded shared cache:
-sharing is invisible (in-place ops, optimizer steps, compiled traces)."""
+"""Small constants (zeros, ones, eye) come from bounded pools: each array is
+handed out once, so users may donate or delete it like any array of theirs."""
 
 import jax
 import numpy as np
@@ -9,28 +9,55 @@ from lucid_fx import nn
 from lucid_fx._tensor import _generators
 
 
-def test_the_cache_is_bounded_and_skips_big_arrays(monkeypatch):
-    monkeypatch.setattr(_generators, "MAX_CONSTANTS", 4)
-    _generators._constants.clear()
+def _pooled(kind, shape):
+    return [k for k in _generators._pools if k[0] == kind and k[1] == shape]
+
+
+def test_every_array_is_new_even_from_a_pool():
+    arrays = [lucid_fx.zeros(3).data for _ in range(3 * _generators.BATCH)]
+    assert len({a.unsafe_buffer_pointer() for a in arrays}) == len(arrays)
+    for a in arrays:
+        np.testing.assert_array_equal(a, np.zeros(3))
+
+
+def test_a_donated_or_deleted_array_never_breaks_the_next_one():
+    for _ in range(3):
+        lucid_fx.zeros(5)  # the kind is pooled now
+    x = lucid_fx.zeros(5)
+    jax.jit(lambda a: a + 1, donate_argnums=0)(x.data)
+    lucid_fx.zeros(5).data.delete()
+    for _ in range(_generators.BATCH + 2):
+        np.testing.assert_array_equal(lucid_fx.zeros(5).numpy(), np.zeros(5))
+
+
+def test_pools_are_bounded_and_big_arrays_are_not_pooled(monkeypatch):
+    monkeypatch.setattr(_generators, "MAX_POOLS", 4)
+    _generators._pools.clear()
     for n in range(1, 10):
-        np.testing.assert_array_equal(lucid_fx.zeros(n).numpy(), np.zeros(n))
-    assert len(_generators._constants) == 4
-    big = _generators.MAX_CONSTANT_BYTES // 4 + 1  # float32 elements
-    np.testing.assert_array_equal(lucid_fx.ones(big).numpy(), np.ones(big))
-    assert all(key[1] != (big,) for key in _generators._constants)
-    _generators._constants.clear()
+        for _ in range(2):
+            np.testing.assert_array_equal(lucid_fx.ones(n).numpy(), np.ones(n))
+    assert len(_generators._pools) == 4
+    assert all(
+        sum(a.size * a.dtype.itemsize for a in pool) <= _generators.POOL_BYTES
+        for pool in _generators._pools.values()
+    )
+    big = _generators.POOL_BYTES // 4  # float32 elements: a batch of one
+    for _ in range(3):
+        np.testing.assert_array_equal(lucid_fx.zeros(big).numpy(), np.zeros(big))
+    assert not _pooled("zeros", (big,))
+    _generators._pools.clear()
 
 
-def test_in_place_changes_do_not_leak_into_the_next_tensor():
-    a = lucid_fx.zeros(3)
-    a += 1.0
-    a.fill_(5.0)
-    b = lucid_fx.zeros(3)
-    np.testing.assert_array_equal(b.numpy(), np.zeros(3))
-    np.testing.assert_array_equal(a.numpy(), np.full(3, 5.0))
+def test_x64_and_default_device_are_part_of_the_kind():
+    with jax.enable_x64(True):
+        for _ in range(3):
+            assert lucid_fx.zeros(2, dtype="float64").dtype == np.float64
+    assert lucid_fx.zeros(2).dtype == np.float32
+    with jax.enable_x64(True):
+        assert lucid_fx.eye(2, dtype="float64").dtype == np.float64
 
 
-def test_an_optimizer_step_never_deletes_the_shared_constant():
+def test_an_optimizer_step_on_a_pooled_parameter():
     p = nn.Parameter(lucid_fx.zeros(3))
     opt = lucid_fx.optim.SGD([p], lr=0.5)
     for _ in range(2):
@@ -40,13 +67,13 @@ def test_an_optimizer_step_never_deletes_the_shared_constant():
     np.testing.assert_array_equal(lucid_fx.zeros(3).numpy(), np.zeros(3))
 
 
-def test_constants_made_inside_a_trace_are_not_cached():
-    _generators._constants.clear()
+def test_constants_made_inside_a_trace_are_not_pooled():
+    _generators._pools.clear()
 
     @jax.jit
     def f(x):
-        return x + lucid_fx.zeros(7).data
+        return x + lucid_fx.zeros(7).data + lucid_fx.zeros(7).data
 
     np.testing.assert_array_equal(f(np.ones(7, np.float32)), np.ones(7))
-    assert not _generators._constants
+    assert not _generators._pools
     np.testing.assert_array_equal(lucid_fx.zeros(7).numpy(), np.zeros(7))
