@@ -507,24 +507,28 @@ class Tensor(TensorOperators):
         return np.array(self._host("Tensor.numpy()"))
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        out = np.asarray(self._host("np.asarray(tensor)"))
+        # Not noted as a host read: the library's own conversions come here.
+        out = np.asarray(self.data)
         return out if dtype is None else out.astype(dtype)
 
     def item(self) -> float | int | bool:
         """The single value of a one-element tensor as a Python number."""
+        return self._item("Tensor.item()")
+
+    def _item(self, api: str) -> float | int | bool:
         if self.size != 1:
             raise ValueError(
                 f"Tensor.item: only one-element tensors convert to a Python "
                 f"number, got shape {self.shape}."
             )
-        return self._host("Tensor.item()").reshape(()).item()
+        return self._host(api).reshape(()).item()
 
     def tolist(self) -> Any:
         """The data as (nested) Python lists."""
         return self._host("Tensor.tolist()").tolist()
 
     def __repr__(self) -> str:
-        values = _format.format_values(np.asarray(self.data))
+        values = _format.format_values(np.asarray(self._host("repr(tensor)")))
         parts = [values]
         if not is_float(self.dtype):
             parts.append(f"dtype={self.dtype}")
@@ -554,13 +558,13 @@ class Tensor(TensorOperators):
                 f"Tensor: the truth value of a tensor of shape {self.shape} is "
                 f"ambiguous. Use (t > 0).tolist(), or reduce it first."
             )
-        return bool(self.item())
+        return bool(self._item("bool(tensor)"))
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._item("float(tensor)"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._item("int(tensor)"))
 
     __hash__ = object.__hash__
 
@@ -578,7 +582,7 @@ class Tensor(TensorOperators):
                 f"Tensor.__format__: a format spec ({spec!r}) needs a one-element "
                 f"tensor, got shape {self.shape}. Format t.tolist() instead."
             )
-        return format(self.item(), spec)
+        return format(self._item("format(tensor)"), spec)
 
     def __index__(self) -> int:
         """A one-element integer tensor as a Python index (``classes[y]``)."""
@@ -588,7 +592,7 @@ class Tensor(TensorOperators):
                 f"as an index, got shape {self.shape} and dtype {self.dtype}. "
                 f"Convert with int(t) or t.astype(jnp.int32)."
             )
-        return int(self.item())
+        return int(self._item("an index"))
 
     # ------------------------------------------------------------- in place
     def _inplace(self, name: str, op: Any, other: Any, cast: bool = False) -> Tensor:

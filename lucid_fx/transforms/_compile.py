@@ -214,7 +214,7 @@ class CompiledFunction:
     ) -> None:
         self.fn = fn
         self.eager = False
-        self._warned_caught = False
+        self._caught: list[str] | None = None  # warned once, then []
         self._static = _static_positions(fn, static_argnums, static_argnames)
         self._current: tuple[Collected, tuple, dict] | None = None
         # The last call's structure; cleared when one of its objects is freed,
@@ -276,9 +276,8 @@ class CompiledFunction:
             try:
                 with _tape.tracking(frozenset(map(id, tracked))) as reads:
                     out = self.fn(*args, **kwargs)
-                if reads and not self._warned_caught:
-                    self._warned_caught = True
-                    warn_caught(getattr(self.fn, "__name__", "the function"), reads)
+                if reads and self._caught is None:  # it caught the error: warn once
+                    self._caught = reads
             finally:
                 TRACED_LABELS.reset(token)
             position = {id(t): i for i, t in enumerate(tensors)}
@@ -342,6 +341,9 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         finally:
             self._current = None
+        if self._caught:  # a trace in this call caught a host read's error
+            warn_caught(getattr(self.fn, "__name__", "the function"), self._caught)
+            self._caught = []
         if program.single:
             return Tensor._wrap(arrays[0])
         leaves = [

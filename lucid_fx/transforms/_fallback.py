@@ -35,8 +35,8 @@ _MSG_CAUGHT = (
 
 
 def warn_caught(name: str, reads: list[str]) -> None:
-    """Warn (once per compiled function, at the call that traced it) that the
-    function caught the error of a host read of a traced tensor."""
+    """Warn (at the user's call that traced it) that the function caught the
+    error of a host read of a traced tensor."""
     warnings.warn(_MSG_CAUGHT.format(name=name, api=reads[0]), RuntimeWarning, 3)
 
 

@@ -457,14 +457,42 @@ def test_a_caught_host_read_while_tracing_warns_once():
         return loss
 
     x = Tensor([[1.0, 2.0]])
-    with pytest.warns(RuntimeWarning, match=r"Tensor.item\(\) asked .* caught"):
+    with pytest.warns(RuntimeWarning, match=r"Tensor.item\(\) asked .* caught") as w:
         step(model, opt, x)
+    assert w[0].filename == __file__  # points at the user's call
     step(model, opt, x)  # a second trace (now .grad exists): no second warning
     traces = len(seen)
     before = model.weight.numpy().copy()
     step(model, opt, x)
     assert set(seen) == {"caught"} and len(seen) == traces  # Python: trace only
     assert not np.array_equal(before, model.weight.numpy())  # the program ran
+
+
+def test_the_warning_names_the_read():
+    @lucid_fx.compile
+    def step(x):
+        try:
+            flag = bool(x.sum() > 0)
+        except jax.errors.ConcretizationTypeError:
+            flag = False
+        return x * (2.0 if flag else 3.0)
+
+    with pytest.warns(RuntimeWarning, match=r"bool\(tensor\) asked"):
+        out = step(Tensor([1.0, 2.0]))
+    np.testing.assert_array_equal(out.numpy(), [3.0, 6.0])  # the except branch
+
+
+def test_a_library_conversion_is_not_blamed_on_the_function():
+    @lucid_fx.compile
+    def step(x):
+        # Comparing with a list of traced tensors: the library tries to convert
+        # the list (np.asarray), catches JAX's error and returns NotImplemented.
+        x == [x.sum(), x.sum()]  # noqa: B015
+        return x * 2.0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(step(Tensor([1.0, 2.0])).numpy(), [2.0, 4.0])
 
 
 def test_a_step_without_host_reads_does_not_warn():
