@@ -75,6 +75,21 @@ def conv_args(
     }
 
 
+def _check_fits(
+    api: str, spatial: tuple, kernel: tuple, dilation: tuple, padding: tuple
+) -> None:
+    """Raise (as PyTorch) when the dilated kernel spans more than the padded
+    input: there would be no output position."""
+    for size, k, d, (lo, hi) in zip(spatial, kernel, dilation, padding, strict=True):
+        if size + lo + hi < d * (k - 1) + 1:
+            raise ValueError(
+                f"{api}: the kernel {tuple(kernel)} with dilation {dilation} "
+                f"spans more than the padded input {tuple(spatial)} (padding "
+                f"{padding}): no output position. Use a smaller kernel or "
+                f"dilation, or pad more."
+            )
+
+
 def _conv(
     x: ArrayLike,
     weight: ArrayLike,
@@ -107,17 +122,7 @@ def _conv(
             f"weight of shape {tuple(weight.shape)} with groups={g} expects "
             f"{weight.shape[1] * g} (and out_channels divisible by groups)."
         )
-    spatial, kernel = x.shape[2:], weight.shape[2:]
-    for size, k, d, (lo, hi) in zip(
-        spatial, kernel, kw["dilation"], kw["padding"], strict=True
-    ):
-        if size + lo + hi < d * (k - 1) + 1:  # no output position: PyTorch raises
-            raise ValueError(
-                f"{api}: the kernel {tuple(kernel)} with dilation "
-                f"{kw['dilation']} spans more than the padded input "
-                f"{tuple(spatial)} (padding {kw['padding']}): no output "
-                f"position. Use a smaller kernel or dilation, or pad more."
-            )
+    _check_fits(api, x.shape[2:], weight.shape[2:], kw["dilation"], kw["padding"])
     out = jax.lax.conv_general_dilated(
         x,
         weight.astype(x.dtype),
@@ -224,6 +229,10 @@ def unfold(
     Returns:
       ``(N, C * prod(filter_size), L)``.
 
+    Raises:
+      ValueError: a bad argument, or a (dilated) filter larger than the padded
+        input (as PyTorch).
+
     Examples:
       >>> import jax.numpy as jnp
       >>> from lucid_fx.functional import unfold
@@ -246,11 +255,13 @@ def unfold(
     strides = _args.ints(stride, n, "unfold", "stride", low=1)
     pads = _args.ints(padding, n, "unfold", "padding")
     dil = _args.ints(dilation, n, "unfold", "dilation", low=1)
+    pairs = tuple((p, p) for p in pads)
+    _check_fits("unfold", x.shape[2:], kernel, dil, pairs)
     patches = jax.lax.conv_general_dilated_patches(
         x,
         kernel,
         strides,
-        [(p, p) for p in pads],
+        list(pairs),
         rhs_dilation=dil,
         dimension_numbers=_dims(n),
         precision=jax.lax.Precision.HIGHEST,

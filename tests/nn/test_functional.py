@@ -98,6 +98,10 @@ def test_learnable_slope_tensor_gets_a_gradient():
             ),
             "conv1d: the kernel",
         ),
+        (
+            lambda: F.unfold(Tensor(np.ones((1, 1, 2, 2), np.float32)), 3),
+            "unfold: the kernel",
+        ),
     ],
 )
 def test_bad_arguments(call, phrase):
