@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+import lucid_fx.nn as nn
+import lucid_fx.nn.functional as F
 from lucid_fx import Tensor, optim
 from lucid_fx.nn import Linear, Parameter
 
@@ -348,3 +350,35 @@ def test_deferred_interrupt_is_raised_after_the_block_even_if_it_failed():
             raise ValueError("inside")
     assert isinstance(info.value.__context__, ValueError)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_100_random_sigints_during_eager_training_leave_usable_state():
+    # Forward (deferred), backward (which computes it) and an Adam step, cut by
+    # Ctrl-C at random points: every array stays readable, the model trains on.
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.normal(size=(16, 8)).astype(np.float32))
+    y = Tensor(rng.integers(0, 3, 16).astype(np.int32))
+    pid = os.getpid()
+    for trial in range(100):
+        model = nn.Sequential(Linear(8, 16), nn.LeakyReLU(0.1), Linear(16, 3))
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        timer = threading.Timer(rng.uniform(0, 0.03), os.kill, (pid, signal.SIGINT))
+        try:
+            timer.start()
+            while True:
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+        except KeyboardInterrupt:
+            pass
+        timer.join()
+        for p in model.parameters():  # raises if a buffer was deleted
+            assert np.isfinite(p.numpy()).all(), trial
+            if p.grad is not None:
+                p.grad.numpy()
+        for entry in opt.state_dict()["state"].values():
+            for v in entry.values():
+                np.asarray(v)
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
