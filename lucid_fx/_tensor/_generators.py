@@ -69,12 +69,9 @@ def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Ar
     if n < 2 or not at_top_level():  # big, or inside a trace: no pool
         return _make(kind, shape, dtype, k)
     if pool is None:  # first request of this kind: one array, pool from now on
-        with _pools_lock:
-            _pools[key] = []
-            while len(_pools) > MAX_POOLS:
-                _pools.popitem(last=False)
-        return _make(kind, shape, dtype, k)
-    arrays = _make_batch(kind, shape, dtype, k, n)
+        arrays = [_make(kind, shape, dtype, k)]
+    else:
+        arrays = _make_batch(kind, shape, dtype, k, n)
     with _pools_lock:
         pool = _pools.setdefault(key, [])
         pool.extend(arrays[1:])

@@ -300,22 +300,22 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
                     flat_move_to_end(flat_key)
                 except KeyError:  # evicted by another thread meanwhile
                     pass
-            parents = [args[i] for i in diff]
             if _pending.DEFER and not _committed(arrays) and plain_context():
+                parents = [args[i] for i in diff]
                 node = node_type(parents, None, rule=flat.apply)
                 deferred_out = pending_type(flat.out, flat, tuple(arrays), node)
                 return tensor_type._wrap(deferred_out, node=node)
-            if deferred:
-                arrays = [resolve(x) if type(x) is pending_type else x for x in arrays]
-            if len(tensors) > 1:
-                _check_devices(op_name, [arrays[i] for i in tensors])
-            out, leaves = flat.forward(*arrays)
-            node = node_type(parents, leaves, rule=flat.apply)
-            return tensor_type._wrap(out, node=node)
+        # The op runs now: its deferred inputs first, then the device check.
         if deferred:
             arrays = [resolve(x) if type(x) is pending_type else x for x in arrays]
         if len(tensors) > 1:
             _check_devices(op_name, [arrays[i] for i in tensors])
+        if signature is not None:
+            out, leaves = flat.forward(*arrays)
+            parents = [args[i] for i in diff]
+            return tensor_type._wrap(
+                out, node=node_type(parents, leaves, rule=flat.apply)
+            )
         programs = entries.get(key)
         if programs is None:
             programs = _programs(fn, static, diff)

@@ -100,10 +100,6 @@ class Pending:
     def size(self) -> int:
         return self.aval.size
 
-    @property
-    def nbytes(self) -> int:
-        return self.aval.size * self.aval.dtype.itemsize
-
     def done(self, value: jax.Array) -> None:
         """Store the computed value and drop what computing it needed."""
         self.value = value

@@ -337,26 +337,23 @@ def _plan(
         args.append(node.vjp_fn)
         data = tensor._data
         if type(data) is Pending and data.value is None:
-            pending.append(len(steps) - 1)
+            pending.append((len(steps) - 1, i, data))
     deferred = []
     if pending:
-        waiting = {id(order[wiring[k][0]]._data): wiring[k][0] for k in pending}
-        if at_top_level() and all(
-            _internal(order[wiring[k][0]]._data, waiting) for k in pending
-        ):
+        waiting = {id(data): i for _, i, data in pending}
+        if at_top_level() and all(_internal(data, waiting) for _, _, data in pending):
             # Deferred ops of this graph run inside its fused program: where
             # each input comes from (computed in the program, or an array).
-            for k in pending:
-                tensor = order[wiring[k][0]]
-                spec, args[k] = _inputs(tensor._data, waiting)
-                wiring[k][3] = (tensor._data.flat.forward, spec)
-                deferred.append(tensor)
+            for k, i, data in pending:
+                spec, args[k] = _inputs(data, waiting)
+                wiring[k][3] = (data.flat.forward, spec)
+                deferred.append(order[i])
         else:
             # Inside a trace (never store a tracer: compute concretely now),
             # or a deferred input from outside this graph's steps (detached,
             # or its requires_grad turned off since): compute them now.
-            for k in reversed(pending):
-                resolve(order[wiring[k][0]]._data)
+            for k, _, data in reversed(pending):
+                resolve(data)
                 args[k] = steps[k].vjp_fn
     plan = (tuple(map(tuple, wiring)), tuple(target_positions))
     return plan, steps, targets, tuple(args), deferred

@@ -329,7 +329,7 @@ def _check_labels(input: Any, target: Any, ignore_index: int, api: str) -> None:
     note traced ones for ``lucid_fx.compile`` (``TRACED_LABELS``)."""
     # The input's shape only: reading a Tensor's data would compute a deferred
     # forward here, one op at a time, instead of in backward's fused program.
-    x, t = (input if isinstance(input, Tensor) else unwrap(input)), unwrap(target)
+    x, t = input, unwrap(target)
     if not hasattr(x, "shape"):
         return
     t_shape = getattr(t, "shape", None)
