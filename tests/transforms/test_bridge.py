@@ -344,9 +344,7 @@ def _interrupt_after(seconds):
         time.sleep(seconds)
         os.kill(os.getpid(), signal.SIGINT)
 
-    thread = threading.Thread(target=fire, daemon=True)
-    thread.start()
-    return thread
+    return threading.Thread(target=fire, daemon=True)
 
 
 def test_100_random_sigints_during_compiled_training_leave_usable_state():
@@ -365,6 +363,7 @@ def test_100_random_sigints_during_compiled_training_leave_usable_state():
     for _ in range(100):
         thread = _interrupt_after(rng.uniform(0.0, 3 * per_step))
         try:
+            thread.start()  # a short delay can fire while start() waits
             while True:
                 step(model, opt, x, y)
         except KeyboardInterrupt:
