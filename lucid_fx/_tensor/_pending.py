@@ -159,9 +159,17 @@ def _compute(pending: Pending) -> jax.Array:
             if type(x) is Pending and x.value is None:
                 stack.append((x, False))
     for p in order:
-        inputs, flat, node = p.inputs, p.flat, p.node
-        arrays = [x.value if type(x) is Pending else x for x in inputs]
-        out, leaves = flat.forward(*arrays)
-        node.vjp_fn = leaves
-        p.done(out)
+        run(p)
     return pending.value  # type: ignore[return-value]
+
+
+def run(pending: Pending) -> jax.Array:
+    """Compute ``pending`` whose deferred inputs are all computed (one
+    compiled forward), give its node the residuals, and return the value.
+    The caller holds ``LOCK`` and orders the calls inputs first, as
+    :func:`resolve` and ``backward`` (for its plan's deferred ops) do."""
+    arrays = [x.value if type(x) is Pending else x for x in pending.inputs]  # type: ignore[union-attr]
+    out, leaves = pending.flat.forward(*arrays)  # type: ignore[union-attr]
+    pending.node.vjp_fn = leaves
+    pending.done(out)
+    return out

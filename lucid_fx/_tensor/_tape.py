@@ -38,7 +38,7 @@ from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
     pure_mode,
 )
 from lucid_fx._tensor._pending import LOCK as PENDING_LOCK
-from lucid_fx._tensor._pending import Pending, at_top_level, resolve
+from lucid_fx._tensor._pending import Pending, at_top_level, resolve, run
 
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
 # creation stamp at trace start, the host reads of traced tensors so far).
@@ -265,7 +265,8 @@ def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -
         fused = program(plan, arguments)
     if fused is None:  # node by node: one compiled call per op and per sum
         for tensor in reversed(deferred):  # their forwards, inputs first
-            tensor.data  # noqa: B018  (one compiled call each)
+            data = tensor._data  # one compiled call each, no walk per tensor
+            tensor._data = data.value if data.value is not None else run(data)
         new = walk(plan, tuple(n.backward for n in steps), seed, old)
     else:
         new, values = fused(args, seed, old)
