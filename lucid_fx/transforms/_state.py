@@ -49,6 +49,16 @@ def _flat(state: Any) -> tuple[list[Any], Any]:
     return jax.tree.flatten(state)
 
 
+def _owned(state: dict[str, Any]) -> bool:
+    """Whether every array of one parameter's optimizer state is held by
+    that state dict alone (not by a ``state_dict()`` the user kept)."""
+    for v in state.values():
+        # holders: the dict's entry and the local ``v``
+        if v is not None and not donatable(v, 2):
+            return False
+    return True
+
+
 def _ties(slots: list[Any]) -> tuple[tuple[int, int], ...]:
     """``(slot, first slot)`` pairs for slots holding one array twice."""
     first: dict[int, int] = {}
@@ -214,8 +224,15 @@ class Collected:
         del g, h, state, leaves
         donated, kept, mask = [], [], []
         for a in slots:
-            # holders: the owning slot, the ``slots`` list and the local ``a``
-            if a is not None and not isinstance(a, Tensor) and donatable(a, 3):
+            # holders: the owning slot, the ``slots`` list and the local ``a``;
+            # a parameter's optimizer state (a dict) also needs each array in
+            # it held by the dict alone (``opt.state_dict()`` shares them).
+            if (
+                a is not None
+                and not isinstance(a, Tensor)
+                and donatable(a, 3)
+                and (type(a) is not dict or _owned(a))
+            ):
                 donated.append(a)
                 kept.append(None)
                 mask.append(True)

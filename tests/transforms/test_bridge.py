@@ -282,6 +282,32 @@ def test_arrays_the_user_holds_stay_readable_after_a_compiled_step():
     assert not np.array_equal(model[2].weight.numpy(), expected["2.weight"])
 
 
+@pytest.mark.parametrize("kind", ["sgd-momentum", "adam"])
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_a_kept_optimizer_state_dict_stays_readable(kind, compiled):
+    # An in-memory checkpoint of the optimizer shares its arrays with the
+    # optimizer's state: the next step must not donate them.
+    model = _model()
+    if kind == "adam":
+        opt = optim.Adam(model.parameters(), lr=0.01)
+    else:
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    step = lucid_fx.compile(train_step) if compiled else train_step
+    step(model, opt, Tensor(X), Tensor(Y))
+    best = opt.state_dict()
+    expected = jax.tree.map(np.array, best)
+    for _ in range(2):
+        step(model, opt, Tensor(X), Tensor(Y))
+    jax.tree.map(
+        np.testing.assert_array_equal, jax.tree.map(np.asarray, best), expected
+    )
+    # and the optimizer's own state moved on
+    name = "exp_avg" if kind == "adam" else "momentum_buffer"
+    assert not np.array_equal(
+        np.asarray(opt.state_dict()["state"][0][name]), expected["state"][0][name]
+    )
+
+
 def test_lift_inplace_does_not_delete_a_held_array():
     t = Tensor([-2.0, 0.5])
     held = t.data
