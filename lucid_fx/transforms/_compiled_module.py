@@ -70,32 +70,52 @@ class CompiledModule:
         name = type(module).__name__
         self._programs = ProgramCache(name)
 
-    def _structure(self) -> tuple[Hashable, dict[str, Any]]:
-        """The module's signature and parameters, recomputed only when some
-        attribute in its tree was assigned (no global counter)."""
+    def _structure(self) -> tuple[Hashable, dict[str, Any], dict[str, Any]]:
+        """The module's signature, parameters and buffers, recomputed only when
+        some attribute in its tree was assigned (no global counter)."""
         seen = self._seen
         current = fingerprint(module_dicts(self.module))
         if seen is None or not same(seen[0], current):
             params = dict(self.module.named_parameters())
-            signature = Key((module_signature(self.module), tuple(params)))
-            seen = self._seen = (current, signature, params)
-        return seen[1], seen[2]
+            buffers = dict(self.module.named_buffers())
+            signature = Key(
+                (module_signature(self.module), tuple(params), tuple(buffers))
+            )
+            seen = self._seen = (current, signature, params, buffers)
+        return seen[1], seen[2], seen[3]
 
     def _build(self, signature: Hashable, n_args: int) -> tuple[Callable, Callable]:
+        # Parameters and buffers are arguments of the program, never
+        # constants: a new running statistic (an eager training batch, a
+        # loaded state dict, a ``.data`` write) is read at the next call.
         module = self.module
-        names = list(self._structure()[1])
+        _, params, buffers = self._structure()
+        names, buffer_names = list(params), list(buffers)
+        n, b = len(names), len(buffer_names)
 
         def run(*arrays: jax.Array) -> Any:
-            parameters = dict(module.named_parameters())
             before = random.get_rng_state()
-            with swapped(parameters, dict(zip(names, arrays, strict=False))):
-                out = module(*arrays[len(names) :])
+            with (
+                swapped(dict(module.named_parameters()), dict(zip(names, arrays))),
+                swapped(
+                    dict(module.named_buffers()),
+                    dict(zip(buffer_names, arrays[n : n + b])),
+                ),
+            ):
+                out = module(*arrays[n + b :])
             _check_rng(before)
             return out
 
-        def apply(params: dict[str, jax.Array], *args: jax.Array) -> Any:
+        def apply(
+            params: dict[str, jax.Array],
+            buffers: dict[str, jax.Array],
+            *args: jax.Array,
+        ) -> Any:
             before = random.get_rng_state()
-            with swapped(dict(module.named_parameters()), params):
+            with (
+                swapped(dict(module.named_parameters()), params),
+                swapped(dict(module.named_buffers()), buffers),
+            ):
                 out = module(*args)
             _check_rng(before)
             return out
@@ -107,13 +127,17 @@ class CompiledModule:
             return self.module(*args)
         if self.module.training and any(True for _ in self.module.buffers()):
             return self._go_eager("has buffers", args, permanent=False)
-        signature, params = self._structure()
+        signature, params, buffers = self._structure()
         key = (signature, len(args))
         op, jitted = self._programs.get(key, lambda: self._build(signature, len(args)))
         try:
             if not any(isinstance(a, Tensor) for a in args):
-                return jitted({k: p.data for k, p in params.items()}, *args)
-            return op(*params.values(), *args)
+                return jitted(
+                    {k: p.data for k, p in params.items()},
+                    {k: t.data for k, t in buffers.items()},
+                    *args,
+                )
+            return op(*params.values(), *buffers.values(), *args)
         except UNTRACEABLE as error:
             warn_fallback(type(self.module).__name__, error)
             self.eager = True

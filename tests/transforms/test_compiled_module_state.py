@@ -35,3 +35,43 @@ def test_compiled_batchnorm_forward_updates_running_stats_eagerly_in_training():
     )
     model.eval()
     np.testing.assert_allclose(run(x).numpy(), model(x).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("tensors", [True, False], ids=["Tensor", "array"])
+def test_compiled_eval_forward_reads_the_current_running_stats(tensors):
+    # Buffers are arguments of the compiled forward, not constants baked in
+    # at its trace: every way of changing them is seen by the next call.
+    import jax.numpy as jnp
+
+    random.seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).eval()
+    run = lucid_fx.compile(model)
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    arg = Tensor(x) if tensors else jnp.asarray(x)
+
+    def check():
+        got = run(arg)
+        got = got.numpy() if tensors else np.asarray(got)
+        want = model(Tensor(x)).numpy()
+        # the reference from the formula, float64
+        bn = model[1]
+        h = x.astype(np.float64) @ model[0].weight.numpy().T + model[0].bias.numpy()
+        mean, var = bn.running_mean.numpy(), bn.running_var.numpy()
+        formula = (h - mean) / np.sqrt(
+            var + bn.eps
+        ) * bn.weight.numpy() + bn.bias.numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got, formula, rtol=1e-4, atol=1e-5)
+
+    check()
+    state = dict(model.state_dict())
+    state["1.running_mean"] = np.full(4, 3.0, np.float32)
+    state["1.running_var"] = np.full(4, 4.0, np.float32)
+    model.load_state_dict(state)
+    check()
+    model.train()
+    model(Tensor(x))  # an eager training batch moves the statistics
+    model.eval()
+    check()
+    model[1].running_var.data = jnp.full(4, 0.25)
+    check()
