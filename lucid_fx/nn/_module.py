@@ -21,6 +21,15 @@ _MSG_NOT_MODULE = (
     "{cls}: cannot assign {kind} to {name!r}, which is a sub-module. Assign a "
     "Module or None."
 )
+_MSG_TRACED_ATTRIBUTE = (
+    "{cls}.{name} = ...: a compiled function (lucid_fx.compile) is storing a "
+    "traced Tensor in a plain attribute, which is not state the compiled step "
+    "writes back: the value cannot leave the program (a later read would fail). "
+    "Register it as a buffer in __init__ (self.register_buffer({name!r}, ...)) "
+    "so each call writes it back, or keep the assignment out of the compiled "
+    "function."
+)
+
 _MSG_INIT = (
     "{cls}: cannot assign {kind} {name!r} before Module.__init__() ran. Call "
     "super().__init__() first in your __init__."
@@ -80,6 +89,15 @@ class Module:
                 raise RuntimeError(_MSG_INIT.format(cls=cls, kind=kind, name=name))
             object.__setattr__(self, name, value)
             return
+        if (
+            isinstance(value, Tensor)
+            and _tape.tracing()
+            and isinstance(value._data, jax.core.Tracer)
+            and name not in params
+            and name not in modules
+            and name not in self.__dict__.get("_buffers", {})
+        ):
+            raise RuntimeError(_MSG_TRACED_ATTRIBUTE.format(cls=cls, name=name))
         self.changed()
         # A registered name keeps its kind: Parameter (or None) where a Parameter
         # was, Module (or None) where a sub-module was.

@@ -528,3 +528,48 @@ def test_a_step_without_host_reads_does_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         step(model, opt, x, y)
+
+
+class _CallCounter(nn.Module):
+    def __init__(self, registered):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+        if registered:
+            self.register_buffer("calls", Tensor(np.zeros((), np.float32)))
+        else:
+            self.calls = Tensor(np.zeros((), np.float32))
+
+    def forward(self, x):
+        self.calls = self.calls + 1.0
+        return self.lin(x)
+
+
+def _count_step(model, opt, x):
+    opt.zero_grad()
+    loss = model(x).sum()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def test_a_traced_tensor_in_a_plain_attribute_raises_and_leaves_the_model_usable():
+    model = _CallCounter(registered=False)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    x = Tensor(np.ones((2, 3), np.float32))
+    with pytest.raises(RuntimeError, match=r"_CallCounter\.calls = .*register_buffer"):
+        lucid_fx.compile(_count_step)(model, opt, x)
+    assert type(model.calls.data) is not jax.core.Tracer and model.calls.item() == 0.0
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    _count_step(model, opt, x)  # eager still works
+    assert model.calls.item() == 1.0
+
+
+def test_a_registered_buffer_rebound_in_forward_is_written_back_each_call():
+    model = _CallCounter(registered=True)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    step = lucid_fx.compile(_count_step)
+    for _ in range(3):
+        step(model, opt, Tensor(np.ones((2, 3), np.float32)))
+    assert model.calls.item() == 3.0
