@@ -787,17 +787,32 @@ def update_running_stats(
         running_var.data = stats[1]
 
 
+# While functionalize's apply runs, the ids of the buffers it installed: their
+# arrays are the pure function's inputs, read back as its outputs and restored
+# on exit, so a traced update may be written into them (see writable).
+PURE_BUFFERS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "lucid_fx_pure_buffers", default=frozenset()
+)
+
+
 def writable(buffer: Tensor, value: Any) -> bool:
     """Whether ``value`` may replace ``buffer``'s array.
 
     Not when ``value`` is traced but the buffer holds a concrete array: that is
     a plain ``jax.jit`` of a module called with arrays, where writing would
-    leak the tracer into the module. ``lucid_fx.compile`` and
-    ``functionalize`` trace the buffers themselves, so their updates go
-    through (and come back as outputs).
+    leak the tracer into the module. ``lucid_fx.compile`` traces the buffers
+    themselves, and ``functionalize`` installs them for one call
+    (``PURE_BUFFERS``), reads the new values back as outputs and restores the
+    module's own arrays, so their updates go through: there the batch
+    statistics may be traced (``jax.grad`` of the parameters) while the
+    buffers passed in are concrete.
     """
     traced = isinstance(value, jax.core.Tracer)
-    return not traced or isinstance(buffer.data, jax.core.Tracer)
+    return (
+        not traced
+        or isinstance(buffer.data, jax.core.Tracer)
+        or id(buffer) in PURE_BUFFERS.get()
+    )
 
 
 def _normalized(

@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from lucid_fx.nn import Module, Parameter
+from lucid_fx.nn.functional import PURE_BUFFERS
 
 Slot = tuple[dict[str, Any], str]
 
@@ -117,6 +118,12 @@ def installed(
     def read() -> dict[str, Any]:
         return {name: reg[attr].data for name, (reg, attr) in buffers.items()}
 
+    # The installed buffers take the forward's updates even when those are
+    # traced and the arrays passed in are concrete (jax.grad of the params):
+    # they are read back as outputs and the module's own arrays restored below.
+    token = PURE_BUFFERS.set(
+        PURE_BUFFERS.get() | {id(t) for t in saved_buffers.values()}
+    )
     try:
         for name, p in parameters.items():
             p.data = arrays[name]
@@ -124,6 +131,7 @@ def installed(
             tensor.data = arrays[name]
         yield read
     finally:
+        PURE_BUFFERS.reset(token)
         for name, p in parameters.items():
             p.set_data(saved_params[name])
         for name, (reg, attr) in buffers.items():
