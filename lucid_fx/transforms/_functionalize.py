@@ -7,7 +7,7 @@ pure call (as ``torch.func.functional_call`` does) and takes them out again,
 so it works under ``jax.jit``, ``jax.grad``, ``jax.vmap`` and ``lax.scan``.
 A module with buffers also returns their new values; a module that draws
 random numbers (dropout) draws them from ``key``. Write trained values back
-with ``module.load_state_dict(params)``.
+with ``module.load_state_dict(params)`` (``strict=False`` for tied weights).
 """
 
 from __future__ import annotations
@@ -109,6 +109,16 @@ def functionalize(module: Module) -> tuple[Callable[..., Any], Params]:
     ``functionalize`` is called. To differentiate, split the trainable
     parameters (``model.named_parameters()``) from the buffers: the integer
     ``num_batches_tracked`` has no gradient (second example).
+
+    A Parameter shared under several names (tied weights, ``b.weight =
+    a.weight``) is one entry of ``params``, under its first name, so its
+    gradient is the sum over all its uses, as in PyTorch. Write such a model's
+    values back with ``model.load_state_dict(params, strict=False)``: like
+    PyTorch's, a strict load wants every ``state_dict()`` name and raises for
+    the missing aliases. The shared Parameter gets its value through its first
+    name; the result's ``missing_keys`` lists the aliases
+    (``set(model.state_dict()) - set(params)``) and nothing else; see the
+    example under "Functionalize: tied weights" in the transforms docs.
 
     Randomness (``nn.Dropout`` in training) comes from ``key``, a typed JAX
     PRNG key (``jax.random.key(n)``): the forward draws from it as from the

@@ -1,5 +1,5 @@
 """functionalize under jax.grad against eager lucid_fx and PyTorch: BatchNorm's
-new buffers when the buffers are closed over."""
+new buffers when the buffers are closed over, and weight-tied models."""
 
 import jax
 import jax.numpy as jnp
@@ -122,3 +122,70 @@ def test_a_plain_jit_of_the_live_module_still_leaves_its_buffers_concrete():
     assert not isinstance(outside.running_mean.data, jax.core.Tracer)
     assert not isinstance(outside.num_batches_tracked.data, jax.core.Tracer)
     np.testing.assert_array_equal(outside.running_mean.numpy(), [0.0, 0.0])
+
+
+class _Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 3)
+        self.b = nn.Linear(3, 3)
+        self.b.weight = self.a.weight
+        self.act = nn.Tanh()
+
+    def forward(self, x):
+        return self.b(self.act(self.a(x)))
+
+
+class _TorchTied(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(3, 3)
+        self.b = torch.nn.Linear(3, 3)
+        self.b.weight = self.a.weight
+
+    def forward(self, x):
+        return self.b(self.a(x).tanh())
+
+
+def _tied_pair():
+    random.seed(5)
+    model, twin = _Tied(), _TorchTied().double()
+    twin.load_state_dict(
+        {k: torch.tensor(np.asarray(v)) for k, v in model.state_dict().items()}
+    )
+    return model, twin
+
+
+def test_a_tied_weight_is_one_leaf_whose_grad_sums_both_uses_as_pytorch():
+    model, twin = _tied_pair()
+    x = RNG.normal(size=(4, 3)).astype(np.float32)
+    apply, params = lucid_fx.functionalize(model)
+    assert sorted(params) == ["a.bias", "a.weight", "b.bias"]
+    grads = jax.grad(lambda p: (apply(p, x) ** 2).sum())(params)
+    (twin(torch.tensor(x, dtype=torch.float64)) ** 2).sum().backward()
+    for name, p in twin.named_parameters():  # PyTorch also lists it once
+        np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_a_tied_model_takes_back_its_params_with_strict_false_as_pytorch():
+    model, twin = _tied_pair()
+    apply, params = lucid_fx.functionalize(model)
+    new = {k: v + 1.0 for k, v in params.items()}
+    # Strict loading needs every state_dict() name, aliases too, in both.
+    with pytest.raises(ValueError, match="missing key 'b.weight'"):
+        model.load_state_dict(new)
+    with pytest.raises(RuntimeError, match='Missing key.*"b.weight"'):
+        twin.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in new.items()})
+    result = model.load_state_dict(new, strict=False)
+    theirs = twin.load_state_dict(
+        {k: torch.tensor(np.asarray(v)) for k, v in new.items()}, strict=False
+    )
+    assert result.missing_keys == theirs.missing_keys == ["b.weight"]
+    assert result.unexpected_keys == theirs.unexpected_keys == []
+    assert model.b.weight is model.a.weight
+    for name, value in model.state_dict().items():
+        alias = "a.weight" if name == "b.weight" else name
+        np.testing.assert_array_equal(value.numpy(), new[alias])
+        np.testing.assert_allclose(value.numpy(), twin.state_dict()[name].numpy())
+    x = jnp.ones((2, 3))
+    np.testing.assert_allclose(apply(new, x), model(Tensor(x)).numpy(), rtol=1e-6)
