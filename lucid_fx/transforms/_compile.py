@@ -30,7 +30,12 @@ from lucid_fx.functional import check_class_target
 from lucid_fx.nn import Module
 from lucid_fx.nn.functional import TRACED_LABELS
 from lucid_fx.transforms._compiled_module import CompiledModule
-from lucid_fx.transforms._fallback import UNTRACEABLE, warn_caught, warn_fallback
+from lucid_fx.transforms._fallback import (
+    UNTRACEABLE,
+    warn_caught,
+    warn_fallback,
+    warn_python_state,
+)
 from lucid_fx.transforms._signature import (
     ProgramCache,
 )
@@ -215,6 +220,7 @@ class CompiledFunction:
         self.fn = fn
         self.eager = False
         self._caught: list[str] | None = None  # warned once, then []
+        self._python: list[str] | None = None  # warned once, then []
         self._static = _static_positions(fn, static_argnums, static_argnames)
         self._current: tuple[Collected, tuple, dict] | None = None
         # The last call's structure; cleared when one of its objects is freed,
@@ -273,6 +279,7 @@ class CompiledFunction:
             tracked = [*state.tensors, *state.optimizers()]
             labels: list[tuple] = []
             token = TRACED_LABELS.set(labels)
+            before = state.python_state()
             try:
                 with _tape.tracking(frozenset(map(id, tracked))) as reads:
                     out = self.fn(*args, **kwargs)
@@ -280,6 +287,10 @@ class CompiledFunction:
                     self._caught = reads
             finally:
                 TRACED_LABELS.reset(token)
+            if self._python is None:  # warned once per compiled function
+                after = state.python_state()
+                what = [w for w, a, b in zip(_PYTHON_STATE, before, after) if a != b]
+                self._python = what or None
             position = {id(t): i for i, t in enumerate(tensors)}
             program.labels = [
                 (position[id(t)], *rest) for t, *rest in labels if id(t) in position
@@ -344,6 +355,11 @@ class CompiledFunction:
         if self._caught:  # a trace in this call caught a host read's error
             warn_caught(getattr(self.fn, "__name__", "the function"), self._caught)
             self._caught = []
+        if self._python:  # a trace in this call changed Python-only state
+            warn_python_state(
+                getattr(self.fn, "__name__", "the function"), self._python
+            )
+            self._python = []
         if program.single:
             return Tensor._wrap(arrays[0])
         leaves = [
@@ -354,6 +370,9 @@ class CompiledFunction:
 
     def __repr__(self) -> str:
         return f"CompiledFunction({getattr(self.fn, '__name__', self.fn)!r})"
+
+
+_PYTHON_STATE = ("train/eval mode", "optimizer options (param_groups)")
 
 
 def _missing() -> Any:  # pragma: no cover - a program is cached before tracing

@@ -34,6 +34,25 @@ _MSG_CAUGHT = (
 )
 
 
+_MSG_PYTHON_STATE = (
+    "lucid_fx.compile: {name} changed the {what} while it was traced (e.g. "
+    "model.eval() or scheduler.step() inside the compiled function). That "
+    "Python code runs only when the step is traced, not at every call, so the "
+    "change is not repeated. Make it outside the compiled function, e.g. "
+    "call scheduler.step() after each call of the compiled step."
+)
+
+
+def warn_python_state(name: str, what: list[str]) -> None:
+    """Warn (at the user's call that traced it) that the traced function
+    changed state that only Python holds (module modes, optimizer options)."""
+    warnings.warn(
+        _MSG_PYTHON_STATE.format(name=name, what=" and the ".join(what)),
+        RuntimeWarning,
+        3,
+    )
+
+
 def warn_caught(name: str, reads: list[str]) -> None:
     """Warn (at the user's call that traced it) that the function caught the
     error of a host read of a traced tensor."""

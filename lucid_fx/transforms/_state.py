@@ -183,6 +183,18 @@ class Collected:
             self.inputs = [t for i, t in enumerate(self.tensors) if i not in self.owned]
         return self.unchanged()
 
+    def python_state(self) -> tuple[list[Any], list[Any]]:
+        """What a step can change through Python only (never an input of the
+        program): each module's train/eval mode and each optimizer's group
+        options. Compared before and after a trace to warn that such a change
+        (``model.eval()``, ``scheduler.step()`` in the step) runs only then."""
+        modes = [d.get("training") for dicts, _ in self._modules for d in dicts]
+        groups = [
+            [{k: v for k, v in g.items() if k != "params"} for g in o.param_groups]
+            for o in self.optimizers()
+        ]
+        return modes, groups
+
     def optimizers(self) -> list[Optimizer]:
         out = [ref() for ref in self._optimizers]
         if None in out:  # pragma: no cover - the caller's arguments hold them

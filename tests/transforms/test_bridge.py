@@ -4,6 +4,7 @@ numbers, the donation rule, tied weights and all-or-nothing steps."""
 import gc
 import os
 import random as pyrandom
+import re
 import signal
 import threading
 import time
@@ -573,3 +574,46 @@ def test_a_registered_buffer_rebound_in_forward_is_written_back_each_call():
     for _ in range(3):
         step(model, opt, Tensor(np.ones((2, 3), np.float32)))
     assert model.calls.item() == 3.0
+
+
+@pytest.mark.parametrize(
+    "change, what",
+    [("scheduler", "optimizer options"), ("eval", "train/eval mode")],
+)
+def test_python_only_state_changed_while_tracing_warns_once(change, what):
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+    def step(model, opt, x, y):
+        loss = train_step(model, opt, x, y)
+        if change == "scheduler":
+            sched.step()  # runs only while tracing
+        else:
+            model.eval()
+        return loss
+
+    compiled = lucid_fx.compile(step)
+    with pytest.warns(RuntimeWarning, match=f"changed the {re.escape(what)}"):
+        compiled(model, opt, Tensor(X), Tensor(Y))
+    model.train()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per compiled function
+        for _ in range(3):
+            compiled(model, opt, Tensor(X), Tensor(Y))
+            model.train()
+
+
+def test_a_step_that_changes_no_python_state_does_not_warn():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(model, opt, x, y):
+        model.train()  # already training: no change
+        return train_step(model, opt, x, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled = lucid_fx.compile(step)
+        for _ in range(3):
+            compiled(model, opt, Tensor(X), Tensor(Y))
