@@ -23,6 +23,7 @@ from lucid_fx._tensor._donation import deferred_interrupts, donatable
 from lucid_fx.optim._bridge import BridgeMixin
 from lucid_fx.optim._checks import check_number
 from lucid_fx.optim._state_dict import StateDictMixin
+from lucid_fx.optim._ties import live_ties, shared
 
 _MSG_OVERLAP = (
     "{api}: params[{i}] of the new group is already in another parameter group; "
@@ -30,11 +31,12 @@ _MSG_OVERLAP = (
 )
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(3,))
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3), donate_argnums=(4,))
 def _apply(
     update: Callable,
     statics: tuple[Hashable, ...],
     layout: tuple[tuple[int, tuple[str, ...]], ...],
+    ties: tuple[tuple[int, ...], ...],
     donated: list[Any],
     kept: list[Any],
     grads: list[Any],
@@ -44,17 +46,24 @@ def _apply(
 
     ``layout[j] = (group, state names)`` of live parameter ``j``; its slots are
     the parameter then its state arrays, in ``donated`` where the library owns
-    the buffer and in ``kept`` (``None`` in the other list) otherwise.
+    the buffer and in ``kept`` (``None`` in the other list) otherwise. Each of
+    ``ties`` lists live parameters holding one array (see ``_ties``): each
+    member updates the previous member's result, and only the last one's
+    comes out (the others' parameter slots are ``None``).
     """
+    previous = {j: i for t in ties for i, j in zip(t, t[1:], strict=False)}
     # optax mixes int step counts with floats; keep it working when users
     # (and our tests) run JAX with strict dtype promotion.
     with jax.numpy_dtype_promotion("standard"):
         slots = [_either(d, k) for d, k in zip(donated, kept, strict=True)]
-        out, at = [], 0
-        for g, (k, names) in zip(grads, layout, strict=True):
+        out, where, at = [], [], 0
+        for j, (g, (k, names)) in enumerate(zip(grads, layout, strict=True)):
             p, state = slots[at], dict(zip(names, slots[at + 1 :], strict=False))
             at += 1 + len(names)
+            if j in previous:  # tied: update the array as the last update left it
+                p, out[where[previous[j]]] = out[where[previous[j]]], None
             p2, s2 = update(statics[k], hyper[k], p, g, state)
+            where.append(len(out))
             out.append(p2.astype(p.dtype))
             out.extend(s2[n].astype(state[n].dtype) for n in names)
         return out
@@ -256,10 +265,11 @@ class Optimizer(BridgeMixin, StateDictMixin):
         if checked:
             api = type(self).__name__
             _tape.check_writable(self, self._birth, f"a {api} optimizer")
-        live, groups = [], []
+        live, groups, ids = [], [], []
         i = 0
         for k, group in enumerate(self.param_groups):
             for p in group["params"]:
+                ids.append(id(p.data))
                 if p.grad is not None:
                     if checked:
                         what = f"a parameter of shape {p.shape}"
@@ -269,6 +279,10 @@ class Optimizer(BridgeMixin, StateDictMixin):
                 i += 1
         if not live:
             return
+        # Parameters tied by .data (one array, several holders): rare, so
+        # found by one set of ids and handled only when present.
+        tied = shared(ids) if len(set(ids)) != len(ids) else ()
+        ties = live_ties(tied, live) if tied else ()
         hyper = self._traced if self._traced is not None else self.bridge_state()[0]
         statics = tuple(self._static(g) for g in self.param_groups)
         if statics != self._statics:
@@ -281,7 +295,8 @@ class Optimizer(BridgeMixin, StateDictMixin):
             p, s = self.params[i], self._states[i]
             layout.append((k, tuple(s)))
             # donatable() before the buffer is put anywhere: a list holding it
-            # is one more reference and would make it look shared.
+            # is one more reference and would make it look shared. A tied array
+            # has a holder per Parameter, so it is kept, never donated.
             if donatable(p.data):
                 donated.append(p.data)
                 kept.append(None)
@@ -297,13 +312,29 @@ class Optimizer(BridgeMixin, StateDictMixin):
                     kept.append(s[n])
         grads = [self.params[i].grad.data for i in live]  # type: ignore[union-attr]
         update = type(self)._update
+        args = (update, statics, tuple(layout), ties, donated, kept, grads, hyper)
         with deferred_interrupts():
-            new = _apply(update, statics, tuple(layout), donated, kept, grads, hyper)
+            new = _apply(*args)
             at = 0
             for i, (_, names) in zip(live, layout, strict=True):
-                self.params[i].data = new[at]
+                if new[at] is not None:  # None: a tie's member before its last
+                    self.params[i].data = new[at]
                 self._states[i] = dict(zip(names, new[at + 1 :], strict=False))
                 at += 1 + len(names)
+            if tied:
+                self._retie(tied, set(live))
+
+    def _retie(self, tied: tuple[tuple[int, ...], ...], live: set[int]) -> None:
+        """Install each tie's new array (its last live member's) in every
+        holder, live or not: they stay one array, as one storage in PyTorch."""
+        for members in tied:
+            last = next((i for i in reversed(members) if i in live), None)
+            if last is None:  # no member had a grad: nothing changed
+                continue
+            array = self.params[last].data
+            for i in members:
+                if self.params[i].data is not array:
+                    self.params[i].data = array
 
     def _reconcile_states(self) -> None:
         """Give each parameter the state its group's options now call for

@@ -381,15 +381,18 @@ def _missing() -> Any:  # pragma: no cover - a program is cached before tracing
 
 def _tie(new: list[Any], old: list[Any], ties: tuple) -> None:
     """Slots sharing one array (``m2.weight.data = m1.weight.data``) stay one:
-    each slot's update is applied to it, as PyTorch's shared storage does."""
+    each slot's update is applied to it, as PyTorch's shared storage does.
+
+    Slots that still share one new array were updated as one (an eager
+    optimizer step keeps its tied parameters tied): that update counts once."""
     groups: dict[int, list[int]] = {}
     for j, first in ties:
         groups.setdefault(first, [first]).append(j)
     for first, members in groups.items():
         base = old[first]
         total = base
-        for i in members:
-            total = total + (new[i] - base)
+        for array in {id(new[i]): new[i] for i in members}.values():
+            total = total + (array - base)
         for i in members:
             new[i] = total
 

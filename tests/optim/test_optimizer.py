@@ -209,26 +209,6 @@ def test_buffers_only_the_optimizer_holds_are_donated():
     assert (after[0], after[1].unsafe_buffer_pointer()) == pointers
 
 
-def test_weights_tied_by_data_train_without_donating_twice():
-    m1, m2 = Linear(3, 2), Linear(3, 2)
-    m2.weight.data = m1.weight.data
-    opt = optim.SGD([*m1.parameters(), *m2.parameters()], lr=0.5, momentum=0.5)
-    t1 = torch.nn.Parameter(torch.from_numpy(m1.weight.numpy().copy()))
-    t2 = torch.nn.Parameter(torch.from_numpy(m1.weight.numpy().copy()))
-    topt = torch.optim.SGD([t1, t2], lr=0.5, momentum=0.5)
-    x = np.arange(6, dtype=np.float32).reshape(2, 3) / 8
-    for _ in range(3):
-        opt.zero_grad()
-        (m1(Tensor(x)).sum() + 2 * m2(Tensor(x)).sum()).backward()
-        opt.step()
-        topt.zero_grad()
-        tx = torch.from_numpy(x)
-        ((tx @ t1.T).sum() + 2 * (tx @ t2.T).sum()).backward()
-        topt.step()
-    np.testing.assert_allclose(m1.weight.numpy(), t1.detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(m2.weight.numpy(), t2.detach().numpy(), rtol=1e-6)
-
-
 def test_two_threads_stepping_one_optimizer_lose_no_update():
     p = Parameter(np.zeros(4, np.float32))
     opt = optim.Adam([p], lr=0.5)
