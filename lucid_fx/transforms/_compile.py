@@ -143,12 +143,22 @@ class _Program:
     """One traced and compiled step: the jitted function and how to rebuild
     its outputs (known once traced)."""
 
-    __slots__ = ("jitted", "treedef", "mask", "single", "new_key", "labels", "_checked")
+    __slots__ = (
+        "jitted",
+        "treedef",
+        "mask",
+        "constants",
+        "single",
+        "new_key",
+        "labels",
+        "_checked",
+    )
 
     def __init__(self, jitted: Callable) -> None:
         self.jitted = jitted
         self.treedef: Any = None
         self.mask: tuple[bool, ...] = ()
+        self.constants: dict[int, Any] = {}  # result leaves fixed at trace time
         self.single = False
         self.new_key = False
         # (input Tensor position, classes, ignore_index, api) of every input
@@ -305,6 +315,12 @@ class CompiledFunction:
         for j, _ in ties:  # one output per shared array: still shared after
             new[j] = None
         arrays, program.treedef, program.mask = output_leaves(out)
+        # Leaves that are no arrays (a str tag, a Python number computed from
+        # constants) were fixed while tracing: returned as they are, as eager.
+        program.constants = {
+            i: v for i, v in enumerate(arrays) if not isinstance(v, jax.Array)
+        }
+        arrays = [v for v in arrays if isinstance(v, jax.Array)]
         # A lone Tensor (the usual loss) skips the pytree rebuild at each call.
         program.single = program.treedef.num_nodes == 1 and program.mask == (True,)
         program.new_key = new_key is not key
@@ -362,9 +378,14 @@ class CompiledFunction:
             self._python = []
         if program.single:
             return Tensor._wrap(arrays[0])
+        results, constants = iter(arrays), program.constants
         leaves = [
-            Tensor._wrap(a) if m else a
-            for a, m in zip(arrays, program.mask, strict=True)
+            constants[i]
+            if i in constants
+            else Tensor._wrap(next(results))
+            if m
+            else next(results)
+            for i, m in enumerate(program.mask)
         ]
         return jax.tree.unflatten(program.treedef, leaves)
 

@@ -262,3 +262,23 @@ def test_compiled_module_forward_traces_once_per_signature():
     for _ in range(3):
         compiled(Tensor(X, requires_grad=True)).sum().backward()
     chex.clear_trace_counter()
+
+
+def test_a_step_returning_python_values_returns_them_as_eager_does():
+    def step(model, opt, x, y, epoch):
+        loss = _eager_step(model, opt, x, y)
+        return {"loss": loss, "phase": "train", "n": 2, "ratio": 0.5, "epoch": epoch}
+
+    results = []
+    for compiled in (False, True):
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        run = lucid_fx.compile(step) if compiled else step
+        results.append([run(model, opt, Tensor(X), Tensor(Y), e) for e in range(3)])
+    for eager, ours in zip(*results, strict=True):
+        assert (ours["phase"], ours["n"], ours["ratio"]) == ("train", 2, 0.5)
+        assert type(ours["n"]) is int and type(ours["ratio"]) is float
+        assert isinstance(ours["loss"], Tensor)
+        np.testing.assert_allclose(ours["loss"].item(), eager["loss"].item(), rtol=1e-5)
+        # a traced number argument comes back as the traced value of this call
+        assert int(ours["epoch"]) == eager["epoch"]
