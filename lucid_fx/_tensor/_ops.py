@@ -255,7 +255,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
     entries, move_to_end = cache.entries, cache.entries.move_to_end
     flat_cache = _LRU(MAX_OP_PROGRAMS)  # per (key, input signature)
     flat_entries, flat_move_to_end = flat_cache.entries, flat_cache.entries.move_to_end
-    record, pure = _tape.RECORD, _tape.PURE
+    record, pure, tracing = _tape.RECORD, _tape.PURE, _tape.tracing
     pending_type = Pending
     mode_get = _tape.MODE.get
     node_type = _tape.Node
@@ -316,6 +316,8 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
             return tensor_type._wrap(
                 out, node=node_type(parents, leaves, rule=flat.apply)
             )
+        if tracing():  # a lucid_fx.compile trace: note constants it bakes in
+            _tape.note_constants([args[i] for i in tensors])
         programs = entries.get(key)
         if programs is None:
             programs = _programs(fn, static, diff)

@@ -43,9 +43,9 @@ from lucid_fx._tensor._pending import Pending, at_top_level, resolve, run
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
 # creation stamp at trace start, the host reads of traced tensors so far).
 # Older objects outside it must not be written.
-_TRACKED: contextvars.ContextVar[tuple[frozenset[int], int, list[str]] | None] = (
-    contextvars.ContextVar("lucid_fx_tracked", default=None)
-)
+_TRACKED: contextvars.ContextVar[
+    tuple[frozenset[int], int, list[str], list[str]] | None
+] = contextvars.ContextVar("lucid_fx_tracked", default=None)
 _STAMPS = itertools.count()
 # A backward through at most this many nodes, into at most this many bytes of
 # gradients, may run as one compiled program (once its wiring recurs, see
@@ -159,15 +159,34 @@ def stamp() -> int:
 
 
 @contextlib.contextmanager
-def tracking(ids: frozenset[int]) -> Iterator[list[str]]:
+def tracking(ids: frozenset[int]) -> Iterator[tuple[list[str], list[str]]]:
     """Mark the objects (by id) that a compiled trace may write. Yields the
-    list of host reads of traced tensors (:func:`note_host_read`) so far."""
+    lists of host reads of traced tensors (:func:`note_host_read`) and of
+    tensors read as constants (:func:`note_constants`) so far."""
     reads: list[str] = []
-    token = _TRACKED.set((ids, stamp(), reads))
+    constants: list[str] = []
+    token = _TRACKED.set((ids, stamp(), reads, constants))
     try:
-        yield reads
+        yield reads, constants
     finally:
         _TRACKED.reset(token)
+
+
+def note_constants(tensors: Sequence[Any]) -> None:
+    """Note the tensors a compile trace reads as constants of its program:
+    made before the trace and not part of its state (a closure variable, a
+    plain module attribute), so later changes to them would not be seen."""
+    tracked = _TRACKED.get()
+    if tracked is None:
+        return
+    ids, start, _, constants = tracked
+    for t in tensors:
+        if (
+            t._birth < start
+            and id(t) not in ids
+            and not isinstance(t._data, jax.core.Tracer)
+        ):
+            constants.append(f"a Tensor of shape {tuple(t._data.shape)}")
 
 
 def note_host_read(api: str) -> None:

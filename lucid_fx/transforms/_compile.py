@@ -33,6 +33,7 @@ from lucid_fx.transforms._compiled_module import CompiledModule
 from lucid_fx.transforms._fallback import (
     UNTRACEABLE,
     warn_caught,
+    warn_constants,
     warn_fallback,
     warn_python_state,
 )
@@ -231,6 +232,7 @@ class CompiledFunction:
         self.eager = False
         self._caught: list[str] | None = None  # warned once, then []
         self._python: list[str] | None = None  # warned once, then []
+        self._constants: list[str] | None = None  # warned once, then []
         self._static = _static_positions(fn, static_argnums, static_argnames)
         self._current: tuple[Collected, tuple, dict] | None = None
         # The last call's structure; cleared when one of its objects is freed,
@@ -291,10 +293,13 @@ class CompiledFunction:
             token = TRACED_LABELS.set(labels)
             before = state.python_state()
             try:
-                with _tape.tracking(frozenset(map(id, tracked))) as reads:
+                with _tape.tracking(frozenset(map(id, tracked))) as seen:
                     out = self.fn(*args, **kwargs)
+                reads, constants = seen
                 if reads and self._caught is None:  # it caught the error: warn once
                     self._caught = reads
+                if constants and self._constants is None:
+                    self._constants = constants
             finally:
                 TRACED_LABELS.reset(token)
             if self._python is None:  # warned once per compiled function
@@ -371,6 +376,11 @@ class CompiledFunction:
         if self._caught:  # a trace in this call caught a host read's error
             warn_caught(getattr(self.fn, "__name__", "the function"), self._caught)
             self._caught = []
+        if self._constants:  # a trace in this call baked in outside tensors
+            warn_constants(
+                getattr(self.fn, "__name__", "the function"), self._constants
+            )
+            self._constants = []
         if self._python:  # a trace in this call changed Python-only state
             warn_python_state(
                 getattr(self.fn, "__name__", "the function"), self._python

@@ -43,6 +43,24 @@ _MSG_PYTHON_STATE = (
 )
 
 
+_MSG_CONSTANTS = (
+    "lucid_fx.compile: {name} reads {what} that is neither one of its "
+    "arguments nor a Parameter or registered buffer of one (a closure "
+    "variable, or a plain module attribute): its value was baked into the "
+    "compiled program when it was traced, and later changes to it are not "
+    "seen. Pass it as an argument, or register it as a buffer."
+)
+
+
+def warn_constants(name: str, what: list[str]) -> None:
+    """Warn (at the user's call that traced it) that the traced function read
+    tensors from outside its state, which became constants of the program."""
+    more = f" (and {len(what) - 1} more)" if len(what) > 1 else ""
+    warnings.warn(
+        _MSG_CONSTANTS.format(name=name, what=what[0] + more), RuntimeWarning, 3
+    )
+
+
 def warn_python_state(name: str, what: list[str]) -> None:
     """Warn (at the user's call that traced it) that the traced function
     changed state that only Python holds (module modes, optimizer options)."""

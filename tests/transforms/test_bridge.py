@@ -617,3 +617,26 @@ def test_a_step_that_changes_no_python_state_does_not_warn():
         compiled = lucid_fx.compile(step)
         for _ in range(3):
             compiled(model, opt, Tensor(X), Tensor(Y))
+
+
+@pytest.mark.parametrize("where", ["attribute", "closure"])
+def test_a_tensor_read_from_outside_the_state_warns_once_that_it_is_baked_in(where):
+    scale = Tensor(np.full(3, 2.0, np.float32))
+    model = _model()
+    if where == "attribute":
+        model.scale = scale  # a plain attribute, not a registered buffer
+
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        loss = (model(x) * scale).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    compiled = lucid_fx.compile(step)
+    with pytest.warns(RuntimeWarning, match=r"shape \(3,\).*baked into"):
+        compiled(model, opt, Tensor(X), Tensor(Y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per compiled function
+        compiled(model, opt, Tensor(X), Tensor(Y))
