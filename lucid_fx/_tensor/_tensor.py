@@ -489,6 +489,40 @@ class Tensor(TensorOperators):
         """Clear the accumulated gradient (sets ``grad`` to ``None``)."""
         self._grad = None
 
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set :attr:`requires_grad` in place and return this tensor, as
+        PyTorch's ``Tensor.requires_grad_``.
+
+        Only a leaf's flag can be turned off: a result of recorded ops
+        requires grad through its inputs (cut it with :meth:`detach`).
+
+        Args:
+          requires_grad: the new flag. Default ``True``.
+
+        Returns:
+          This tensor.
+
+        Raises:
+          TypeError: if ``requires_grad`` is not a bool, or grad is asked of
+            an integer tensor.
+          RuntimeError: if it turns off the flag of a non-leaf tensor.
+
+        Examples:
+          >>> from lucid_fx import Tensor
+          >>> w = Tensor([1.0, 2.0]).requires_grad_()
+          >>> (w * w).sum().backward()
+          >>> w.grad
+          Tensor([2.0, 4.0])
+        """
+        if requires_grad is False and self._node is not None:
+            raise RuntimeError(
+                "Tensor.requires_grad_: only a leaf tensor's flag can be turned "
+                "off; this one is the result of ops that record gradients. Use "
+                "t.detach() for a copy cut from the tape."
+            )
+        self.requires_grad = requires_grad
+        return self
+
     def detach(self) -> Tensor:
         """A tensor with the same data, cut from the tape."""
         return Tensor._wrap(self.data)

@@ -41,6 +41,16 @@ class Sequential(Module):
       >>> named = nn.Sequential(OrderedDict(fc=nn.Linear(2, 1), act=nn.Sigmoid()))
       >>> list(named.state_dict()), type(named[1]).__name__
       (['fc.weight', 'fc.bias'], 'Sigmoid')
+
+    Indexing replaces and deletes modules, as in PyTorch:
+
+      >>> model[1] = nn.Tanh()
+      >>> del model[0]
+      >>> model
+      Sequential(
+        (0): Tanh()
+        (1): Linear(in_features=4, out_features=2, bias=True)
+      )
     """
 
     def __init__(self, *modules: Module) -> None:
@@ -63,6 +73,37 @@ class Sequential(Module):
         if isinstance(index, slice):
             return Sequential(OrderedDict(modules[index]))
         return modules[index][1]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace the module at ``index`` (negative counts from the end)."""
+        key = self._key(index)
+        # In place: a plain setattr would move the entry to the end.
+        self._modules[key] = _check_module(module, "Sequential", "module")
+        self.changed()
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove the module(s) at ``index``; the rest are numbered ``"0"``,
+        ``"1"``, ... again, as PyTorch does."""
+        keys = list(self._modules)
+        doomed = set(keys[index]) if isinstance(index, slice) else {self._key(index)}
+        kept = [m for k, m in self._modules.items() if k not in doomed]
+        self._modules.clear()
+        for i, module in enumerate(kept):
+            self._modules[str(i)] = module
+        self.changed()
+
+    def _key(self, index: int) -> str:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(
+                f"Sequential: indices must be ints or slices, got "
+                f"{type(index).__name__}."
+            )
+        keys = list(self._modules)
+        if not -len(keys) <= index < len(keys):
+            raise IndexError(
+                f"Sequential: index {index} is out of range for {len(keys)} modules."
+            )
+        return keys[index]
 
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end; returns ``self``.

@@ -427,6 +427,36 @@ class Module:
         """Set evaluation mode (``train(False)``)."""
         return self.train(False)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` of every parameter in place (``False``
+        freezes them: no gradient, no optimizer update); returns the module,
+        as PyTorch's ``Module.requires_grad_``.
+
+        Args:
+          requires_grad: the new flag. Default ``True``.
+
+        Returns:
+          This module.
+
+        Raises:
+          TypeError: if ``requires_grad`` is not a bool.
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+          >>> _ = model[0].requires_grad_(False)
+          >>> [p.requires_grad for p in model.parameters()]
+          [False, False, True, True]
+        """
+        if not isinstance(requires_grad, bool):
+            raise TypeError(
+                f"{type(self).__name__}.requires_grad_: expected a bool, got "
+                f"{type(requires_grad).__name__} {requires_grad!r}."
+            )
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
     # ------------------------------------------------------ device and dtype
     def to(self, device: Any = None, dtype: Any = None) -> Module:
         """Move parameters (and their grads) to ``device`` and/or cast floating

@@ -138,9 +138,9 @@ class Optimizer(BridgeMixin, StateDictMixin):
 
         Raises:
           TypeError: if ``param_group`` is not a dict with a ``"params"`` list
-            of Tensors that require grad, or an option has the wrong type.
-          ValueError: if an option is out of range or a parameter is already
-            in a group.
+            of Tensors, or an option has the wrong type.
+          ValueError: if an option is out of range, a parameter is not a leaf
+            tensor, or is already in a group.
 
         Examples:
           >>> from lucid_fx import optim
@@ -163,10 +163,17 @@ class Optimizer(BridgeMixin, StateDictMixin):
         taken = {id(q) for q in self.params}
         seen: set[int] = set()
         for i, p in enumerate(params):
-            if not isinstance(p, Tensor) or not p.requires_grad:
+            # As PyTorch: any leaf Tensor; one that does not require grad
+            # (a frozen layer) gets no grad, so steps leave it alone.
+            if not isinstance(p, Tensor):
                 raise TypeError(
-                    f"{api}: params[{i}] must be a Tensor that requires grad (e.g. "
-                    f"a Parameter), got {type(p).__name__}."
+                    f"{api}: params[{i}] must be a Tensor (e.g. a Parameter), got "
+                    f"{type(p).__name__}."
+                )
+            if not p.is_leaf:
+                raise ValueError(
+                    f"{api}: params[{i}] is not a leaf tensor (it is the result of "
+                    f"recorded ops); an optimizer updates leaves such as Parameters."
                 )
             if id(p) in taken:
                 raise ValueError(_MSG_OVERLAP.format(api=api, i=i))

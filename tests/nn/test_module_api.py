@@ -153,3 +153,96 @@ def test_plain_jit_of_a_batchnorm_module_leaves_its_buffers_concrete():
     assert not isinstance(bn.num_batches_tracked.data, jax.core.Tracer)
     bn(Tensor([[1.0, 2.0], [3.0, 5.0]]))  # eager use afterwards still works
     assert bn.num_batches_tracked.item() == 1
+
+
+def _copy_into_torch(ours, theirs):
+    with torch.no_grad():
+        for (_, p), (_, q) in zip(
+            ours.named_parameters(), theirs.named_parameters(), strict=True
+        ):
+            q.copy_(torch.from_numpy(np.array(p.numpy())))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s, lib: s.__setitem__(1, lib.Tanh()),
+        lambda s, lib: s.__setitem__(-1, lib.Linear(4, 3)),
+        lambda s, lib: s.__delitem__(0),
+        lambda s, lib: s.__delitem__(slice(0, 2)),
+        lambda s, lib: s.__delitem__(-2),
+    ],
+    ids=["set", "set-negative", "del", "del-slice", "del-negative"],
+)
+def test_sequential_setitem_delitem_as_pytorch(edit):
+    ours = nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.1), nn.Linear(4, 4))
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.LeakyReLU(0.1), torch.nn.Linear(4, 4)
+    )
+    edit(ours, nn)
+    edit(theirs, torch.nn)
+    _copy_into_torch(ours, theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
+    x = np.random.default_rng(0).normal(size=(2, 3 if len(ours) == 3 else 4))
+    x = x.astype(np.float32)
+    if isinstance(ours[0], nn.Linear) and ours[0].in_features != x.shape[1]:
+        x = x[:, : ours[0].in_features]
+    np.testing.assert_allclose(
+        ours(Tensor(x)).numpy(),
+        theirs(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_sequential_bad_index_errors():
+    s = nn.Sequential(nn.ReLU(), nn.Tanh())
+    with pytest.raises(IndexError, match="index 2 is out of range for 2"):
+        s[2] = nn.ReLU()
+    with pytest.raises(TypeError, match="indices must be ints"):
+        s["0"] = nn.ReLU()
+    with pytest.raises(TypeError, match="Sequential"):
+        s[0] = "relu"
+    assert [type(m).__name__ for m in s] == ["ReLU", "Tanh"]
+
+
+def test_module_requires_grad_freezes_as_pytorch():
+    from lucid_fx import optim
+
+    ours = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    _copy_into_torch(ours, theirs)
+    assert ours[0].requires_grad_(False) is ours[0]
+    theirs[0].requires_grad_(False)
+    opt = optim.SGD(ours.parameters(), lr=0.5)
+    topt = torch.optim.SGD(theirs.parameters(), lr=0.5)
+    x = np.ones((2, 3), np.float32)
+    for _ in range(2):
+        opt.zero_grad()
+        topt.zero_grad()
+        ours(Tensor(x)).sum().backward()
+        theirs(torch.from_numpy(x)).sum().backward()
+        opt.step()
+        topt.step()
+    for (k, p), (_, q) in zip(
+        ours.named_parameters(), theirs.named_parameters(), strict=True
+    ):
+        assert p.requires_grad == q.requires_grad, k
+        assert (p.grad is None) == (q.grad is None), k
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-6)
+    with pytest.raises(TypeError, match="requires_grad_: expected a bool"):
+        ours.requires_grad_(1)
+
+
+def test_tensor_requires_grad_as_pytorch():
+    w = Tensor([1.0, 2.0])
+    assert w.requires_grad_() is w and w.requires_grad
+    y = w * 2.0
+    with pytest.raises(RuntimeError, match="only a leaf"):
+        y.requires_grad_(False)
+    with pytest.raises(RuntimeError):  # PyTorch raises as well
+        (torch.ones(2, requires_grad=True) * 2).requires_grad_(False)
+    assert y.requires_grad_(True) is y  # already requires grad: fine
+    with pytest.raises(TypeError):
+        Tensor([1, 2], dtype="int32").requires_grad_()
