@@ -1,8 +1,25 @@
-"""The global PRNG key behind ``lucid_fx.random``."""
+"""The global PRNG key behind ``lucid_fx.random``, and its runs of draws.
+
+Each draw splits the key as :func:`next_key` does. One compiled call costs
+~7 us of dispatch, so a small eager draw repeated from the chained state (the
+same spec twice in a row, nothing else touching the generator in between)
+computes a *run*: the next ``n`` samples of that spec and the ``n + 1`` chain
+states in one call (:func:`draw`). While the run is live the generator's key
+is implicitly the chain state after the last issued sample; reading the key
+(or drawing another spec) makes that state explicit (one small compiled call)
+and drops the run, and setting the key drops it. The values are exactly those
+of one split and one draw at a time.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any
+
 import jax
+
+from lucid_fx._tensor._pending import at_top_level
 
 _DEFAULT_SEED = 0
 # The generator's key, held as a typed key ("key"), as its raw uint32 data
@@ -10,6 +27,105 @@ _DEFAULT_SEED = 0
 # change. Eager draws pass the raw data: jit dispatches uint32 arrays on its
 # C++ fast path, while a typed key argument or result costs ~15 us in Python.
 _state: dict[str, jax.Array | None] = {}
+
+# At most one live run, of at most RUN_LENGTH samples and RUN_BYTES in all:
+# the unissued samples held are bounded by both (big samples get no run).
+RUN_LENGTH = 32
+RUN_BYTES = 64 * 1024
+# Guards the key, the run and _last: two threads drawing never get the same
+# sample, and every state change sees a consistent (key, run) pair.
+_lock = threading.RLock()
+
+
+class _Run:
+    """Samples of one spec computed ahead, each handed out once (a user may
+    donate or delete it). ``states[i]`` is the raw key after ``i`` draws."""
+
+    __slots__ = ("spec", "samples", "states")
+
+    def __init__(self, spec: Hashable, samples: list[jax.Array], states: jax.Array):
+        self.spec = spec
+        self.samples = samples[::-1]  # pop() hands out the next one
+        self.states = states
+
+    def issued(self) -> int:
+        return self.states.shape[0] - 1 - len(self.samples)
+
+
+_run: _Run | None = None
+# The spec of the previous draw while nothing else has touched the generator
+# since: the same spec again starts a run (a spec drawn once compiles no run).
+_last: Hashable = None
+
+
+@jax.jit
+def _row(states: jax.Array, i: jax.Array) -> jax.Array:
+    return jax.lax.dynamic_index_in_dim(states, i, keepdims=False)
+
+
+def _settle() -> None:
+    """Make the live run's implicit key explicit and drop the run (its
+    unissued samples are discarded). The caller holds ``_lock``."""
+    global _run, _last
+    run, _run, _last = _run, None, None
+    if run is not None:
+        with jax.ensure_compile_time_eval():  # concrete, even inside a trace
+            _state.update(key=None, raw=_row(run.states, run.issued()))
+
+
+def _drop() -> None:
+    """Forget the run before the key is replaced. The caller holds ``_lock``."""
+    global _run, _last
+    _run = _last = None
+
+
+def take(spec: Hashable) -> jax.Array | None:
+    """The live run's next sample if the run is of ``spec`` (eagerly only).
+
+    No dispatch: the fast path of :func:`draw`. ``None`` means call ``draw``.
+    """
+    run = _run
+    if run is None or run.spec != spec or not at_top_level():
+        return None
+    with _lock:
+        if run is _run and run.samples:
+            return run.samples.pop()
+    return None
+
+
+def draw(
+    spec: Hashable,
+    one: Callable[[jax.Array, Any], tuple[jax.Array, jax.Array]],
+    run: Callable[[jax.Array, Any, int], tuple[list[jax.Array], jax.Array]],
+    sample_bytes: int,
+) -> jax.Array:
+    """The next sample of ``spec``, split from the global key as ``next_key``.
+
+    ``one(raw, spec)`` returns the raw key and the sample of one split and
+    draw; ``run(raw, spec, n)`` the next ``n`` samples (``n`` arrays) and the
+    ``(n + 1, 2)`` raw chain states from ``raw`` on, exactly as ``n`` calls of
+    ``one``. ``spec`` must tell apart everything that changes a sample (kind,
+    shape, bounds, default device, x64). A run starts when ``spec`` is drawn
+    again from the chained key, eagerly, and ``n = min(RUN_LENGTH, RUN_BYTES //
+    sample_bytes)`` is at least 2.
+    """
+    global _run, _last
+    with _lock:
+        sample = take(spec)
+        if sample is not None:
+            return sample
+        again = _last == spec or (_run is not None and _run.spec == spec)
+        n = min(RUN_LENGTH, RUN_BYTES // max(1, sample_bytes))
+        top = at_top_level()
+        _settle()
+        if again and n >= 2 and top:
+            samples, states = run(_raw(), spec, n)
+            _run = _Run(spec, samples, states)
+            return _run.samples.pop()
+        raw, sample = one(_raw(), spec)
+        _state.update(key=None, raw=raw)
+        _last = spec if top else None
+        return sample
 
 
 def seed(n: int) -> None:
@@ -34,7 +150,8 @@ def seed(n: int) -> None:
         raise TypeError(f"seed: n must be an int, got {type(n).__name__} {n!r}.")
     if n < 0:
         raise ValueError(f"seed: n must be >= 0, got {n!r}.")
-    with jax.ensure_compile_time_eval():  # concrete, even inside a trace
+    with _lock, jax.ensure_compile_time_eval():  # concrete, even inside a trace
+        _drop()
         _state.update(key=jax.random.key(n), raw=None)
 
 
@@ -50,8 +167,10 @@ def next_key() -> jax.Array:
       >>> bool((jax.random.key_data(k1) == jax.random.key_data(next_key())).all())
       True
     """
-    new, key = jax.random.split(get_rng_state())
-    _state.update(key=new, raw=None)
+    with _lock:
+        _settle()
+        new, key = jax.random.split(_key())
+        _state.update(key=new, raw=None)
     return key
 
 
@@ -77,8 +196,10 @@ def next_key_data() -> jax.Array:
       >>> bool((a == jax.random.key_data(next_key())).all())
       True
     """
-    new, key = _split_data(get_rng_state_data())
-    set_rng_state_data(new)
+    with _lock:
+        _settle()
+        new, key = _split_data(_raw())
+        _state.update(key=None, raw=new)
     return key
 
 
@@ -99,11 +220,18 @@ def get_rng_state() -> jax.Array:
       >>> bool((jax.random.key_data(a) == jax.random.key_data(next_key())).all())
       True
     """
+    with _lock:
+        _settle()
+        return _key()
+
+
+def _key() -> jax.Array:
+    """The typed key, made from the raw data if need be. Holds no run."""
     key = _state.get("key")
     if key is None:
         if _state.get("raw") is None:
             seed(_DEFAULT_SEED)
-            return get_rng_state()
+            return _key()
         # A concrete key stays concrete even while some function is traced.
         with jax.ensure_compile_time_eval():
             key = _state["key"] = jax.random.wrap_key_data(_state["raw"])
@@ -133,7 +261,9 @@ def set_rng_state(key: jax.Array) -> None:
             f"set_rng_state: expected a typed PRNG key of shape () as returned "
             f"by get_rng_state(), got {type(key).__name__}."
         )
-    _state.update(key=key, raw=None)
+    with _lock:
+        _drop()
+        _state.update(key=key, raw=None)
 
 
 def get_rng_state_data() -> jax.Array:
@@ -152,10 +282,17 @@ def get_rng_state_data() -> jax.Array:
       >>> raw.dtype, bool((raw == jax.random.key_data(get_rng_state())).all())
       (dtype('uint32'), True)
     """
+    with _lock:
+        _settle()
+        return _raw()
+
+
+def _raw() -> jax.Array:
+    """The raw key data, made from the typed key if need be. Holds no run."""
     raw = _state.get("raw")
     if raw is None:
         with jax.ensure_compile_time_eval():
-            raw = _state["raw"] = jax.random.key_data(get_rng_state())
+            raw = _state["raw"] = jax.random.key_data(_key())
     return raw
 
 
@@ -175,4 +312,6 @@ def set_rng_state_data(raw: jax.Array) -> None:
       >>> bool((a == jax.random.key_data(next_key())).all())
       True
     """
-    _state.update(key=None, raw=raw)
+    with _lock:
+        _drop()
+        _state.update(key=None, raw=raw)

@@ -3,11 +3,18 @@
 Each draw splits the global key as :func:`lucid_fx.random.next_key` does, so the same
 :func:`lucid_fx.random.seed` gives the same tensors. The numbers are JAX's
 (threefry), not NumPy's: lucid's printed values are not reproduced.
+
+Small eager draws are cheap when repeated: the second draw in a row of the
+same shape and kind from the chained key computes the next draws of that spec
+in one compiled call (a *run*, see :mod:`lucid_fx.random._generator`), and
+later draws of it hand those out without a dispatch. The values are the same
+as drawing one at a time.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor, leaf
-from lucid_fx.random._generator import get_rng_state_data, set_rng_state_data
+from lucid_fx.random import _generator
 
 _MSG_SHAPE = (
     "{op}: the shape must be ints, given as {op}(2, 3) or {op}((2, 3)), got {shape!r}."
@@ -30,6 +37,11 @@ def _is_int(v: Any) -> bool:
 def _shape(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], list | tuple):
         shape = tuple(shape[0])
+    for n in shape:  # the common case, checked cheaply (~1 us less per draw)
+        if type(n) is not int or n < 0:
+            break
+    else:
+        return shape
     if not all(_is_int(n) for n in shape):
         raise TypeError(_MSG_SHAPE.format(op=op, shape=shape))
     if any(n < 0 for n in shape):
@@ -44,25 +56,58 @@ _SAMPLERS = {
 }
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
-def _split_and_draw(
-    state: jax.Array, kind: str, shape: tuple[int, ...], lo: int, hi: int
-) -> tuple[jax.Array, jax.Array]:
+# A spec: (kind, shape, lo, hi, default device, x64); the last two only key
+# the generator's run (jit keys its own cache on them too).
+Spec = tuple[str, tuple[int, ...], int, int, Any, bool]
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _split_and_draw(state: jax.Array, spec: Spec) -> tuple[jax.Array, jax.Array]:
+    kind, shape, lo, hi = spec[:4]
     state, key = jax.random.split(jax.random.wrap_key_data(state))
     return jax.random.key_data(state), _SAMPLERS[kind](key, shape, lo, hi)
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _split_and_draw_run(
+    state: jax.Array, spec: Spec, n: int
+) -> tuple[list[jax.Array], jax.Array]:
+    """``n`` calls of ``_split_and_draw`` chained from ``state``: the samples
+    as ``n`` arrays (XLA returns distinct buffers) and the ``(n + 1, 2)`` raw
+    states, ``state`` first. The chain is a scan (the splits are sequential;
+    unrolled it dispatched ~3x slower here), the samples one vmapped draw: the
+    bits are threefry's and the float math per element is unchanged, so the
+    values are bitwise those of single draws (``tests/ops/test_random_runs.py``).
+    """
+    kind, shape, lo, hi = spec[:4]
+
+    def split(key: jax.Array, _: None) -> tuple[jax.Array, tuple]:
+        key, sub = jax.random.split(key)
+        return key, (jax.random.key_data(key), sub)
+
+    key = jax.random.wrap_key_data(state)
+    _, (states, keys) = jax.lax.scan(split, key, None, length=n)
+    samples = jax.vmap(lambda k: _SAMPLERS[kind](k, shape, lo, hi))(keys)
+    return list(samples), jnp.concatenate([state[None], states])
+
+
 def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Array:
-    """``next_key()`` and one draw as one compiled call (eager overhead).
+    """``next_key()`` and one draw, from the generator's run when it has one.
 
     The same split as :func:`lucid_fx.random.next_key`: the generator keeps the
     first half, the draw uses the second, so both give the same sequence. The
     programs live in ``jax.jit``'s own bounded cache, keyed by the static
     arguments.
     """
-    state, values = _split_and_draw(get_rng_state_data(), kind, shape, lo, hi)
-    set_rng_state_data(state)
-    return values
+    config = jax.config
+    spec = (kind, shape, lo, hi, config.jax_default_device, config.jax_enable_x64)
+    sample = _generator.take(spec)
+    if sample is None:
+        itemsize = 8 if kind == "randint" and spec[5] else 4
+        sample = _generator.draw(
+            spec, _split_and_draw, _split_and_draw_run, math.prod(shape) * itemsize
+        )
+    return sample
 
 
 def rand(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> Tensor:
