@@ -9,11 +9,23 @@ is implicitly the chain state after the last issued sample; reading the key
 (or drawing another spec) makes that state explicit (one small compiled call)
 and drops the run, and setting the key drops it. The values are exactly those
 of one split and one draw at a time.
+
+A run's program takes ~1-2 s to compile, too long to wait for on a spec that
+may not recur. With ``BACKGROUND`` (the default) the second draw in a row of a
+spec starts compiling it in a thread and is itself a single draw, as are the
+draws of that spec until the compile is done; the next draw in a row after it
+starts a run. :func:`wait` waits for the compiles in flight. At most
+``MAX_COMPILING`` specs compile at once, one thread each (a spec past that
+tries again at its next draw in a row), and an LRU of ``MAX_SPECS`` specs
+records which compiled; a spec whose program failed to compile stays on single
+draws.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -51,6 +63,18 @@ class _Run:
     def issued(self) -> int:
         return self.states.shape[0] - 1 - len(self.samples)
 
+
+# Run programs compile in background threads (False: at the draw that needs
+# them). A spec maps to whether its program compiled; evicting one only costs
+# a compile that hits jax.jit's cache if it comes back. One compile at a time:
+# on two cores, four at once slowed the foreground compiles of new specs' first
+# draws so much that drawing six new shapes twice each took as long as with
+# synchronous run compiles (~20 s on a loaded machine); one at a time, ~9 s.
+BACKGROUND = True
+MAX_SPECS = 256
+MAX_COMPILING = 1
+_compiled: OrderedDict[Hashable, bool] = OrderedDict()
+_compiling: dict[Hashable, threading.Event] = {}
 
 _run: _Run | None = None
 # The spec of the previous draw while nothing else has touched the generator
@@ -98,6 +122,7 @@ def draw(
     one: Callable[[jax.Array, Any], tuple[jax.Array, jax.Array]],
     run: Callable[[jax.Array, Any, int], tuple[list[jax.Array], jax.Array]],
     sample_bytes: int,
+    compile: Callable[[jax.ShapeDtypeStruct, Any, int], None],
 ) -> jax.Array:
     """The next sample of ``spec``, split from the global key as ``next_key``.
 
@@ -107,7 +132,10 @@ def draw(
     ``one``. ``spec`` must tell apart everything that changes a sample (kind,
     shape, bounds, default device, x64). A run starts when ``spec`` is drawn
     again from the chained key, eagerly, and ``n = min(RUN_LENGTH, RUN_BYTES //
-    sample_bytes)`` is at least 2.
+    sample_bytes)`` is at least 2, once ``run``'s program for ``spec`` is
+    compiled: ``compile(like, spec, n)`` compiles it in any thread, by calling
+    ``run`` once on a dummy raw key shaped as ``like`` (``like.sharding`` is
+    None for an uncommitted key) and blocking on the result.
     """
     global _run, _last
     with _lock:
@@ -118,7 +146,7 @@ def draw(
         n = min(RUN_LENGTH, RUN_BYTES // max(1, sample_bytes))
         top = at_top_level()
         _settle()
-        if again and n >= 2 and top:
+        if again and n >= 2 and top and _compiled_for(spec, compile, n):
             samples, states = run(_raw(), spec, n)
             _run = _Run(spec, samples, states)
             return _run.samples.pop()
@@ -126,6 +154,74 @@ def draw(
         _state.update(key=None, raw=raw)
         _last = spec if top else None
         return sample
+
+
+def _compiled_for(
+    spec: Hashable, compile: Callable[[jax.ShapeDtypeStruct, Any, int], None], n: int
+) -> bool:
+    """Whether ``spec``'s run program is compiled; if unknown, start compiling
+    it in a thread (with ``BACKGROUND``). The caller holds ``_lock``."""
+    if not BACKGROUND:
+        return True
+    ok = _compiled.get(spec)
+    if ok is not None:
+        _compiled.move_to_end(spec)
+        return ok
+    if spec in _compiling or len(_compiling) >= MAX_COMPILING:
+        return False
+    raw = _raw()
+    sharding = raw.sharding if raw.committed else None
+    like = jax.ShapeDtypeStruct(raw.shape, raw.dtype, sharding=sharding)
+    done = _compiling[spec] = threading.Event()
+    # Not a daemon, as _fused's compiles: a daemon thread still inside XLA at
+    # exit aborts the process; exit waits for the compile instead.
+    thread = threading.Thread(
+        target=_compile, args=(spec, compile, like, n, done), daemon=False
+    )
+    thread.start()
+    return False
+
+
+def _compile(
+    spec: Hashable,
+    compile: Callable[[jax.ShapeDtypeStruct, Any, int], None],
+    like: jax.ShapeDtypeStruct,
+    n: int,
+    done: threading.Event,
+) -> None:
+    """A compile thread: record whether ``spec``'s program compiled."""
+    ok = False
+    try:
+        compile(like, spec, n)
+        ok = True
+    except Exception:  # noqa: BLE001  (the spec stays on single draws)
+        pass
+    finally:
+        with _lock:
+            _compiled[spec] = ok
+            while len(_compiled) > MAX_SPECS:
+                _compiled.popitem(last=False)
+            _compiling.pop(spec, None)
+        done.set()
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Wait for the run programs compiling in the background; True if all
+    finished (compiled or failed) within ``timeout`` seconds in all.
+
+    Examples:
+      >>> from lucid_fx.random import _generator
+      >>> _generator.wait(timeout=60.0)
+      True
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with _lock:
+        events = list(_compiling.values())
+    for event in events:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not event.wait(left):
+            return False
+    return True
 
 
 def seed(n: int) -> None:

@@ -4,11 +4,12 @@ Each draw splits the global key as :func:`lucid_fx.random.next_key` does, so the
 :func:`lucid_fx.random.seed` gives the same tensors. The numbers are JAX's
 (threefry), not NumPy's: lucid's printed values are not reproduced.
 
-Small eager draws are cheap when repeated: the second draw in a row of the
-same shape and kind from the chained key computes the next draws of that spec
-in one compiled call (a *run*, see :mod:`lucid_fx.random._generator`), and
-later draws of it hand those out without a dispatch. The values are the same
-as drawing one at a time.
+Small eager draws are cheap when repeated: a draw in a row of the same shape
+and kind from the chained key computes the next draws of that spec in one
+compiled call (a *run*, see :mod:`lucid_fx.random._generator`), and later
+draws of it hand those out without a dispatch. The run's program compiles in a
+background thread, started at the second draw in a row; the draws until it is
+ready are single calls. The values are the same as drawing one at a time.
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ def _split_and_draw_run(
     return list(samples), jnp.concatenate([state[None], states])
 
 
+def _compile_run(like: jax.ShapeDtypeStruct, spec: Spec, n: int) -> None:
+    """Compile ``_split_and_draw_run``'s program for ``spec`` into jit's cache
+    by running it once on zeros shaped as the raw key ``like``, under the
+    default device and x64 setting the spec was drawn with (a thread does not
+    inherit them), so the draw's own call then finds it."""
+    with jax.default_device(spec[4]), jax.enable_x64(spec[5]):
+        zeros = np.zeros(like.shape, like.dtype)
+        state = jax.device_put(zeros, like.sharding)  # None: uncommitted
+        jax.block_until_ready(_split_and_draw_run(state, spec, n))
+
+
 def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Array:
     """``next_key()`` and one draw, from the generator's run when it has one.
 
@@ -105,7 +117,11 @@ def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Ar
     if sample is None:
         itemsize = 8 if kind == "randint" and spec[5] else 4
         sample = _generator.draw(
-            spec, _split_and_draw, _split_and_draw_run, math.prod(shape) * itemsize
+            spec,
+            _split_and_draw,
+            _split_and_draw_run,
+            math.prod(shape) * itemsize,
+            _compile_run,
         )
     return sample
 

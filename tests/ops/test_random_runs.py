@@ -60,6 +60,13 @@ def assert_state(ref):
     assert_same(np.asarray(random.get_rng_state_data()), ref.state())
 
 
+@pytest.fixture(autouse=True)
+def synchronous(monkeypatch):
+    """Run programs compile at the draw that needs them, so which draw starts
+    a run is deterministic; the background tests below turn it back on."""
+    monkeypatch.setattr(_generator, "BACKGROUND", False)
+
+
 @pytest.fixture
 def batches(monkeypatch):
     """Counts the compiled run calls (the batch function)."""
