@@ -2,8 +2,10 @@
 the values and the generator state stay bitwise those of one split and one draw at
 a time, checked against ``jax.random`` called directly."""
 
+import contextlib
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
+from types import SimpleNamespace
 
 import hypothesis.strategies as st
 import jax
@@ -305,3 +307,131 @@ def test_two_threads_never_get_the_same_sample():
     assert len({id(a) for a in arrays}) == len(arrays) == 1000
     assert Counter(np.asarray(a).tobytes() for a in arrays) == want
     assert_state(ref)
+
+
+# ---------------------------------------------------------------- background
+@pytest.fixture
+def background(monkeypatch):
+    """Background compiles on, with empty records (no spec compiled before)."""
+    assert _generator.wait(timeout=120)  # an earlier test's compile, if any
+    monkeypatch.setattr(_generator, "BACKGROUND", True)
+    monkeypatch.setattr(_generator, "_compiled", OrderedDict())
+    monkeypatch.setattr(_generator, "_compiling", {})
+    yield
+    assert _generator.wait(timeout=120)
+
+
+@pytest.fixture
+def compiles(monkeypatch):
+    """Records each compile (spec, in a thread?) and holds it until ``release``
+    is set; ``fail`` makes it raise."""
+    real = _sampling._compile_run
+    record = SimpleNamespace(
+        specs=[], threads=[], started=threading.Event(), release=threading.Event()
+    )
+    record.fail = False
+
+    def held(like, spec, n):
+        record.specs.append(spec[:4])
+        record.threads.append(threading.current_thread() is not threading.main_thread())
+        record.started.set()
+        assert record.release.wait(60), "the test never released the compile"
+        if record.fail:
+            raise RuntimeError("compile failed")
+        real(like, spec, n)
+
+    monkeypatch.setattr(_sampling, "_compile_run", held)
+    return record
+
+
+def test_the_second_draw_does_not_wait_for_the_run_compile(background, compiles):
+    random.seed(30)
+    ref = Reference(30)
+    for _ in range(2):  # the second draw starts the compile, held
+        assert_same(ours("randn", 7, 3), ref.randn(7, 3))
+    assert compiles.started.wait(10)
+    assert compiles.threads == [True]
+    assert not _generator.wait(timeout=0.01)
+    for _ in range(10):  # single draws while it compiles
+        assert_same(ours("randn", 7, 3), ref.randn(7, 3))
+        assert _generator._run is None
+    compiles.release.set()
+    assert _generator.wait(timeout=120)
+    assert_same(ours("randn", 7, 3), ref.randn(7, 3))
+    assert _generator._run is not None and _generator._run.spec[1] == (7, 3)
+    for _ in range(40):
+        assert_same(ours("randn", 7, 3), ref.randn(7, 3))
+    assert_state(ref)
+    assert compiles.specs == [("normal", (7, 3), 0, 0)]  # one compile per spec
+
+
+def test_a_failed_compile_leaves_single_draws(background, compiles):
+    compiles.fail = True
+    compiles.release.set()
+    random.seed(31)
+    ref = Reference(31)
+    for _ in range(3):
+        assert_same(ours("rand", 5, 5), ref.rand(5, 5))
+    assert _generator.wait(timeout=120)
+    for _ in range(40):
+        assert_same(ours("rand", 5, 5), ref.rand(5, 5))
+        assert _generator._run is None
+    assert_state(ref)
+    assert compiles.specs == [("uniform", (5, 5), 0, 0)]  # never retried
+
+
+def test_one_spec_compiles_at_a_time(background, compiles):
+    random.seed(32)
+    ref = Reference(32)
+    for _ in range(5):
+        assert_same(ours("randn", 11), ref.randn(11))
+    assert compiles.started.wait(10)
+    for _ in range(5):  # another spec waits for the compile slot
+        assert_same(ours("randint", 0, 9, (2, 3, 4)), ref.randint(0, 9, (2, 3, 4)))
+    assert compiles.specs == [("normal", (11,), 0, 0)]
+    compiles.release.set()
+    assert _generator.wait(timeout=120)
+    for _ in range(5):  # its next draw in a row starts its compile
+        assert_same(ours("randint", 0, 9, (2, 3, 4)), ref.randint(0, 9, (2, 3, 4)))
+    assert _generator.wait(timeout=120)
+    for _ in range(3):
+        assert_same(ours("randint", 0, 9, (2, 3, 4)), ref.randint(0, 9, (2, 3, 4)))
+    assert _generator._run is not None
+    assert_state(ref)
+    assert compiles.specs[1:] == [("randint", (2, 3, 4), 0, 9)]
+
+
+def test_the_record_of_compiled_specs_is_a_bounded_lru(background, monkeypatch):
+    seen = []
+    monkeypatch.setattr(
+        _sampling, "_compile_run", lambda like, spec, n: seen.append(spec[1])
+    )
+    monkeypatch.setattr(_generator, "MAX_SPECS", 2)
+    for shape in [(1, 9), (2, 9), (1, 9), (3, 9), (2, 9)]:
+        random.rand(*shape)
+        random.rand(*shape)
+        assert _generator.wait(timeout=120)
+    # (1, 9) was used again before (3, 9) came, so (2, 9) went and came back.
+    assert seen == [(1, 9), (2, 9), (3, 9), (2, 9)]
+    assert [spec[1] for spec in _generator._compiled] == [(3, 9), (2, 9)]
+
+
+@pytest.mark.parametrize("context", ["default", "device", "x64"])
+def test_the_background_compile_is_the_one_the_draw_uses(background, context):
+    # Compiled in the thread under the drawing thread's default device and
+    # x64 setting, with a key like the generator's: the run finds it in jit's
+    # cache instead of compiling again.
+    scope = {
+        "default": contextlib.nullcontext(),
+        "device": jax.default_device(jax.devices("cpu")[0]),
+        "x64": jax.enable_x64(True),
+    }[context]
+    with scope:
+        random.seed(33)
+        random.randint(0, 7, (3, 5))
+        random.randint(0, 7, (3, 5))
+        assert _generator.wait(timeout=120)
+        size = _sampling._split_and_draw_run._cache_size()
+        random.randint(0, 7, (3, 5))
+        assert _generator._run is not None
+        assert _sampling._split_and_draw_run._cache_size() == size
