@@ -5,7 +5,8 @@ The one global generator is a JAX PRNG key that each draw splits, as
 keys explicitly instead. ``get_rng_state``/``set_rng_state`` expose the key so
 compiled steps can thread it as state. A small draw repeated in a row is
 computed ahead in runs of up to 32 (64 KiB) in one compiled call, with the same
-values (see ``docs/ops/random.rst``, "Cost").
+values, once that call has compiled in the background (see
+``docs/ops/random.rst``, "Cost").
 """
 
 from lucid_fx.random._generator import (
