@@ -32,7 +32,7 @@ from lucid_fx import Tensor, optim
 from lucid_fx._tensor import _fused
 from lucid_fx.functional import leaky_relu
 from lucid_fx.layers import LeakyReLU
-from lucid_fx.random import _generator
+from lucid_fx.random import _runs
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import dying_relu  # noqa: E402  (the main job's model, reused for the sweep)
@@ -75,7 +75,7 @@ def measure(
         # fused backward in the background, a random spec's second draw its
         # run program; wait for them rather than time them.
         _fused.wait(600)
-        _generator.wait(600)
+        _runs.wait(600)
         start = time.perf_counter()
         for _ in range(3):
             out = fn()

@@ -6,7 +6,7 @@ Each draw splits the global key as :func:`lucid_fx.random.next_key` does, so the
 
 Small eager draws are cheap when repeated: a draw in a row of the same shape
 and kind from the chained key computes the next draws of that spec in one
-compiled call (a *run*, see :mod:`lucid_fx.random._generator`), and later
+compiled call (a *run*, see :mod:`lucid_fx.random._runs`), and later
 draws of it hand those out without a dispatch. The run's program compiles in a
 background thread, started at the second draw in a row; the draws until it is
 ready are single calls. The values are the same as drawing one at a time.
@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor, leaf
-from lucid_fx.random import _generator
+from lucid_fx.random import _runs
 
 _MSG_SHAPE = (
     "{op}: the shape must be ints, given as {op}(2, 3) or {op}((2, 3)), got {shape!r}."
@@ -113,10 +113,10 @@ def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Ar
     """
     config = jax.config
     spec = (kind, shape, lo, hi, config.jax_default_device, config.jax_enable_x64)
-    sample = _generator.take(spec)
+    sample = _runs.take(spec)
     if sample is None:
         itemsize = 8 if kind == "randint" and spec[5] else 4
-        sample = _generator.draw(
+        sample = _runs.draw(
             spec,
             _split_and_draw,
             _split_and_draw_run,

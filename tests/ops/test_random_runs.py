@@ -1,4 +1,4 @@
-"""Repeated small draws come from runs computed ahead (``lucid_fx.random._generator``):
+"""Repeated small draws come from runs computed ahead (``lucid_fx.random._runs``):
 the values and the generator state stay bitwise those of one split and one draw at
 a time, checked against ``jax.random`` called directly."""
 
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 
 import lucid_fx
 from lucid_fx import Tensor, nn, random
-from lucid_fx.random import _generator, _sampling
+from lucid_fx.random import _runs, _sampling
 
 
 class Reference:
@@ -66,7 +66,7 @@ def assert_state(ref):
 def synchronous(monkeypatch):
     """Run programs compile at the draw that needs them, so which draw starts
     a run is deterministic; the background tests below turn it back on."""
-    monkeypatch.setattr(_generator, "BACKGROUND", False)
+    monkeypatch.setattr(_runs, "BACKGROUND", False)
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def test_any_interleaving_matches_the_reference(seed, script):
 
 
 def test_a_big_shape_gets_no_run(batches):
-    big = _generator.RUN_BYTES // 4  # float32: a run of one sample
+    big = _runs.RUN_BYTES // 4  # float32: a run of one sample
     check(14, [("randn", (big,))] * 3)
     assert not batches
 
@@ -194,7 +194,7 @@ def test_the_first_draw_of_a_spec_issues_no_batch(batches):
     random.randn(6)
     assert not batches  # each spec drawn once in a row so far
     random.randn(6)
-    assert batches == [(("normal", (6,), 0, 0), _generator.RUN_LENGTH)]
+    assert batches == [(("normal", (6,), 0, 0), _runs.RUN_LENGTH)]
     random.next_key()
     random.randn(6)
     assert len(batches) == 1
@@ -205,14 +205,14 @@ def test_one_bounded_run_is_held():
     for shape in [(3,), (1024,), (2, 5)]:
         for _ in range(3):
             random.rand(*shape)
-        run = _generator._run
+        run = _runs._run
         nbytes = 4 * int(np.prod(shape))
-        n = min(_generator.RUN_LENGTH, _generator.RUN_BYTES // nbytes)
+        n = min(_runs.RUN_LENGTH, _runs.RUN_BYTES // nbytes)
         assert run.spec[1] == shape and run.states.shape == (n + 1, 2)
         assert len(run.samples) == n - 2  # two of this run are issued
-        assert len(run.samples) * nbytes <= _generator.RUN_BYTES
+        assert len(run.samples) * nbytes <= _runs.RUN_BYTES
     random.get_rng_state_data()
-    assert _generator._run is None
+    assert _runs._run is None
 
 
 def test_requires_grad_draws_continue_the_sequence():
@@ -313,12 +313,12 @@ def test_two_threads_never_get_the_same_sample():
 @pytest.fixture
 def background(monkeypatch):
     """Background compiles on, with empty records (no spec compiled before)."""
-    assert _generator.wait(timeout=120)  # an earlier test's compile, if any
-    monkeypatch.setattr(_generator, "BACKGROUND", True)
-    monkeypatch.setattr(_generator, "_compiled", OrderedDict())
-    monkeypatch.setattr(_generator, "_compiling", {})
+    assert _runs.wait(timeout=120)  # an earlier test's compile, if any
+    monkeypatch.setattr(_runs, "BACKGROUND", True)
+    monkeypatch.setattr(_runs, "_compiled", OrderedDict())
+    monkeypatch.setattr(_runs, "_compiling", {})
     yield
-    assert _generator.wait(timeout=120)
+    assert _runs.wait(timeout=120)
 
 
 @pytest.fixture
@@ -351,14 +351,14 @@ def test_the_second_draw_does_not_wait_for_the_run_compile(background, compiles)
         assert_same(ours("randn", 7, 3), ref.randn(7, 3))
     assert compiles.started.wait(10)
     assert compiles.threads == [True]
-    assert not _generator.wait(timeout=0.01)
+    assert not _runs.wait(timeout=0.01)
     for _ in range(10):  # single draws while it compiles
         assert_same(ours("randn", 7, 3), ref.randn(7, 3))
-        assert _generator._run is None
+        assert _runs._run is None
     compiles.release.set()
-    assert _generator.wait(timeout=120)
+    assert _runs.wait(timeout=120)
     assert_same(ours("randn", 7, 3), ref.randn(7, 3))
-    assert _generator._run is not None and _generator._run.spec[1] == (7, 3)
+    assert _runs._run is not None and _runs._run.spec[1] == (7, 3)
     for _ in range(40):
         assert_same(ours("randn", 7, 3), ref.randn(7, 3))
     assert_state(ref)
@@ -372,10 +372,10 @@ def test_a_failed_compile_leaves_single_draws(background, compiles):
     ref = Reference(31)
     for _ in range(3):
         assert_same(ours("rand", 5, 5), ref.rand(5, 5))
-    assert _generator.wait(timeout=120)
+    assert _runs.wait(timeout=120)
     for _ in range(40):
         assert_same(ours("rand", 5, 5), ref.rand(5, 5))
-        assert _generator._run is None
+        assert _runs._run is None
     assert_state(ref)
     assert compiles.specs == [("uniform", (5, 5), 0, 0)]  # never retried
 
@@ -390,13 +390,13 @@ def test_one_spec_compiles_at_a_time(background, compiles):
         assert_same(ours("randint", 0, 9, (2, 3, 4)), ref.randint(0, 9, (2, 3, 4)))
     assert compiles.specs == [("normal", (11,), 0, 0)]
     compiles.release.set()
-    assert _generator.wait(timeout=120)
+    assert _runs.wait(timeout=120)
     for _ in range(5):  # its next draw in a row starts its compile
         assert_same(ours("randint", 0, 9, (2, 3, 4)), ref.randint(0, 9, (2, 3, 4)))
-    assert _generator.wait(timeout=120)
+    assert _runs.wait(timeout=120)
     for _ in range(3):
         assert_same(ours("randint", 0, 9, (2, 3, 4)), ref.randint(0, 9, (2, 3, 4)))
-    assert _generator._run is not None
+    assert _runs._run is not None
     assert_state(ref)
     assert compiles.specs[1:] == [("randint", (2, 3, 4), 0, 9)]
 
@@ -406,14 +406,14 @@ def test_the_record_of_compiled_specs_is_a_bounded_lru(background, monkeypatch):
     monkeypatch.setattr(
         _sampling, "_compile_run", lambda like, spec, n: seen.append(spec[1])
     )
-    monkeypatch.setattr(_generator, "MAX_SPECS", 2)
+    monkeypatch.setattr(_runs, "MAX_SPECS", 2)
     for shape in [(1, 9), (2, 9), (1, 9), (3, 9), (2, 9)]:
         random.rand(*shape)
         random.rand(*shape)
-        assert _generator.wait(timeout=120)
+        assert _runs.wait(timeout=120)
     # (1, 9) was used again before (3, 9) came, so (2, 9) went and came back.
     assert seen == [(1, 9), (2, 9), (3, 9), (2, 9)]
-    assert [spec[1] for spec in _generator._compiled] == [(3, 9), (2, 9)]
+    assert [spec[1] for spec in _runs._compiled] == [(3, 9), (2, 9)]
 
 
 @pytest.mark.parametrize("context", ["default", "device", "x64"])
@@ -430,8 +430,8 @@ def test_the_background_compile_is_the_one_the_draw_uses(background, context):
         random.seed(33)
         random.randint(0, 7, (3, 5))
         random.randint(0, 7, (3, 5))
-        assert _generator.wait(timeout=120)
+        assert _runs.wait(timeout=120)
         size = _sampling._split_and_draw_run._cache_size()
         random.randint(0, 7, (3, 5))
-        assert _generator._run is not None
+        assert _runs._run is not None
         assert _sampling._split_and_draw_run._cache_size() == size
