@@ -1,6 +1,6 @@
 """The stateful ``lucid.nn`` API on top of the Tensor layer."""
 
-from lucid_fx.nn import functional
+from lucid_fx.nn import functional, utils
 from lucid_fx.nn._activation import (
     ELU,
     GELU,
@@ -109,4 +109,5 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "functional",
+    "utils",
 ]
