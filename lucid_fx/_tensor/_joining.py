@@ -72,7 +72,9 @@ _hstack = lift(_pure_hstack, "hstack")
 _vstack = lift(_pure_vstack, "vstack")
 
 
-def stack(arr: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Any:
+def stack(
+    arr: Sequence[Any], axis: int | None = None, *, dim: int | None = None
+) -> Any:
     """Join tensors of one shape along a new axis.
 
     Args:
@@ -98,11 +100,14 @@ def stack(arr: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Any:
       ([1.0, 3.0], [2.0, 4.0])
     """
     arrays = _operands("stack", arr)
-    axis = _ints("stack", "axis", _checks.axis_arg("stack", axis, dim))
+    axis = _checks.axis_arg("stack", axis, dim)
+    axis = 0 if axis is None else _ints("stack", "axis", axis)
     return _stack(*arrays, axis=axis)
 
 
-def concatenate(arr: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Any:
+def concatenate(
+    arr: Sequence[Any], axis: int | None = None, *, dim: int | None = None
+) -> Any:
     """Join tensors along an existing axis.
 
     Args:
@@ -125,9 +130,12 @@ def concatenate(arr: Sequence[Any], axis: int = 0, *, dim: int | None = None) ->
       >>> lucid_fx.concatenate([a, b]).sum().backward()
       >>> b.grad.tolist()
       [[1.0, 1.0]]
+      >>> lucid_fx.concatenate([a, b], dim=1).shape  # PyTorch's keyword
+      (1, 4)
     """
     arrays = _operands("concatenate", arr)
-    axis = _ints("concatenate", "axis", _checks.axis_arg("concatenate", axis, dim))
+    axis = _checks.axis_arg("concatenate", axis, dim)
+    axis = 0 if axis is None else _ints("concatenate", "axis", axis)
     return _concatenate(*arrays, axis=axis)
 
 

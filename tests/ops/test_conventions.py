@@ -222,3 +222,21 @@ def test_log_and_sqrt_at_zero_match_torch():
     x = Tensor([0.0], requires_grad=True)
     lucid_fx.sqrt(x).backward(Tensor([1.0]))
     assert x.grad.item() == math.inf
+
+
+@pytest.mark.parametrize("op", ["stack", "concatenate"])
+def test_joining_takes_pytorch_dim_keyword(op):
+    import torch
+
+    a = np.arange(4, dtype=np.float32).reshape(2, 2)
+    b = a + 10
+    theirs = getattr(torch, "cat" if op == "concatenate" else op)
+    expected = theirs([torch.from_numpy(a), torch.from_numpy(b)], dim=1).numpy()
+    ours = getattr(lucid_fx, op)
+    np.testing.assert_array_equal(ours([T(a), T(b)], dim=1).numpy(), expected)
+    np.testing.assert_array_equal(ours([T(a), T(b)], axis=1).numpy(), expected)
+    np.testing.assert_array_equal(
+        ours([T(a), T(b)]).numpy(), ours([T(a), T(b)], 0).numpy()
+    )
+    with pytest.raises(TypeError, match=f"{op}: .*both"):
+        ours([T(a), T(b)], axis=0, dim=1)
