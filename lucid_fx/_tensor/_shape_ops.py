@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lucid_fx._tensor import _checks
+from lucid_fx._tensor import _checks, _tape
 from lucid_fx._tensor._ops import lift
 
 _MSG_INTS = "{op}: {arg} must be an int or a sequence of ints, got {kind} {value!r}."
@@ -296,7 +296,26 @@ def _pure_astype(x: jax.Array, *, dtype: Any) -> jax.Array:
     return jnp.asarray(x).astype(dtype)
 
 
-astype = lift(_pure_astype, "astype")
+_astype = lift(_pure_astype, "astype")
+
+
+def astype(x: Any, *, dtype: Any) -> Any:
+    """``x`` converted to ``dtype``: differentiable between floating dtypes;
+    an integer or bool result is not recorded and does not require grad (as
+    PyTorch: integer tensors cannot require grad).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx import Tensor
+      >>> from lucid_fx._tensor._shape_ops import astype
+      >>> x = Tensor([1.5, 2.5], requires_grad=True)
+      >>> astype(x, dtype=jnp.float16).requires_grad, astype(x, dtype=jnp.int32)
+      (True, Tensor([1, 2], dtype=int32))
+    """
+    if jnp.issubdtype(jnp.dtype(dtype), jnp.inexact):
+        return _astype(x, dtype=dtype)
+    with _tape.no_grad():
+        return _astype(x, dtype=dtype)
 
 
 def _pure_clone(x: jax.Array) -> jax.Array:

@@ -179,3 +179,27 @@ class TestLucidDocExamples:
         assert b[:, None, :].shape == (2, 1, 2)
         c, d = Tensor([1, 2, 3]), Tensor([[4], [5], [6]])
         assert (c + d).shape == (3, 3)
+
+
+@pytest.mark.parametrize("cast", ["int", "long", "astype-int32", "astype-bool"])
+def test_an_integer_cast_does_not_require_grad_as_pytorch(cast):
+    import jax.numpy as jnp
+    import torch
+
+    a = Tensor([1.5, -2.5], requires_grad=True)
+    ta = torch.tensor([1.5, -2.5], requires_grad=True)
+    if cast.startswith("astype"):
+        dtype = {"astype-int32": jnp.int32, "astype-bool": jnp.bool_}[cast]
+        tdtype = {"astype-int32": torch.int32, "astype-bool": torch.bool}[cast]
+        b, tb = a.astype(dtype), ta.to(tdtype)
+    else:
+        b, tb = getattr(a, cast)(), getattr(ta, cast)()
+    assert b.requires_grad is tb.requires_grad is False
+    np.testing.assert_array_equal(b.numpy(), tb.numpy())
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        b.sum().backward()
+    assert a.grad is None
+    h = a.astype(jnp.float16)  # between floats: still differentiable
+    assert h.requires_grad
+    (h * 2.0).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
