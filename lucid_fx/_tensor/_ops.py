@@ -339,6 +339,12 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
     return op
 
 
+_MSG_INPLACE_DTYPE = (
+    "{name}: the result has dtype {new}, which a {old} tensor cannot hold, so it "
+    "cannot be written in place (as in PyTorch). Use the out-of-place op, or "
+    "convert the tensor first (.float())."
+)
+
 _MSG_INPLACE_LEAF = (
     "{name}: a leaf tensor that requires grad cannot be modified in place (its "
     "gradient would refer to a value that no longer exists). Use the "
@@ -383,7 +389,11 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
         grad = _tape.is_grad_enabled() and t.requires_grad
         if grad and t.is_leaf:
             raise RuntimeError(_MSG_INPLACE_LEAF.format(name=name))
-        donate = (0,) if donatable(t.data) else ()
+        # Only a floating buffer is donated: an integer or bool tensor's op may
+        # give a result it cannot hold (clamp_(0.5, 1.5) of int32 is float),
+        # refused below, and the buffer must still be there then.
+        floating = jnp.issubdtype(t.data.dtype, jnp.inexact)
+        donate = (0,) if floating and donatable(t.data) else ()
         key = (tuple(static.items()), grad, donate)
         programs = cache.entries.get(key)
         if programs is None:
@@ -397,7 +407,14 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
             # dtype); nobody can reach it to read the donated buffer.
             t._node = _tape.Node([before], vjp_fn)
         else:
-            t.data = programs[0](t.data)
+            new = programs[0](t.data)
+            if not floating and new.dtype != t.data.dtype:
+                raise TypeError(
+                    _MSG_INPLACE_DTYPE.format(
+                        name=name, new=new.dtype, old=t.data.dtype
+                    )
+                )
+            t.data = new
         t._version += 1
         return t
 

@@ -1,5 +1,6 @@
 """In-place ops change the Tensor itself; setters validate; autograd as PyTorch."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -251,3 +252,21 @@ def test_manual_sgd_reaches_pytorchs_loss():
     assert ref < first / 10  # the fit really trains
     np.testing.assert_allclose(ours, ref, rtol=1e-3)
     np.testing.assert_allclose(ours_coef, ref_coef, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "data, bounds",
+    [(np.array([1, 2], np.int32), (0.5, 1.5)), (np.array([True, False]), (0, 1))],
+)
+def test_an_inplace_result_the_tensor_cannot_hold_raises_and_keeps_the_tensor(
+    data, bounds
+):
+    t = Tensor(data)
+    held = t.data
+    # JAX's standard promotion (the suite runs strict, which refuses earlier)
+    with jax.numpy_dtype_promotion("standard"):
+        with pytest.raises(TypeError, match="clamp_: the result has dtype"):
+            t.clamp_(*bounds)
+    np.testing.assert_array_equal(t.numpy(), data)  # readable, unchanged
+    np.testing.assert_array_equal(np.asarray(held), data)
+    assert t._version == 0
