@@ -37,9 +37,70 @@ gt = _compare("gt", jnp.greater)
 ge = _compare("ge", jnp.greater_equal)
 
 
-def _index_key(index: Any) -> tuple[tuple[Any, ...], list[Any]]:
-    """Split an index into a hashable static spec and its array parts."""
+def _is_mask(part: Any) -> bool:
+    return getattr(part, "dtype", None) == np.bool_ or (
+        isinstance(part, list | np.ndarray) and np.asarray(part).dtype == np.bool_
+    )
+
+
+def _check_bounds(op: str, shape: tuple[int, ...], parts: tuple[Any, ...]) -> None:
+    """Raise ``IndexError`` for an int or integer-array index out of range, or
+    a boolean mask of the wrong shape, as NumPy and PyTorch do; JAX would clamp
+    a read and drop a write silently. Traced indices (inside ``jax.jit`` or
+    ``lucid_fx.compile``) cannot be read: there JAX's clamping applies."""
+    counts = []
+    for part in parts:
+        if part is None:
+            counts.append(0)
+        elif part is Ellipsis:
+            counts.append(None)
+        elif _is_mask(part):
+            counts.append(np.ndim(unwrap(part)))
+        else:
+            counts.append(1)
+    fixed = sum(c for c in counts if c is not None)
+    if fixed > len(shape):
+        return  # too many indices: JAX's own IndexError says so
+    dim = 0
+    for part, count in zip(parts, counts, strict=True):
+        if count is None:
+            dim += len(shape) - fixed
+            continue
+        if count == 0 or isinstance(part, slice):
+            dim += count
+            continue
+        size = shape[dim]
+        if _is_mask(part):
+            mask = tuple(np.shape(unwrap(part)))
+            if mask != shape[dim : dim + count]:
+                raise IndexError(
+                    f"{op}: a boolean mask of shape {mask} indexes axes of shape "
+                    f"{shape[dim : dim + count]} at axis {dim}; they must match."
+                )
+        else:
+            values = unwrap(part)
+            if isinstance(values, jax.core.Tracer):
+                dim += count
+                continue
+            values = np.asarray(values)
+            if values.size and values.dtype.kind in "iu":
+                bad = values[(values >= size) | (values < -size)]
+                if bad.size:
+                    raise IndexError(
+                        f"{op}: index {int(bad.flat[0])} is out of bounds for "
+                        f"axis {dim} with size {size}."
+                    )
+        dim += count
+
+
+def _index_key(
+    index: Any, shape: tuple[int, ...] | None = None, op: str = "getitem"
+) -> tuple[tuple[Any, ...], list[Any]]:
+    """Split an index into a hashable static spec and its array parts, after
+    checking it against ``shape`` (when given)."""
     parts = index if isinstance(index, tuple) else (index,)
+    if shape is not None:
+        _check_bounds(op, shape, parts)
     spec: list[Any] = []
     arrays: list[Any] = []
     for part in parts:
@@ -48,9 +109,7 @@ def _index_key(index: Any) -> tuple[tuple[Any, ...], list[Any]]:
         elif part is None or part is Ellipsis or isinstance(part, int | np.integer):
             static = part if part is None or part is Ellipsis else int(part)
             spec.append(("static", static))
-        elif getattr(part, "dtype", None) == np.bool_ or (
-            isinstance(part, list | np.ndarray) and np.asarray(part).dtype == np.bool_
-        ):
+        elif _is_mask(part):
             # A boolean mask has a data-dependent shape: resolve it on the host.
             nonzero = np.nonzero(np.asarray(unwrap(part)))
             spec.extend(("array",) for _ in nonzero)
@@ -75,5 +134,6 @@ _getitem_op = lift(_getitem, "getitem")
 
 def getitem(x: Any, index: Any) -> Any:
     """``x[index]`` with ints, slices, None, Ellipsis and integer/bool arrays."""
-    spec, arrays = _index_key(index)
+    shape = getattr(x, "shape", None)
+    spec, arrays = _index_key(index, None if shape is None else tuple(shape))
     return _getitem_op(x, *arrays, spec=spec)

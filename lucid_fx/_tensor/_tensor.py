@@ -581,8 +581,8 @@ class Tensor(TensorOperators):
         return self.shape[0]
 
     def __iter__(self) -> Iterator[Tensor]:
-        # Without this Python would index until IndexError, which JAX's clamped
-        # indexing never raises: iterate over the first axis explicitly.
+        # The first axis explicitly: one bounds check fewer than Python's
+        # default (index until IndexError).
         for i in range(len(self)):
             yield self[i]
 
@@ -761,7 +761,7 @@ class Tensor(TensorOperators):
     def __setitem__(self, index: Any, value: Any) -> None:
         """``t[index] = value`` in place: ints, slices, None, Ellipsis, integer
         and boolean arrays; ``value`` broadcasts and is cast to this dtype."""
-        spec, arrays = _math.index_key(index)
+        spec, arrays = _math.index_key(index, self.shape, "__setitem__")
 
         def assign(x: Any, v: Any) -> Any:
             return _lifted("__setitem__")(x, v, *arrays, spec=spec)

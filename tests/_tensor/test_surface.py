@@ -203,3 +203,48 @@ def test_an_integer_cast_does_not_require_grad_as_pytorch(cast):
     assert h.requires_grad
     (h * 2.0).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
+
+
+_BAD_INDEX = [
+    ("int", lambda t: t[3]),
+    ("negative int", lambda t: t[-4]),
+    ("second axis", lambda t: t[0, 5]),
+    ("integer array", lambda t: t[np.array([0, 7])]),
+    ("list", lambda t: t[[1, -9]]),
+    (
+        "index tensor",
+        lambda t: t[
+            torch.tensor([3])
+            if isinstance(t, torch.Tensor)
+            else Tensor(np.array([3], np.int32))
+        ],
+    ),
+    ("mask of the wrong length", lambda t: t[np.array([True, False])]),
+]
+
+
+@pytest.mark.parametrize("name, read", _BAD_INDEX, ids=[n for n, _ in _BAD_INDEX])
+def test_an_out_of_range_index_raises_as_pytorch(name, read):
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with pytest.raises(IndexError):
+        read(torch.from_numpy(data))
+    t = Tensor(data, requires_grad=True)
+    with pytest.raises(IndexError, match="getitem: "):
+        read(t)
+
+
+def test_an_out_of_range_assignment_raises_and_leaves_the_tensor():
+    t = Tensor(np.zeros(3, np.float32))
+    with pytest.raises(IndexError, match=r"__setitem__: index 5 is out of bounds"):
+        t[5] = 9.0
+    with pytest.raises(IndexError, match="__setitem__"):
+        t[np.array([0, 3])] = 1.0
+    assert t.tolist() == [0.0, 0.0, 0.0] and t._version == 0
+    t[-1] = 2.0  # in range: as before
+    assert t.tolist() == [0.0, 0.0, 2.0]
+
+
+def test_a_traced_index_cannot_be_checked_and_clamps_as_jax():
+    # Inside jax.jit the index values are unknown on the host: JAX's rule.
+    f = jax.jit(lambda x, i: lucid_fx.Tensor(x)[i].data)
+    assert float(f(jnp.arange(3.0), jnp.array(7))) == 2.0
