@@ -304,7 +304,11 @@ class CompiledFunction:
                 TRACED_LABELS.reset(token)
             if self._python is None:  # warned once per compiled function
                 after = state.python_state()
-                what = [w for w, a, b in zip(_PYTHON_STATE, before, after) if a != b]
+                what = [
+                    w
+                    for w, a, b in zip(_PYTHON_STATE, before, after)
+                    if not _same_state(a, b)
+                ]
                 self._python = what or None
             position = {id(t): i for i, t in enumerate(tensors)}
             program.labels = [
@@ -404,6 +408,16 @@ class CompiledFunction:
 
 
 _PYTHON_STATE = ("train/eval mode", "optimizer options (param_groups)")
+
+
+def _same_state(a: Any, b: Any) -> bool:
+    """``a == b`` for two snapshots of Python-only state; an option that is
+    an array (or a tracer) cannot always be compared: then assume unchanged
+    (the check only decides a warning)."""
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return True
 
 
 def _missing() -> Any:  # pragma: no cover - a program is cached before tracing
