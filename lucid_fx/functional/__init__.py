@@ -1,6 +1,15 @@
 """The pure functional core: JAX arrays in, JAX arrays out."""
 
-from lucid_fx.functional._activations import elu, gelu, relu, selu, sigmoid, tanh
+from lucid_fx.functional._activations import (
+    elu,
+    gelu,
+    log_softmax,
+    relu,
+    selu,
+    sigmoid,
+    softmax,
+    tanh,
+)
 from lucid_fx.functional._conv import conv1d, conv2d, conv3d, unfold
 from lucid_fx.functional._dropout import (
     alpha_dropout,
@@ -67,5 +76,7 @@ __all__ = [
     "relu",
     "selu",
     "sigmoid",
+    "softmax",
+    "log_softmax",
     "tanh",
 ]

@@ -207,3 +207,70 @@ def tanh(x: ArrayLike) -> Array:
       [0.0]
     """
     return jnp.tanh(_validate.as_real_float_array(x, "tanh"))
+
+
+def _softmax_axis(api: str, x: jax.Array, axis: object) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(
+            f"{api}: axis (dim) must be an int, got {type(axis).__name__} {axis!r}."
+        )
+    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        raise ValueError(
+            f"{api}: axis {axis} is out of range for an input of {x.ndim} dimensions."
+        )
+    return axis
+
+
+def softmax(x: ArrayLike, axis: int = -1) -> Array:
+    r"""Softmax along ``axis``: :math:`y_i = e^{x_i} / \sum_j e^{x_j}`.
+
+    Computed as :math:`e^{x_i - m} / \sum_j e^{x_j - m}` with :math:`m = \max_j
+    x_j`, so large inputs do not overflow. Gradient :math:`\partial L/\partial
+    x = y \odot (g - \langle g, y \rangle)`.
+
+    Args:
+      x: real array of any shape.
+      axis: the axis that sums to 1. Default -1.
+
+    Returns:
+      An array with the shape and dtype of ``x``.
+
+    Raises:
+      TypeError: if ``axis`` is not an int.
+      ValueError: if ``axis`` is out of range.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx.functional import softmax
+      >>> y = softmax(jnp.array([[0.0, 0.0], [0.0, 2.0]]), axis=0)
+      >>> [[round(v, 4) for v in row] for row in y.tolist()]
+      [[0.5, 0.1192], [0.5, 0.8808]]
+    """
+    x = _validate.as_real_float_array(x, "softmax")
+    return jax.nn.softmax(x, axis=_softmax_axis("softmax", x, axis))
+
+
+def log_softmax(x: ArrayLike, axis: int = -1) -> Array:
+    r"""Log of :func:`softmax` along ``axis``: :math:`x_i - \log \sum_j
+    e^{x_j}`, computed without forming the softmax (stable for large
+    inputs). Gradient :math:`g - \mathrm{softmax}(x) \sum_j g_j`.
+
+    Args:
+      x: real array of any shape.
+      axis: the normalised axis. Default -1.
+
+    Returns:
+      An array with the shape and dtype of ``x``.
+
+    Raises:
+      TypeError: if ``axis`` is not an int.
+      ValueError: if ``axis`` is out of range.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx.functional import log_softmax
+      >>> [round(v, 4) for v in log_softmax(jnp.array([0.0, 0.0])).tolist()]
+      [-0.6931, -0.6931]
+    """
+    x = _validate.as_real_float_array(x, "log_softmax")
+    return jax.nn.log_softmax(x, axis=_softmax_axis("log_softmax", x, axis))

@@ -7,8 +7,10 @@ from lucid_fx.nn._activation import (
     SELU,
     Identity,
     LeakyReLU,
+    LogSoftmax,
     ReLU,
     Sigmoid,
+    Softmax,
     Tanh,
 )
 from lucid_fx.nn._container import ModuleDict, ModuleList, Sequential
@@ -97,6 +99,7 @@ __all__ = [
     "Identity",
     "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MSELoss",
     "Module",
     "ModuleDict",
@@ -107,6 +110,7 @@ __all__ = [
     "SELU",
     "Sequential",
     "Sigmoid",
+    "Softmax",
     "Tanh",
     "functional",
     "utils",

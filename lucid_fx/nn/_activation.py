@@ -210,6 +210,52 @@ class Sigmoid(Module):
         return F.sigmoid(input)
 
 
+class Softmax(Module):
+    r"""Softmax module along ``dim``, :math:`e^{x_i} / \sum_j e^{x_j}`, as
+    ``torch.nn.Softmax`` (:func:`lucid_fx.nn.functional.softmax`).
+
+    Args:
+      dim: the axis that sums to 1 (required, as PyTorch asks).
+
+    Shape:
+      - Input: any shape.
+      - Output: the input's shape and dtype.
+
+    Examples:
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor
+      >>> nn.Softmax(dim=-1)(Tensor([[1.0, 1.0]]))
+      Tensor([[0.5, 0.5]])
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise TypeError(f"Softmax: dim must be an int, got {type(dim).__name__}.")
+        self.dim = dim
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return F.softmax(input, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    r"""Log-softmax module along ``dim``, :math:`x_i - \log \sum_j e^{x_j}`,
+    as ``torch.nn.LogSoftmax`` (:func:`lucid_fx.nn.functional.log_softmax`).
+
+    Examples:
+      >>> import lucid_fx.nn as nn
+      >>> from lucid_fx import Tensor
+      >>> [round(v, 4) for v in nn.LogSoftmax(dim=0)(Tensor([0.0, 0.0])).tolist()]
+      [-0.6931, -0.6931]
+    """
+
+    def forward(self, input: Any) -> Any:  # noqa: A002
+        return F.log_softmax(input, dim=self.dim)
+
+
 class Tanh(Module):
     r"""Tanh module, :math:`\tanh x`.
 

@@ -55,6 +55,8 @@ __all__ = [
     "relu_",
     "selu",
     "sigmoid",
+    "softmax",
+    "log_softmax",
     "tanh",
     "unfold",
 ]
@@ -293,6 +295,57 @@ def tanh(input: Any) -> Any:  # noqa: A002
       Tensor([0.0])
     """
     return _tanh_op(input)
+
+
+_softmax_op = lift(_core.softmax, "softmax")
+_log_softmax_op = lift(_core.log_softmax, "log_softmax")
+
+
+def _softmax_dim(api: str, dim: Any, axis: Any) -> int:
+    if dim is None and axis is None:
+        raise TypeError(
+            f"{api}: pass the axis that is normalised, dim=... (PyTorch no longer "
+            f"picks one for you), e.g. {api}(logits, dim=-1)."
+        )
+    if dim is not None and axis is not None:
+        raise TypeError(f"{api}: got both dim={dim!r} and axis={axis!r}; pass one.")
+    return dim if axis is None else axis
+
+
+def softmax(input: Any, dim: int | None = None, *, axis: int | None = None) -> Any:  # noqa: A002
+    r"""Softmax along ``dim`` (:func:`lucid_fx.functional.softmax`), as
+    ``torch.nn.functional.softmax``; ``axis`` is lucid's name for ``dim``.
+
+    :math:`y_i = e^{x_i} / \sum_j e^{x_j}` over ``dim``, computed stably.
+
+    Raises:
+      TypeError: if neither or both of ``dim`` and ``axis`` are given.
+      ValueError: if ``dim`` is out of range.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> F.softmax(Tensor([[0.0, 0.0], [1.0, 1.0]]), dim=1).tolist()
+      [[0.5, 0.5], [0.5, 0.5]]
+    """
+    return _softmax_op(input, axis=_softmax_dim("softmax", dim, axis))
+
+
+def log_softmax(input: Any, dim: int | None = None, *, axis: int | None = None) -> Any:  # noqa: A002
+    r"""Log-softmax along ``dim`` (:func:`lucid_fx.functional.log_softmax`), as
+    ``torch.nn.functional.log_softmax``: :math:`x_i - \log \sum_j e^{x_j}`.
+
+    Raises:
+      TypeError: if neither or both of ``dim`` and ``axis`` are given.
+      ValueError: if ``dim`` is out of range.
+
+    Examples:
+      >>> import lucid_fx.nn.functional as F
+      >>> from lucid_fx import Tensor
+      >>> [round(v, 4) for v in F.log_softmax(Tensor([0.0, 0.0]), dim=0).tolist()]
+      [-0.6931, -0.6931]
+    """
+    return _log_softmax_op(input, axis=_softmax_dim("log_softmax", dim, axis))
 
 
 # ----------------------------------------------------------------------- losses

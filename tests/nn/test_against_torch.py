@@ -110,6 +110,21 @@ FUNCTIONS = {
     "gelu_none": (lambda x: F.gelu(x, approximate="none"), TF.gelu, [KINKED]),
     "sigmoid": (F.sigmoid, torch.sigmoid, [KINKED]),
     "tanh": (F.tanh, torch.tanh, [KINKED]),
+    "softmax_dim0": (
+        lambda x: F.softmax(x, dim=0),
+        lambda x: TF.softmax(x, dim=0),
+        [rand(4, 3) * 10],
+    ),
+    "softmax_last": (
+        lambda x: F.softmax(x, axis=-1),
+        lambda x: TF.softmax(x, dim=-1),
+        [rand(2, 4, 3) * 10],
+    ),
+    "log_softmax": (
+        lambda x: F.log_softmax(x, dim=1),
+        lambda x: TF.log_softmax(x, dim=1),
+        [rand(4, 3) * 10],
+    ),
     "mse_loss": (F.mse_loss, TF.mse_loss, [rand(4, 3), rand(4, 3)]),
     "mse_loss_none": (
         lambda x, t: F.mse_loss(x, t, reduction=None),
@@ -294,6 +309,12 @@ MODULES = {
     "GELU": (nn.GELU, lambda: torch.nn.GELU("tanh"), [[KINKED]]),
     "Sigmoid": (nn.Sigmoid, torch.nn.Sigmoid, [[KINKED]]),
     "Tanh": (nn.Tanh, torch.nn.Tanh, [[KINKED]]),
+    "Softmax": (lambda: nn.Softmax(1), lambda: torch.nn.Softmax(1), [[rand(4, 3)]]),
+    "LogSoftmax": (
+        lambda: nn.LogSoftmax(dim=-1),
+        lambda: torch.nn.LogSoftmax(dim=-1),
+        [[rand(4, 3)]],
+    ),
     "Identity": (nn.Identity, torch.nn.Identity, [[KINKED]]),
     "MSELoss": (nn.MSELoss, torch.nn.MSELoss, [[rand(3), rand(3)]]),
     "HuberLoss": (

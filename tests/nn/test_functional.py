@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import lucid_fx.nn as nn
 import lucid_fx.nn.functional as F
 from lucid_fx import Tensor
 
@@ -107,3 +108,24 @@ def test_learnable_slope_tensor_gets_a_gradient():
 def test_bad_arguments(call, phrase):
     with pytest.raises(ValueError, match=phrase):
         call()
+
+
+def test_softmax_arguments_are_checked_with_the_op_named():
+    x = Tensor([[1.0, 2.0]])
+    with pytest.raises(TypeError, match=r"softmax: pass the axis .*dim=-1"):
+        F.softmax(x)
+    with pytest.raises(TypeError, match="log_softmax: got both dim=1 and axis=1"):
+        F.log_softmax(x, 1, axis=1)
+    with pytest.raises(ValueError, match="softmax: axis 2 is out of range"):
+        F.softmax(x, dim=2)
+    with pytest.raises(TypeError, match="Softmax: dim must be an int"):
+        nn.Softmax("1")
+
+
+def test_softmax_of_large_logits_stays_finite_and_sums_to_one():
+    x = Tensor([[1000.0, 0.0, -1000.0]], requires_grad=True)
+    y = F.softmax(x, dim=1)
+    np.testing.assert_allclose(y.numpy(), [[1.0, 0.0, 0.0]], atol=1e-30)
+    assert np.isfinite(F.log_softmax(x, dim=1).numpy()).all()
+    (y * Tensor([[1.0, 2.0, 3.0]])).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
