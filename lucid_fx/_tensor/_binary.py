@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lucid_fx._tensor import _checks
+from lucid_fx._tensor import _checks, _tape
 from lucid_fx._tensor._ops import lift
 
 _TEMPLATE = r"""{summary}
@@ -137,6 +137,13 @@ _TABLE: dict[str, tuple] = {
               "exponent gives PyTorch's truncated values (``1 ** -n == 1``, "
               "``(-1) ** -n == +-1``, else 0), also when traced.",
               [1.0, 2.0], [2.0], [1.0, 4.0], [2.0, 4.0], [2.7726]),
+    "remainder": (jnp.remainder, "Elementwise remainder of floor division",
+                  r"a - b \lfloor a / b \rfloor",
+                  _D.format(v="a", e="1") + r",\ "
+                  + _D.format(v="b", e=r"-\lfloor a / b \rfloor"),
+                  "The result has the sign of ``b``, as Python's ``%`` and "
+                  "``torch.remainder``.",
+                  [7.0, -7.0], [2.0], [1.0, 1.0], [1.0, 1.0], [1.0]),
     "maximum": (_maximum, "Elementwise maximum", r"\max(a, b)",
                 _D.format(v="a", e=r"[a > b] + \tfrac12 [a = b]"),
                 "Where ``a == b`` each operand gets half the gradient, and where "
@@ -208,6 +215,49 @@ def _is_integer(v: Any) -> bool:
 
 
 power.__doc__ = _power_op.__doc__
+remainder = _make("remainder")
+
+
+def _pure_floor_divide(a: jax.Array, b: jax.Array) -> jax.Array:
+    _checks.numeric("floor_divide", "a", a)
+    _checks.numeric("floor_divide", "b", b)
+    _checks.broadcast("floor_divide", a, b)
+    return jnp.floor_divide(a, b)
+
+
+_floor_divide_op = lift(_pure_floor_divide, "floor_divide")
+
+
+def floor_divide(a: Any, b: Any) -> Any:
+    r"""Elementwise floor division :math:`\lfloor a / b \rfloor`, broadcasting
+    ``a`` and ``b``: Python's ``//`` and ``torch.floor_divide`` (rounds toward
+    :math:`-\infty`).
+
+    It has no gradient: the result does not require grad (PyTorch raises at
+    ``backward()``). :func:`remainder` is differentiable.
+
+    Args:
+      a: a Tensor, array or number.
+      b: a Tensor, array or number broadcastable with ``a``.
+
+    Returns:
+      A Tensor of the broadcast shape that does not require grad.
+
+    Raises:
+      ValueError: if the shapes do not broadcast.
+      TypeError: if an operand is not numeric.
+
+    Examples:
+      >>> import lucid_fx
+      >>> a = lucid_fx.Tensor([7.0, -7.0], requires_grad=True)
+      >>> y = lucid_fx.floor_divide(a, 2.0)
+      >>> y.tolist(), y.requires_grad
+      ([3.0, -4.0], False)
+    """
+    with _tape.no_grad():
+        return _floor_divide_op(a, b)
+
+
 maximum = _make("maximum")
 minimum = _make("minimum")
 pow = power  # noqa: A001  (the ``**`` operator)

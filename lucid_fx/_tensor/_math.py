@@ -6,7 +6,18 @@ Each family lives in its own module (``_unary``, ``_binary``, ``_bitwise``,
 ``Tensor``'s methods and ``lucid_fx``'s top level reach them through here.
 """
 
-from lucid_fx._tensor._binary import add, div, maximum, minimum, mul, pow, power, sub
+from lucid_fx._tensor._binary import (
+    add,
+    div,
+    floor_divide,
+    maximum,
+    minimum,
+    mul,
+    pow,
+    power,
+    remainder,
+    sub,
+)
 from lucid_fx._tensor._bitwise import (
     bitwise_and,
     bitwise_not,
@@ -76,6 +87,7 @@ __all__ = [
     "abs", "add", "arccos", "arcsin", "arctan", "argmax", "argmin", "astype",
     "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
     "clip", "clone", "concatenate", "cos", "cosh", "cube", "diag", "div", "dot",
+    "floor_divide", "remainder",
     "eq", "exp", "eye", "flatten", "ge", "getitem", "gt", "hstack", "inner", "le",
     "log", "lt", "matmul", "matrix_transpose", "max", "maximum", "mean", "min",
     "minimum", "mul", "ne", "neg", "ones", "ones_like", "outer", "pad", "pow",

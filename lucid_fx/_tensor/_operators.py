@@ -53,6 +53,18 @@ class TensorOperators:
     def __rtruediv__(self, other: Any) -> Tensor:
         return _math.div(other, self)
 
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _math.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _math.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _math.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _math.remainder(other, self)
+
     def __pow__(self, other: Any) -> Tensor:
         return _math.pow(self, other)
 

@@ -702,6 +702,12 @@ class Tensor(TensorOperators):
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace("__itruediv__", _math.div, other)
 
+    def __ifloordiv__(self, other: Any) -> Tensor:
+        return self._inplace("__ifloordiv__", _math.floor_divide, other)
+
+    def __imod__(self, other: Any) -> Tensor:
+        return self._inplace("__imod__", _math.remainder, other)
+
     def __iand__(self, other: Any) -> Tensor:
         return self._inplace("__iand__", _math.bitwise_and, other)
 
@@ -852,7 +858,8 @@ def _binary(name: str) -> Any:
 
 for _name in (
     "__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ "
-    "__rtruediv__ __pow__ __rpow__ __matmul__ __rmatmul__ __eq__ __ne__ "
+    "__rtruediv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ "
+    "__matmul__ __rmatmul__ __eq__ __ne__ "
     "__lt__ __le__ __gt__ __ge__"
 ).split():
     setattr(Tensor, _name, _binary(_name))
