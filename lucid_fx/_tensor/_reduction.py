@@ -283,6 +283,11 @@ def argmax(
     keepdim: bool | None = None,
 ) -> Any:
     static = _static("argmax", axis, keepdims, dim, keepdim)
+    if isinstance(static["axis"], tuple):  # PyTorch and NumPy take one axis
+        raise TypeError(
+            f"argmax: axis must be an int or None (one axis, or the flattened "
+            f"tensor), got the tuple {static['axis']}."
+        )
     with _tape.no_grad():
         return _argmax(a, **static)
 
@@ -296,6 +301,11 @@ def argmin(
     keepdim: bool | None = None,
 ) -> Any:
     static = _static("argmin", axis, keepdims, dim, keepdim)
+    if isinstance(static["axis"], tuple):  # PyTorch and NumPy take one axis
+        raise TypeError(
+            f"argmin: axis must be an int or None (one axis, or the flattened "
+            f"tensor), got the tuple {static['axis']}."
+        )
     with _tape.no_grad():
         return _argmin(a, **static)
 

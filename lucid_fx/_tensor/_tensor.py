@@ -564,6 +564,8 @@ class Tensor(TensorOperators):
     def __repr__(self) -> str:
         values = _format.format_values(np.asarray(self._host("repr(tensor)")))
         parts = [values]
+        if self.size == 0 and self.ndim > 1:  # "[]" alone hides the shape
+            parts.append(f"shape={self.shape}")
         if not is_float(self.dtype):
             parts.append(f"dtype={self.dtype}")
         if self.requires_grad:

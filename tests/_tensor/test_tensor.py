@@ -82,6 +82,10 @@ class TestRepr:
         assert repr(Tensor(np.array([0.1], np.float16))) == "Tensor([0.1])"
         assert repr(Tensor([1 / 3])) == "Tensor([0.33333334])"
 
+    def test_an_empty_tensor_shows_its_shape(self):
+        assert repr(Tensor(np.zeros((0, 3), np.float32))) == "Tensor([], shape=(0, 3))"
+        assert repr(Tensor(np.zeros(0, np.float32))) == "Tensor([])"
+
     def test_large_tensors_are_summarised(self):
         text = repr(Tensor(np.zeros((100, 100), np.float32)))
         assert "..." in text and len(text) < 2000

@@ -191,6 +191,8 @@ ERRORS = [
     (lambda: lucid_fx.transpose(T([[1.0]]), [0, 0]), ValueError, r"transpose:"),
     (lambda: lucid_fx.trace(T(1.0)), ValueError, r"trace: needs"),
     (lambda: lucid_fx.zeros((2, -1)), ValueError, r"zeros: shape"),
+    (lambda: lucid_fx.argmax(T([[1.0]]), axis=(0, 1)), TypeError, r"argmax: axis"),
+    (lambda: T([[1.0]]).argmin(dim=(0, 1)), TypeError, r"argmin: axis"),
     (lambda: lucid_fx.diag(T(np.zeros((2, 2, 2), np.float32))), ValueError, "diag:"),
     (lambda: lucid_fx.var(T([1.0]), correction=0.5), TypeError, r"var: correction"),
     (lambda: lucid_fx.linalg.inv(T([[1.0, 2.0]])), ValueError, r"linalg.inv:"),
