@@ -37,6 +37,12 @@ def _per_group(
     return [value] * n
 
 
+# Keys of PyTorch's scheduler state dicts that carry nothing a lucid_fx
+# scheduler uses, and keys lucid_fx added later (absent from older files).
+_TORCH_ONLY = frozenset({"_get_lr_called_within_step", "mode_worse", "verbose"})
+_ADDED = frozenset({"default_min_lr"})
+
+
 class LRScheduler:
     """Base class: ``step()``, ``get_last_lr()`` and state dicts.
 
@@ -116,14 +122,18 @@ class LRScheduler:
         return {k: v for k, v in vars(self).items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore a :meth:`state_dict`; its keys must be this scheduler's.
+        """Restore a :meth:`state_dict` of this scheduler class, ours or
+        PyTorch's: PyTorch's own bookkeeping (``_get_lr_called_within_step``,
+        ``mode_worse``) is skipped, and a key this version added may be
+        missing from an older one (it keeps its value).
 
         Raises:
           ValueError: naming missing or unexpected keys (nothing changes).
         """
+        state_dict = {k: v for k, v in state_dict.items() if k not in _TORCH_ONLY}
         want = set(self.state_dict())
         got = set(state_dict)
-        if got != want:
+        if got - want or want - got - _ADDED:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: missing keys "
                 f"{sorted(want - got)}, unexpected keys {sorted(got - want)}. Pass "

@@ -69,6 +69,8 @@ class ReduceLROnPlateau:
             )
         self.optimizer = optimizer
         self.min_lrs = _per_group(api, "min_lr", min_lr, len(optimizer.param_groups))
+        # One min_lr for all: groups added later get it too (PyTorch's rule).
+        self.default_min_lr = None if isinstance(min_lr, list | tuple) else min_lr
         self.factor = factor
         self.mode = mode
         self.patience = patience
@@ -95,6 +97,16 @@ class ReduceLROnPlateau:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
+            groups = len(self.optimizer.param_groups)
+            if len(self.min_lrs) != groups:
+                if self.default_min_lr is None:
+                    raise ValueError(
+                        f"ReduceLROnPlateau.step: the optimizer has {groups} param "
+                        f"groups but min_lr was given for {len(self.min_lrs)}; a "
+                        f"group was added. Set scheduler.min_lrs to one value per "
+                        f"group (as PyTorch asks)."
+                    )
+                self.min_lrs = [self.default_min_lr] * groups
             for group, low in zip(
                 self.optimizer.param_groups, self.min_lrs, strict=True
             ):

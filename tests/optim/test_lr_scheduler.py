@@ -3,6 +3,7 @@
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -146,3 +147,56 @@ def test_per_group_lists_of_the_wrong_length_say_how_many():
     )
     with pytest.raises(ValueError, match=re.escape(min_lrs)):
         lr_scheduler.ReduceLROnPlateau(opt, min_lr=[0.0, 0.0])
+
+
+def test_plateau_after_add_param_group_gives_the_new_group_min_lr_as_pytorch():
+    ours_opt = optim.SGD([Parameter(np.zeros(1, np.float32))], lr=1.0)
+    theirs_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    ours = lr_scheduler.ReduceLROnPlateau(ours_opt, patience=0, min_lr=0.05)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        theirs_opt, patience=0, min_lr=0.05
+    )
+    for step in range(6):
+        if step == 3:
+            ours_opt.add_param_group(
+                {"params": [Parameter(np.zeros(1, np.float32))], "lr": 0.7}
+            )
+            theirs_opt.add_param_group(
+                {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.7}
+            )
+        ours.step(1.0)
+        theirs.step(1.0)
+        np.testing.assert_allclose(
+            [g["lr"] for g in ours_opt.param_groups],
+            [g["lr"] for g in theirs_opt.param_groups],
+            rtol=1e-12,
+        )
+    listed = optim.SGD([Parameter(np.zeros(1, np.float32))], lr=1.0)
+    sched = lr_scheduler.ReduceLROnPlateau(listed, patience=0, min_lr=[0.1])
+    listed.add_param_group({"params": [Parameter(np.zeros(1, np.float32))]})
+    sched.step(1.0)
+    with pytest.raises(
+        ValueError, match="ReduceLROnPlateau.step: .*min_lr was given for 1"
+    ):
+        sched.step(1.0)
+
+
+@pytest.mark.parametrize("kind", ["StepLR", "ReduceLROnPlateau"])
+def test_a_pytorch_scheduler_state_dict_loads(kind):
+    theirs_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    ours_opt = optim.SGD([Parameter(np.zeros(1, np.float32))], lr=1.0)
+    if kind == "StepLR":
+        theirs = torch.optim.lr_scheduler.StepLR(theirs_opt, step_size=2)
+        ours = lr_scheduler.StepLR(ours_opt, step_size=2)
+        for _ in range(3):
+            theirs_opt.step()
+            theirs.step()
+    else:
+        theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, patience=0)
+        ours = lr_scheduler.ReduceLROnPlateau(ours_opt, patience=0)
+        for loss in (3.0, 2.0, 2.0):
+            theirs.step(loss)
+    ours.load_state_dict(theirs.state_dict())
+    assert ours.last_epoch == theirs.last_epoch
+    with pytest.raises(ValueError, match="unexpected keys"):
+        ours.load_state_dict({**ours.state_dict(), "surprise": 1})
