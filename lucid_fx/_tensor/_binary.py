@@ -159,8 +159,8 @@ _TABLE: dict[str, tuple] = {
 }  # fmt: skip
 
 
-def _make(name: str) -> Callable:
-    math, summary, fwd, der, note, a, b, y, ga, gb = _TABLE[name]
+def _checked(name: str, math: Callable) -> Callable:
+    """``math(a, b)`` after the checks every binary op makes, named ``name``."""
 
     def pure(a: jax.Array, b: jax.Array) -> jax.Array:
         _checks.numeric(name, "a", a)
@@ -169,6 +169,12 @@ def _make(name: str) -> Callable:
         return math(a, b)
 
     pure.__name__ = pure.__qualname__ = name
+    return pure
+
+
+def _make(name: str) -> Callable:
+    math, summary, fwd, der, note, a, b, y, ga, gb = _TABLE[name]
+    pure = _checked(name, math)
     pure.__doc__ = _TEMPLATE.format(
         summary=f"{summary}, broadcasting ``a`` and ``b``.",
         forward=fwd,
@@ -218,14 +224,7 @@ power.__doc__ = _power_op.__doc__
 remainder = _make("remainder")
 
 
-def _pure_floor_divide(a: jax.Array, b: jax.Array) -> jax.Array:
-    _checks.numeric("floor_divide", "a", a)
-    _checks.numeric("floor_divide", "b", b)
-    _checks.broadcast("floor_divide", a, b)
-    return jnp.floor_divide(a, b)
-
-
-_floor_divide_op = lift(_pure_floor_divide, "floor_divide")
+_floor_divide_op = lift(_checked("floor_divide", jnp.floor_divide), "floor_divide")
 
 
 def floor_divide(a: Any, b: Any) -> Any:

@@ -80,6 +80,19 @@ def is_float(dtype: Any) -> bool:
     return known
 
 
+def is_inexact(dtype: Any) -> bool:
+    """True for floating or complex dtypes (``jnp.inexact``), through the
+    cached :func:`is_float` (bfloat16's NumPy kind is ``"V"``, not ``"f"``).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx._tensor._convert import is_inexact
+      >>> is_inexact(jnp.dtype(jnp.bfloat16)), is_inexact(jnp.dtype("int32"))
+      (True, False)
+    """
+    return is_float(dtype) or np.dtype(dtype).kind == "c"
+
+
 def _x64() -> bool:
     return bool(jax.config.read("jax_enable_x64"))
 

@@ -43,18 +43,20 @@ def _is_mask(part: Any) -> bool:
     )
 
 
-def _check_bounds(op: str, shape: tuple[int, ...], parts: tuple[Any, ...]) -> None:
+def _check_bounds(
+    op: str, shape: tuple[int, ...], parts: tuple[Any, ...], masks: list[bool]
+) -> None:
     """Raise ``IndexError`` for an int or integer-array index out of range, or
     a boolean mask of the wrong shape, as NumPy and PyTorch do; JAX would clamp
     a read and drop a write silently. Traced indices (inside ``jax.jit`` or
     ``lucid_fx.compile``) cannot be read: there JAX's clamping applies."""
     counts = []
-    for part in parts:
+    for part, mask in zip(parts, masks, strict=True):
         if part is None:
             counts.append(0)
         elif part is Ellipsis:
             counts.append(None)
-        elif _is_mask(part):
+        elif mask:
             counts.append(np.ndim(unwrap(part)))
         else:
             counts.append(1)
@@ -62,7 +64,7 @@ def _check_bounds(op: str, shape: tuple[int, ...], parts: tuple[Any, ...]) -> No
     if fixed > len(shape):
         return  # too many indices: JAX's own IndexError says so
     dim = 0
-    for part, count in zip(parts, counts, strict=True):
+    for part, count, mask in zip(parts, counts, masks, strict=True):
         if count is None:
             dim += len(shape) - fixed
             continue
@@ -70,11 +72,11 @@ def _check_bounds(op: str, shape: tuple[int, ...], parts: tuple[Any, ...]) -> No
             dim += count
             continue
         size = shape[dim]
-        if _is_mask(part):
-            mask = tuple(np.shape(unwrap(part)))
-            if mask != shape[dim : dim + count]:
+        if mask:
+            given = tuple(np.shape(unwrap(part)))
+            if given != shape[dim : dim + count]:
                 raise IndexError(
-                    f"{op}: a boolean mask of shape {mask} indexes axes of shape "
+                    f"{op}: a boolean mask of shape {given} indexes axes of shape "
                     f"{shape[dim : dim + count]} at axis {dim}; they must match."
                 )
         else:
@@ -99,17 +101,18 @@ def _index_key(
     """Split an index into a hashable static spec and its array parts, after
     checking it against ``shape`` (when given)."""
     parts = index if isinstance(index, tuple) else (index,)
+    masks = [_is_mask(part) for part in parts]
     if shape is not None:
-        _check_bounds(op, shape, parts)
+        _check_bounds(op, shape, parts, masks)
     spec: list[Any] = []
     arrays: list[Any] = []
-    for part in parts:
+    for part, mask in zip(parts, masks, strict=True):
         if isinstance(part, slice):
             spec.append(("slice", part.start, part.stop, part.step))
         elif part is None or part is Ellipsis or isinstance(part, int | np.integer):
             static = part if part is None or part is Ellipsis else int(part)
             spec.append(("static", static))
-        elif _is_mask(part):
+        elif mask:
             # A boolean mask has a data-dependent shape: resolve it on the host.
             nonzero = np.nonzero(np.asarray(unwrap(part)))
             spec.extend(("array",) for _ in nonzero)

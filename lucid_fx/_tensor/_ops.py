@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from lucid_fx._tensor import _device, _pending, _tape, _tensor
+from lucid_fx._tensor._convert import is_inexact
 from lucid_fx._tensor._donation import donatable
 from lucid_fx._tensor._pending import Pending, plain_context, resolve
 
@@ -392,7 +393,7 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
         # Only a floating buffer is donated: an integer or bool tensor's op may
         # give a result it cannot hold (clamp_(0.5, 1.5) of int32 is float),
         # refused below, and the buffer must still be there then.
-        floating = jnp.issubdtype(t.data.dtype, jnp.inexact)
+        floating = is_inexact(t.data.dtype)
         donate = (0,) if floating and donatable(t.data) else ()
         key = (tuple(static.items()), grad, donate)
         programs = cache.entries.get(key)

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import _checks, _tape
+from lucid_fx._tensor._convert import is_inexact
 from lucid_fx._tensor._ops import lift
 
 _MSG_INTS = "{op}: {arg} must be an int or a sequence of ints, got {kind} {value!r}."
@@ -312,7 +313,7 @@ def astype(x: Any, *, dtype: Any) -> Any:
       >>> astype(x, dtype=jnp.float16).requires_grad, astype(x, dtype=jnp.int32)
       (True, Tensor([1, 2], dtype=int32))
     """
-    if jnp.issubdtype(jnp.dtype(dtype), jnp.inexact):
+    if is_inexact(jnp.dtype(dtype)):
         return _astype(x, dtype=dtype)
     with _tape.no_grad():
         return _astype(x, dtype=dtype)
