@@ -50,7 +50,9 @@ def _program(plan: Hashable) -> Callable:
 
 
 def program(
-    plan: Hashable, arguments: Callable[[], tuple] | None = None
+    plan: Hashable,
+    arguments: Callable[[], tuple] | None = None,
+    build: Callable[[Hashable], Callable] = _program,
 ) -> Callable | None:
     """The fused program for ``plan``, or None to walk node by node: while the
     wiring has been seen fewer than ``FUSE_AFTER`` times (counting this sight),
@@ -58,7 +60,9 @@ def program(
 
     ``arguments`` returns this sight's arguments of the program; given, and
     with ``BACKGROUND`` on, the ``FUSE_AFTER``-th sight compiles the program
-    in a thread with them instead of returning it.
+    in a thread with them instead of returning it. ``build`` makes (and
+    caches) the program for a key: a wiring's fused backward by default, the
+    interpreter of an op set for ``_interp``.
 
     Examples:
       >>> from lucid_fx._tensor import _fused
@@ -71,7 +75,7 @@ def program(
         pending = _compiling.get(plan)
         if pending is not None and not pending.is_set():
             return None
-        return _program(plan)
+        return build(plan)
     with _lock:
         count = _sights.pop(plan, 0) + 1
         _sights[plan] = count  # most recent last
@@ -79,7 +83,7 @@ def program(
             _sights.popitem(last=False)
     if count < FUSE_AFTER:
         return None
-    fused = _program(plan)
+    fused = build(plan)
     if not BACKGROUND or arguments is None:
         return fused
     done = threading.Event()
@@ -91,6 +95,12 @@ def program(
     )
     thread.start()
     return None
+
+
+def fused(plan: Hashable) -> bool:
+    """Whether ``plan`` has been seen ``FUSE_AFTER`` times: its own program is
+    compiling or ready, so nothing else need be compiled for it."""
+    return _sights.get(plan, 0) >= FUSE_AFTER
 
 
 def _compile(

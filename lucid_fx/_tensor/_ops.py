@@ -41,7 +41,16 @@ class _Flat:
     Python on every call, forward and backward (~4 + ~3 us here).
     """
 
-    __slots__ = ("forward", "apply", "treedef", "out")
+    __slots__ = (
+        "forward",
+        "apply",
+        "treedef",
+        "out",
+        "vjp_of",
+        "diff",
+        "avals",
+        "parent",
+    )
 
     def __init__(
         self,
@@ -49,8 +58,16 @@ class _Flat:
         static: dict[str, Hashable],
         diff: tuple[int, ...],
         arrays: list[Any],
+        signature: tuple,
     ) -> None:
         vjp_of = _vjp_of(fn, static, diff)
+        # What the interpreter of first-sight graphs (_interp) needs: the pure
+        # forward-with-VJP, which inputs it differentiates, their signature.
+        self.vjp_of, self.diff, self.avals = vjp_of, diff, signature
+        # Per input: its index among the node's parents, or -1.
+        self.parent = tuple(
+            diff.index(j) if j in diff else -1 for j in range(len(arrays))
+        )
 
         def forward(*arrays: Any) -> tuple[jax.Array, list[jax.Array]]:
             out, vjp_fn = vjp_of(arrays)
@@ -294,7 +311,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
             flat_key = (key, signature)
             flat = flat_entries.get(flat_key)
             if flat is None:
-                flat = _Flat(fn, static, diff, arrays)
+                flat = _Flat(fn, static, diff, arrays, signature)
                 flat_cache.put(flat_key, flat)
             elif len(flat_entries) > 1:  # keep the least recently used first
                 try:

@@ -170,6 +170,35 @@ def run(pending: Pending) -> jax.Array:
     :func:`resolve` and ``backward`` (for its plan's deferred ops) do."""
     arrays = [x.value if type(x) is Pending else x for x in pending.inputs]  # type: ignore[union-attr]
     out, leaves = pending.flat.forward(*arrays)  # type: ignore[union-attr]
-    pending.node.vjp_fn = leaves
+    if pending.node is not None:  # None: a row of a register file (in_row)
+        pending.node.vjp_fn = leaves
     pending.done(out)
     return out
+
+
+@jax.jit
+def _row(rows: jax.Array, index: jax.Array) -> tuple[jax.Array, None]:
+    return rows[index], None
+
+
+class _Row:
+    """The "forward" of a value computed into a row of an array: the read."""
+
+    forward = staticmethod(_row)
+
+
+ROW = _Row()
+
+
+def in_row(pending: Pending, rows: jax.Array, index: int) -> None:
+    """Record that ``pending``'s value was computed as ``rows[index]`` (by the
+    interpreter of first-sight graphs, ``_interp``, which ran its backward
+    too): reading it costs one call, made only if someone reads it. Its node
+    is detached, so the graph counts as run (a second ``backward`` raises the
+    freed-graph error, as after any backward)."""
+    pending.flat, pending.inputs, pending.node = ROW, (rows, index), None
+
+
+def to_run(pending: Pending) -> bool:
+    """Whether ``pending`` is an op still to run (not computed, not a row)."""
+    return pending.value is None and pending.node is not None

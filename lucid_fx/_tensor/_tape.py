@@ -4,9 +4,11 @@ A node links an op's output to its parent tensors and holds the op's compiled
 vector-Jacobian product (the residuals live inside it). ``backward`` walks the
 graph once in reverse topological order, as micrograd does, accumulating
 cotangents per tensor. A wiring seen for the first time is walked node by node
-(one pre-compiled call per VJP, no compile on the caller's critical path); a
-wiring that recurs is traced into one compiled program (``_fused``), so a
-backward pass then costs one XLA dispatch however many ops it spans.
+(one pre-compiled call per VJP, no compile on the caller's critical path), or
+run in one call by the interpreter of its op set once that is compiled
+(``_interp``); a wiring that recurs is traced into one compiled program
+(``_fused``), so a backward pass then costs one XLA dispatch however many ops
+it spans.
 
 Grad mode (``no_grad`` and friends) lives in ``_grad_mode`` and is re-exported
 here for the modules that read it through the tape.
@@ -25,6 +27,7 @@ from typing import Any
 
 import jax
 
+from lucid_fx._tensor import _fused, _interp
 from lucid_fx._tensor._donation import deferred_interrupts
 from lucid_fx._tensor._fused import _program, program  # noqa: F401
 from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
@@ -38,7 +41,7 @@ from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
     pure_mode,
 )
 from lucid_fx._tensor._pending import LOCK as PENDING_LOCK
-from lucid_fx._tensor._pending import Pending, at_top_level, resolve, run
+from lucid_fx._tensor._pending import Pending, at_top_level, resolve, run, to_run
 
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
 # creation stamp at trace start, the host reads of traced tensors so far).
@@ -271,10 +274,11 @@ def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -
             check_writable(t, t._birth, f"a tensor of shape {t.shape}")
     old = tuple(None if t._grad is None else t._grad.data for t in targets)
     fused = None
+    nbytes = _nbytes(targets)
     if (
         len(steps) <= MAX_FUSED_NODES
         and not any(node.direct for node in steps)
-        and _nbytes(targets) <= MAX_FUSED_GRAD_BYTES
+        and nbytes <= MAX_FUSED_GRAD_BYTES
     ):
         # None until the wiring recurs and is compiled. Inside a trace
         # (lucid_fx.compile) the program is inlined: no background compile.
@@ -282,16 +286,26 @@ def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -
         if not isinstance(root._data, jax.core.Tracer):
             arguments = lambda: (args, seed, old)  # noqa: E731
         fused = program(plan, arguments)
-    if fused is None:  # node by node: one compiled call per op and per sum
-        for tensor in reversed(deferred):  # their forwards, inputs first
-            data = tensor._data  # one compiled call each, no walk per tensor
-            tensor._data = data.value if data.value is not None else run(data)
-        new = walk(plan, tuple(n.backward for n in steps), seed, old)
-    else:
+    new = None
+    if (
+        fused is None
+        and deferred
+        and len(deferred) == len(steps)
+        and not retain_graph
+        and nbytes <= _interp.MAX_BYTES
+        and not _fused.fused(plan)
+    ):  # a new wiring of deferred ops: the interpreter of its op set, if ready
+        new = _interp.backward(plan, args, order, seed, old)
+    if fused is not None:
         new, values = fused(args, seed, old)
         for tensor, value in zip(deferred, values, strict=True):
             tensor._data.done(value)  # the lock is held: still this Pending
             tensor._data = value
+    elif new is None:  # node by node: one compiled call per op and per sum
+        for tensor in reversed(deferred):  # their forwards, inputs first
+            data = tensor._data  # one compiled call each, no walk per tensor
+            tensor._data = data.value if data.value is not None else run(data)
+        new = walk(plan, tuple(n.backward for n in steps), seed, old)
     grads = [type(t)._wrap(g) for t, g in zip(targets, new, strict=True)]
     _install(targets, grads, () if retain_graph else steps)
 
@@ -356,7 +370,7 @@ def _plan(
         steps.append(node)
         args.append(node.vjp_fn)
         data = tensor._data
-        if type(data) is Pending and data.value is None:
+        if type(data) is Pending and to_run(data):
             pending.append((len(steps) - 1, i, data))
     deferred = []
     if pending:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lucid_fx import Tensor, no_grad
-from lucid_fx._tensor import _fused, _tape, lift_inplace
+from lucid_fx._tensor import _fused, _interp, _tape, lift_inplace
 
 double_ = lift_inplace(lambda x: x * 2.0, "double_")
 
@@ -80,6 +80,9 @@ class TestTiering:
             real_compile(plan, fused, arguments, done)
 
         monkeypatch.setattr(_fused, "_compile", spy)
+        # Only the wiring's program: no interpreter of the op set (it is
+        # compiled the same way, at its own FUSE_AFTER-th sight).
+        monkeypatch.setattr(_interp, "MAX_STEPS", 0)
         xv = np.array([0.3, -0.1], np.float32)
         for _ in range(_fused.FUSE_AFTER):
             x = Tensor(xv, requires_grad=True)

@@ -1,0 +1,274 @@
+"""The interpreter of first-sight graphs: one compiled program per op set runs
+any new wiring of those ops, with the node-by-node walk's results, bit for bit."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import lucid_fx.nn.functional as F
+from lucid_fx import Tensor, no_grad
+from lucid_fx._tensor import _fused, _interp
+
+_wirings = itertools.count(1)
+
+
+@pytest.fixture
+def ran(monkeypatch):
+    """Compile synchronously, and list each backward's interpreter result
+    (None: it walked node by node)."""
+    monkeypatch.setattr(_fused, "BACKGROUND", False)
+    results = []
+    real = _interp.backward
+
+    def spy(*args):
+        out = real(*args)
+        results.append(out is not None)
+        return out
+
+    monkeypatch.setattr(_interp, "backward", spy)
+    return results
+
+
+L = 8  # steps of 2 ops each: every wiring of _graph has 2 * L + 4 ops
+
+
+def _graph(x, c, wiring, lib=None):
+    # One op set, a new wiring per `wiring` (bit k picks step k's two ops):
+    # multiply by a Python scalar and by a tensor, add, tanh, leaky_relu, sum.
+    # Returns the loss and every intermediate value.
+    leaky = torch.nn.functional.leaky_relu if lib is torch else F.leaky_relu
+    h = leaky(x * c, 0.1) * 1.5
+    values = [h]
+    for k in range(L):
+        h = h + h * c if (wiring >> k) & 1 else (h * 1.5).tanh()
+        values.append(h)
+    return h.sum(), values
+
+
+def _fresh():
+    """A wiring no test has built yet (of L bits)."""
+    return next(_wirings) % (1 << L)
+
+
+def _warm(c):
+    """Make the op set's interpreter ready: FUSE_AFTER new wirings."""
+    for _ in range(_fused.FUSE_AFTER):
+        x = Tensor(_values(), requires_grad=True)
+        _graph(x, c, _fresh())[0].backward()
+
+
+def _values():
+    return np.array([0.3, -1.2, 0.0, 2.5], np.float32)
+
+
+def _c():
+    return Tensor(np.array([0.5, -0.25, 2.0, 1.0], np.float32))
+
+
+class TestInterpreter:
+    def test_first_sights_of_an_op_set_compile_nothing(self, ran):
+        c = Tensor(np.full(4, 0.75, np.float32))  # a new op set: new shapes
+        c = c.reshape(2, 2)
+        before = _interp._program.cache_info()
+        for sight in range(1, _fused.FUSE_AFTER + 2):
+            x = Tensor(_values().reshape(2, 2), requires_grad=True)
+            _graph(x, c, _fresh())[0].backward()
+            after = _interp._program.cache_info()
+            if sight < _fused.FUSE_AFTER:
+                assert after.misses == before.misses and not ran[-1], sight
+        # the FUSE_AFTER-th sight compiled it (synchronously here) and ran it
+        assert after.misses == before.misses + 1 and ran[-2:] == [True, True]
+
+    @pytest.mark.parametrize("repeat", range(3))
+    def test_same_bits_as_the_walk_and_close_to_torch(self, ran, monkeypatch, repeat):
+        c = _c()
+        _warm(c)
+        wiring = _fresh()
+        x = Tensor(_values(), requires_grad=True)
+        loss, values = _graph(x, c, wiring)
+        loss.backward()
+        assert ran[-1]
+        # The same graph walked node by node (its second sight: not fused).
+        monkeypatch.setattr(_interp, "MAX_STEPS", 0)
+        x2 = Tensor(_values(), requires_grad=True)
+        loss2, values2 = _graph(x2, c, wiring)
+        loss2.backward()
+        assert not ran[-1]
+        np.testing.assert_array_equal(x.grad.numpy(), x2.grad.numpy())
+        for v, v2 in zip([loss, *values], [loss2, *values2], strict=True):
+            np.testing.assert_array_equal(v.numpy(), v2.numpy())
+        xt = torch.tensor(_values(), requires_grad=True)
+        lt, values_t = _graph(xt, torch.tensor(c.numpy()), wiring, lib=torch)
+        lt.backward()
+        for v, vt in zip([loss, *values], [lt, *values_t], strict=True):
+            np.testing.assert_allclose(v.numpy(), vt.detach(), rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad, rtol=1e-3, atol=1e-6)
+
+    @settings(max_examples=20, deadline=None)
+    @given(
+        arrays(
+            np.float32,
+            4,
+            elements=st.floats(width=32, allow_nan=True, allow_infinity=True),
+        )
+    )
+    def test_extreme_values_same_bits_as_the_walk(self, xv):
+        # (no fixture: hypothesis runs this many times; patch by hand)
+        c = _c()
+        background, _fused.BACKGROUND = _fused.BACKGROUND, False
+        steps = _interp.MAX_STEPS
+        try:
+            _warm(c)
+            wiring = _fresh()
+            grads, values = [], []
+            hits = _interp._program.cache_info().hits
+            for _interp.MAX_STEPS in (steps, 0):
+                x = Tensor(xv, requires_grad=True)
+                loss, vs = _graph(x, c, wiring)
+                loss.backward()
+                grads.append(x.grad.numpy())
+                values.append([v.numpy() for v in [loss, *vs]])
+            used = _interp._program.cache_info().hits - hits
+        finally:
+            _fused.BACKGROUND, _interp.MAX_STEPS = background, steps
+        assert used == 1  # the interpreter ran the first, the walk the second
+        np.testing.assert_array_equal(*grads)
+        for v, v2 in zip(*values, strict=True):
+            np.testing.assert_array_equal(v, v2)
+
+    def test_values_are_read_after_backward_and_used_again(self, ran):
+        c = _c()
+        _warm(c)
+        x = Tensor(_values(), requires_grad=True)
+        loss, values = _graph(x, c, _fresh())
+        loss.backward()
+        assert ran[-1]
+        # float64 reference of the same values
+        h = np.maximum(_values() * c.numpy().astype(np.float64), 0)
+        h = np.where(_values() * c.numpy() < 0, 0.1 * _values() * c.numpy(), h) * 1.5
+        np.testing.assert_allclose(values[0].numpy(), h, rtol=1e-6)
+        np.testing.assert_allclose(loss.item(), values[-1].numpy().sum(), rtol=1e-6)
+        np.testing.assert_allclose((values[3] * 2.0).numpy(), 2 * values[3].numpy())
+
+    def test_negative_zero_cotangent_kept(self, ran):
+        # The leaf's only cotangent is c * ... = -0.0 where c is -0.0.
+        c = Tensor(np.array([-0.0, 0.0, -0.0, 1.0], np.float32))
+        _warm(c)
+        x = Tensor(_values(), requires_grad=True)
+        _graph(x, c, _fresh())[0].backward()
+        assert ran[-1]
+        xt = torch.tensor(_values(), requires_grad=True)
+        _graph(xt, torch.tensor(c.numpy()), 0, lib=torch)[0].backward()
+        want = np.signbit(xt.grad.numpy())
+        assert want[0] and want[2]
+        np.testing.assert_array_equal(np.signbit(x.grad.numpy()), want)
+
+    def test_old_grads_accumulate_and_keep_grad(self, ran):
+        c = _c()
+        _warm(c)
+        wiring = _fresh()
+        x = Tensor(_values(), requires_grad=True)
+        loss, values = _graph(x, c, wiring)
+        values[2].keep_grad = True
+        loss.backward()  # old grad None, then one more with an old grad
+        x.grad, first = Tensor(np.ones(4, np.float32)), x.grad.numpy()
+        keep = values[2].grad.numpy()
+        for _ in range(_fused.FUSE_AFTER):  # the op set with an old grad
+            x2 = Tensor(_values(), requires_grad=True)
+            x2.grad = Tensor(np.ones(4, np.float32))
+            wiring2 = _fresh()
+            _graph(x2, c, wiring2)[0].backward()
+        assert ran[-1]
+        xt = torch.tensor(_values(), requires_grad=True)
+        lt, values_t = _graph(xt, torch.tensor(c.numpy()), wiring, lib=torch)
+        values_t[2].retain_grad()
+        lt.backward()
+        np.testing.assert_allclose(first, xt.grad, rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(keep, values_t[2].grad, rtol=1e-3, atol=1e-6)
+        xt = torch.tensor(_values(), requires_grad=True)
+        xt.grad = torch.ones(4)
+        _graph(xt, torch.tensor(c.numpy()), wiring2, lib=torch)[0].backward()
+        np.testing.assert_allclose(x2.grad.numpy(), xt.grad, rtol=1e-3, atol=1e-6)
+
+    def test_second_backward_raises_freed_and_retain_graph_walks(self, ran):
+        c = _c()
+        _warm(c)
+        x = Tensor(_values(), requires_grad=True)
+        wiring = _fresh()
+        loss = _graph(x, c, wiring)[0]
+        loss.backward()
+        assert ran[-1]
+        with pytest.raises(RuntimeError, match="already used by a backward"):
+            loss.backward()
+        once = x.grad.numpy()
+        x.grad = None
+        loss = _graph(x, c, wiring)[0]
+        calls = len(ran)
+        loss.backward(retain_graph=True)  # values computed first: the walk
+        loss.backward()
+        assert len(ran) == calls
+        np.testing.assert_allclose(x.grad.numpy(), 2 * once, rtol=1e-6)
+
+    def test_in_place_change_after_recording_still_raises(self, ran):
+        c = _c()
+        _warm(c)
+        x = Tensor(_values(), requires_grad=True)
+        loss, values = _graph(x, c, _fresh())
+        with no_grad():
+            values[1] += 1.0
+        with pytest.raises(RuntimeError, match="modified by an in-place"):
+            loss.backward()
+
+    def test_python_zero_operand_walks_node_by_node(self, ran):
+        # 0.0 is not cached as a device scalar: a constant of the op.
+        for _ in range(_fused.FUSE_AFTER + 1):
+            x = Tensor(_values(), requires_grad=True)
+            h = x
+            for _ in range(_fresh() % 5 + 2):
+                h = h * 2.0 + 0.0
+            h.sum().backward()
+            assert not ran[-1]
+            assert np.all(x.grad.numpy() > 0)
+
+    def test_bfloat16_same_bits_as_the_walk(self, ran, monkeypatch):
+        c = _c().astype("bfloat16")
+        x = Tensor(_values()).astype("bfloat16")
+        for _ in range(_fused.FUSE_AFTER):
+            _graph(x.detach().requires_grad_(), c, _fresh())[0].backward()
+        wiring = _fresh()
+        grads = []
+        for steps in (_interp.MAX_STEPS, 0):
+            monkeypatch.setattr(_interp, "MAX_STEPS", steps)
+            x2 = x.detach().requires_grad_()
+            _graph(x2, c, wiring)[0].backward()
+            grads.append(np.asarray(x2.grad.data, np.float32))
+        assert ran[-2:] == [True, False]
+        np.testing.assert_array_equal(*grads)
+
+    def test_big_values_walk_node_by_node(self, ran, monkeypatch):
+        monkeypatch.setattr(_interp, "MAX_BYTES", 64)
+        _warm(_c())
+        assert not any(ran)
+
+    def test_an_op_set_it_cannot_run_walks_node_by_node(self, ran, monkeypatch):
+        def unfit(*args, **kwargs):
+            raise _interp.Unfit("interpreter: a value of another type")
+
+        monkeypatch.setattr(_interp, "_check", unfit)
+        c = Tensor(np.full(4, 1.25, np.float32)).reshape(4, 1)  # a new op set
+        for _ in range(_fused.FUSE_AFTER + 1):
+            x = Tensor(_values().reshape(4, 1), requires_grad=True)
+            wiring = _fresh()
+            _graph(x, c, wiring)[0].backward()
+            assert not ran[-1]
+        xt = torch.tensor(_values().reshape(4, 1), requires_grad=True)
+        _graph(xt, torch.tensor(c.numpy()), wiring, lib=torch)[0].backward()
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad, rtol=1e-3, atol=1e-6)
+
+    def test_programs_are_a_bounded_lru(self):
+        assert _interp._program.cache_info().maxsize == _interp.MAX_PROGRAMS
