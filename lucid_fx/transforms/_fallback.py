@@ -19,9 +19,10 @@ UNTRACEABLE = (
 _MSG_FALLBACK = (
     "lucid_fx.compile: {name} uses Python control flow on tensor values and "
     "cannot be traced into one XLA program ({error}). Falling back to the eager "
-    "path for it; results are the same, only slower. If the value is a Python "
-    "number argument, mark it static: lucid_fx.compile(fn, "
-    "static_argnames=(...))."
+    "path for it; results are the same, only slower. This call ran its Python "
+    "up to that point once while tracing, then the whole function eagerly; "
+    "later calls run it eagerly, once. If the value is a Python number "
+    "argument, mark it static: lucid_fx.compile(fn, static_argnames=(...))."
 )
 
 

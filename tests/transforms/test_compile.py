@@ -113,6 +113,22 @@ class TestCompiledModule:
         np.testing.assert_allclose(out.numpy(), model(Tensor(X)).numpy())
         compiled(Tensor(X))  # no second warning (filterwarnings=error)
 
+    def test_fallback_says_the_first_call_ran_the_python_twice(self):
+        # As documented: the falling-back call ran the body up to the failing
+        # line while tracing, then eagerly; later calls run it once.
+        seen = []
+
+        def step(x):
+            seen.append(1)  # a side effect before the data-dependent branch
+            return x * 2.0 if (x.sum() > 0).item() else x
+
+        compiled = lucid_fx.compile(step)
+        with pytest.warns(RuntimeWarning, match="once while tracing, then the whole"):
+            compiled(Tensor(X))
+        assert len(seen) == 2
+        compiled(Tensor(X))
+        assert len(seen) == 3
+
 
 class TestCompiledStep:
     def test_matches_eager_training(self):
