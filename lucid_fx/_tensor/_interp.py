@@ -25,10 +25,18 @@ results are the register files and the new gradients. A deferred tensor's
 value is then a row of its file, read (one call) only if someone reads it
 (``_pending.in_row``).
 
-Results are the node-by-node walk's: the same pure functions and VJP rules,
-run in the same order, cotangents summed in the same order (they start at
--0.0, which adding leaves every value as it is: a first cotangent of -0.0
-stays -0.0, as the walk stores it).
+Results are the node-by-node walk's up to rounding: the same functions and
+VJP rules run in the same order, and cotangents are summed in the same order
+(starting at -0.0, which adding leaves every value as it is, so a first
+cotangent of -0.0 stays -0.0); but XLA compiles an op inside the loop as part
+of a larger program, where it may contract a product and a sum into one fused
+multiply-add or divide by a scalar as a product with its reciprocal, so a
+result may differ from the walk's in the last bit (the wiring's fused program
+does the same). A leaf whose ``.data`` was replaced between two of its ops
+(the ops captured different arrays for it) walks node by node. The root's
+value (the loss, often kept to log) is an output of its own, so keeping it
+does not keep the register files alive; any other unread tensor of the graph
+does (at most ``MAX_BYTES / 2``) until it is read.
 
 Bounds: at most ``MAX_STEPS`` ops; register files of at most ``MAX_BYTES``
 together (values and cotangents); an LRU of ``MAX_PROGRAMS`` programs.
@@ -100,6 +108,7 @@ def backward(
     loads: dict[Any, list] = {}  # per file: (row, array) of the inputs
     of_position: dict[int, tuple] = {}  # a leaf or a step: (file, row)
     of_array: dict[int, tuple] = {}  # a constant input (by id): (file, row)
+    leaves: dict[int, Any] = {}  # a leaf's position: the array ops captured
     steps = []
     for k in range(n - 1, -1, -1):  # inputs before outputs
         i, parents, _, forward = wiring[k]
@@ -121,6 +130,8 @@ def backward(
                 return None
             if d >= 0 and parents[d] >= 0:  # a leaf: its cotangent is kept
                 key, table = parents[d], of_position
+                if leaves.setdefault(key, x) is not x:
+                    return None  # its .data was replaced between two ops
             else:
                 key, table = id(x), of_array
             register = table.get(key)
@@ -188,11 +199,15 @@ def backward(
     if program is None:
         return None
     try:
-        registers, new = program(meta, inputs, seed, old)
+        registers, value, new = program(meta, inputs, seed, old)
     except Unfit:  # compiled here (BACKGROUND off) and found unfit: the walk
         return None
-    for flat, (aval, row), _, data in steps:
-        in_row(data, registers[index[aval]], row)
+    *steps, (_, _, _, data) = steps
+    for flat, (aval, row), _, pending in steps:
+        in_row(pending, registers[index[aval]], row)
+    # The root (the loss, often kept to log) holds its own array, so keeping
+    # it does not keep the register files alive.
+    data.done(value)
     return new
 
 
@@ -321,4 +336,4 @@ def _interpret(
         grads[f][r] if g is None else jnp.add(g, grads[f][r])
         for f, r, g in zip(target_files, target_rows, old, strict=True)
     )
-    return tuple(values), new
+    return tuple(values), values[root_file][root_row], new
