@@ -63,6 +63,15 @@ def _warm(c):
         _graph(x, c, _fresh())[0].backward()
 
 
+def _torch_grad(xv, c, wiring, old=None):
+    """PyTorch's gradient of _graph at xv, added to ``old`` if given."""
+    xt = torch.tensor(xv, requires_grad=True)
+    if old is not None:
+        xt.grad = torch.tensor(old)
+    _graph(xt, torch.tensor(c.numpy()), wiring, lib=torch)[0].backward()
+    return xt.grad.numpy()
+
+
 def _close(a, b, rtol=1e-5):
     # The walk's results up to rounding: NaN where it has NaN, the same
     # infinities, finite values within a few ulps (a fused multiply-add).
@@ -154,13 +163,17 @@ class TestInterpreter:
         for v, v2 in zip(*values, strict=True):
             _close(v, v2)
 
-    def test_values_are_read_after_backward_and_used_again(self, ran):
+    def test_values_are_read_after_backward_and_the_loss_is_its_own(self, ran):
         c = _c()
         _warm(c)
         x = Tensor(_values(), requires_grad=True)
         loss, values = _graph(x, c, _fresh())
         loss.backward()
         assert ran[-1]
+        # The loss holds its own array (keeping it keeps no register file);
+        # the other values are rows, read when needed.
+        assert loss._data.value is not None and loss._data.inputs is None
+        assert values[3]._data.value is None
         # float64 reference of the same values
         h = np.maximum(_values() * c.numpy().astype(np.float64), 0)
         h = np.where(_values() * c.numpy() < 0, 0.1 * _values() * c.numpy(), h) * 1.5
@@ -203,10 +216,8 @@ class TestInterpreter:
         lt.backward()
         np.testing.assert_allclose(first, xt.grad, rtol=1e-3, atol=1e-6)
         np.testing.assert_allclose(keep, values_t[2].grad, rtol=1e-3, atol=1e-6)
-        xt = torch.tensor(_values(), requires_grad=True)
-        xt.grad = torch.ones(4)
-        _graph(xt, torch.tensor(c.numpy()), wiring2, lib=torch)[0].backward()
-        np.testing.assert_allclose(x2.grad.numpy(), xt.grad, rtol=1e-3, atol=1e-6)
+        want = _torch_grad(_values(), c, wiring2, old=np.ones(4, np.float32))
+        np.testing.assert_allclose(x2.grad.numpy(), want, rtol=1e-3, atol=1e-6)
 
     def test_second_backward_raises_freed_and_retain_graph_walks(self, ran):
         c = _c()
@@ -279,9 +290,8 @@ class TestInterpreter:
             wiring = _fresh()
             _graph(x, c, wiring)[0].backward()
             assert not ran[-1]
-        xt = torch.tensor(_values().reshape(4, 1), requires_grad=True)
-        _graph(xt, torch.tensor(c.numpy()), wiring, lib=torch)[0].backward()
-        np.testing.assert_allclose(x.grad.numpy(), xt.grad, rtol=1e-3, atol=1e-6)
+        want = _torch_grad(_values().reshape(4, 1), c, wiring)
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-3, atol=1e-6)
 
     def test_replaced_leaf_data_walks_node_by_node(self, ran):
         # .data = ... does not bump the version: each op keeps what it captured.
@@ -302,17 +312,6 @@ class TestInterpreter:
         zt.backward()
         np.testing.assert_allclose(z.item(), zt.item(), rtol=1e-5)
         np.testing.assert_allclose(x.grad.numpy(), xt.grad, rtol=1e-5, atol=1e-7)
-
-    def test_the_loss_keeps_no_register_file(self, ran):
-        c = _c()
-        _warm(c)
-        x = Tensor(_values(), requires_grad=True)
-        loss, values = _graph(x, c, _fresh())
-        loss.backward()
-        assert ran[-1]
-        assert loss._data.value is not None and loss._data.inputs is None
-        assert values[3]._data.value is None  # a row, read when needed
-        np.testing.assert_allclose(loss.item(), values[-1].numpy().sum(), rtol=1e-6)
 
     def test_programs_are_a_bounded_lru(self):
         assert _interp._program.cache_info().maxsize == _interp.MAX_PROGRAMS
