@@ -7,7 +7,9 @@ whose length depends on the data, a new model) never waits for an XLA compile.
 From the ``FUSE_AFTER``-th sight on, the whole walk runs as one compiled
 program. With ``BACKGROUND`` (the default) that program is compiled in a
 background thread, with the arguments of the sight that triggered it, and the
-walk goes on node by node until it is ready; so no sight ever waits for XLA.
+walk goes on node by node until it is ready; so no sight ever waits for XLA
+(a program evicted from the LRU and needed again is compiled again the same
+way).
 Both caches are bounded LRUs: ``MAX_SIGHTS`` counted wirings and
 ``MAX_PROGRAMS`` compiled programs (each program also holds JAX's compiled
 executables for the argument shapes it met). A wiring whose fused program
@@ -75,15 +77,21 @@ def program(
         pending = _compiling.get(plan)
         if pending is not None and not pending.is_set():
             return None
-        return build(plan)
-    with _lock:
-        count = _sights.pop(plan, 0) + 1
-        _sights[plan] = count  # most recent last
-        while len(_sights) > MAX_SIGHTS:
-            _sights.popitem(last=False)
-    if count < FUSE_AFTER:
-        return None
-    fused = build(plan)
+        misses = build.cache_info().misses  # type: ignore[attr-defined]
+        fused = build(plan)
+        if build.cache_info().misses == misses:  # type: ignore[attr-defined]
+            return fused
+        # Evicted from the LRU since, and rebuilt: not compiled any more, so
+        # compile it again in the background rather than in this call.
+    else:
+        with _lock:
+            count = _sights.pop(plan, 0) + 1
+            _sights[plan] = count  # most recent last
+            while len(_sights) > MAX_SIGHTS:
+                _sights.popitem(last=False)
+        if count < FUSE_AFTER:
+            return None
+        fused = build(plan)
     if not BACKGROUND or arguments is None:
         return fused
     done = threading.Event()

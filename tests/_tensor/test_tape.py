@@ -1,6 +1,7 @@
 """The tape: tiered fusion, bounded caches, all-or-nothing and thread-safe
 backward, keep_grad, and in-place changes to values a graph used."""
 
+import functools
 import signal
 import threading
 
@@ -116,6 +117,32 @@ class TestTiering:
         _fused._compile(plan, broken, (), done)
         assert done.is_set() and _fused.program(plan) is None
         assert _fused.wait(timeout=1)
+
+    def test_an_evicted_program_compiles_again_in_the_background(self, monkeypatch):
+        started = []
+
+        def spy(plan, fused, arguments, done):
+            started.append(plan)
+            done.set()
+            _fused._compiling.pop(plan, None)
+
+        monkeypatch.setattr(_fused, "_compile", spy)
+
+        @functools.lru_cache(maxsize=1)
+        def build(plan):
+            return lambda: plan
+
+        a, b = object(), object()
+        for plan in (a, b):  # a compiled, then evicted by b
+            for _ in range(_fused.FUSE_AFTER):
+                assert _fused.program(plan, lambda: (), build) is None
+            assert _fused.wait(timeout=10)
+        assert _fused.program(b, lambda: (), build) is not None
+        assert started == [a, b]
+        # a's next sight does not compile in the caller: a thread does.
+        assert _fused.program(a, lambda: (), build) is None
+        assert _fused.wait(timeout=10) and started == [a, b, a]
+        assert _fused.program(a, lambda: (), build)() is a
 
     def test_caches_are_bounded_lrus(self, monkeypatch):
         assert _fused._program.cache_info().maxsize == _fused.MAX_PROGRAMS
