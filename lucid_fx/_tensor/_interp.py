@@ -11,7 +11,8 @@ the data, a new pattern every iteration) share one program. It is compiled
 at the op set's ``FUSE_AFTER``-th sight, in the background as a wiring's
 fused program is (``_fused.program``); until it is ready, or if it fails to
 compile, the graph runs node by node. A wiring that recurs gets its own fused
-program, which is faster still, so its sights do not count for the op set.
+program, which is faster still: from its ``FUSE_AFTER``-th sight on, its
+sights no longer count for the op set.
 
 How: every value lives in a *register file*, one array per abstract value
 (shape, dtype, weak type) with one row per register. The graph's inputs are
@@ -21,7 +22,7 @@ a second loop runs them backward in the walk's order, each recomputing its
 forward for the VJP (no residuals to store) and accumulating cotangents per
 register. The arguments are the int32 code (per step: op, output register,
 input registers), the input arrays, the seed and the old gradients; the
-results are the register files and the new gradients. A deferred tensor's
+results are the register files, the root's value and the new gradients. A deferred tensor's
 value is then a row of its file, read (one call) only if someone reads it
 (``_pending.in_row``).
 
