@@ -22,9 +22,9 @@ a second loop runs them backward in the walk's order, each recomputing its
 forward for the VJP (no residuals to store) and accumulating cotangents per
 register. The arguments are the int32 code (per step: op, output register,
 input registers), the input arrays, the seed and the old gradients; the
-results are the register files, the root's value and the new gradients. A deferred tensor's
-value is then a row of its file, read (one call) only if someone reads it
-(``_pending.in_row``).
+results are the register files, the root's value and the new gradients. A
+deferred tensor's value is then a row of its file, read (one call) only if
+someone reads it (``_pending.in_row``).
 
 Results are the node-by-node walk's up to rounding: the same functions and
 VJP rules run in the same order, and cotangents are summed in the same order

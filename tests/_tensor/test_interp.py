@@ -186,12 +186,12 @@ class TestInterpreter:
         c = Tensor(np.array([-0.0, 0.0, -0.0, 1.0], np.float32))
         _warm(c)
         x = Tensor(_values(), requires_grad=True)
-        _graph(x, c, _fresh())[0].backward()
+        wiring = _fresh()
+        _graph(x, c, wiring)[0].backward()
         assert ran[-1]
-        xt = torch.tensor(_values(), requires_grad=True)
-        _graph(xt, torch.tensor(c.numpy()), 0, lib=torch)[0].backward()
-        want = np.signbit(xt.grad.numpy())
-        assert want[0] and want[2]
+        grad = _torch_grad(_values(), c, wiring)
+        want = np.signbit(grad)
+        assert np.any(want & (grad == 0))  # a -0.0 that a +0.0 start would lose
         np.testing.assert_array_equal(np.signbit(x.grad.numpy()), want)
 
     def test_old_grads_accumulate_and_keep_grad(self, ran):
@@ -236,7 +236,7 @@ class TestInterpreter:
         loss.backward(retain_graph=True)  # values computed first: the walk
         loss.backward()
         assert len(ran) == calls
-        np.testing.assert_allclose(x.grad.numpy(), 2 * once, rtol=1e-6)
+        np.testing.assert_allclose(x.grad.numpy(), 2 * once, rtol=1e-5)
 
     def test_in_place_change_after_recording_still_raises(self, ran):
         c = _c()
