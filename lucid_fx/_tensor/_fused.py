@@ -105,6 +105,12 @@ def program(
     return None
 
 
+def failed(plan: Hashable) -> None:
+    """Record that ``plan``'s program cannot be built (found while compiling
+    it in the caller, with ``BACKGROUND`` off): it stays node by node."""
+    _compiling[plan] = _FAILED
+
+
 def fused(plan: Hashable) -> bool:
     """Whether ``plan`` has been seen ``FUSE_AFTER`` times: its own program is
     compiling or ready, so nothing else need be compiled for it."""
@@ -139,15 +145,19 @@ def wait(timeout: float | None = None) -> bool:
 
 
 def clear() -> None:
-    """Forget every counted wiring and compiled backward program.
+    """Forget every counted wiring and op set, every compiled backward program
+    and every interpreter of an op set (``_interp``).
 
     Examples:
-      >>> from lucid_fx._tensor import _fused
+      >>> from lucid_fx._tensor import _fused, _interp
       >>> _fused.clear()
-      >>> _fused._program.cache_info().currsize
-      0
+      >>> _fused._program.cache_info().currsize, _interp._program.cache_info().currsize
+      (0, 0)
     """
+    from lucid_fx._tensor import _interp  # it imports this module
+
     with _lock:
         _sights.clear()
         _compiling.clear()
     _program.cache_clear()
+    _interp._program.cache_clear()

@@ -5,9 +5,10 @@ node: one compiled call per deferred op's forward and one per VJP. When every
 op of the graph is deferred (``_pending``) and its values are small, the graph
 runs instead as *data* through an interpreter compiled once per **op set**:
 the ops the graph uses (each op's forward for its input signature,
-``_ops._Flat``) and the shapes of its values, not how they are wired. Chains
-of any length and any wiring of the same ops (a loop whose length depends on
-the data, a new pattern every iteration) share one program. It is compiled
+``_ops._Flat``) and the shapes of its values, not how they are wired. Any
+wiring of the same ops of similar size (a loop whose length depends on the
+data, a new pattern every iteration) shares one program: steps, registers per
+file and inputs per file are rounded up to powers of two. It is compiled
 at the op set's ``FUSE_AFTER``-th sight, in the background as a wiring's
 fused program is (``_fused.program``); until it is ready, or if it fails to
 compile, the graph runs node by node. A wiring that recurs gets its own fused
@@ -28,19 +29,20 @@ someone reads it (``_pending.in_row``).
 
 Results are the node-by-node walk's up to rounding: the same functions and
 VJP rules run in the same order, and cotangents are summed in the same order
-(starting at -0.0, which adding leaves every value as it is, so a first
-cotangent of -0.0 stays -0.0); but XLA compiles an op inside the loop as part
-of a larger program, where it may contract a product and a sum into one fused
-multiply-add or divide by a scalar as a product with its reciprocal, so a
-result may differ from the walk's in the last bit (the wiring's fused program
-does the same). A leaf whose ``.data`` was replaced between two of its ops
-(the ops captured different arrays for it) walks node by node. The root's
-value (the loss, often kept to log) is an output of its own, so keeping it
-does not keep the register files alive; any other unread tensor of the graph
-does (at most ``MAX_BYTES / 2``) until it is read.
+(a register's first cotangent is stored as is, later ones added); but XLA
+compiles an op inside the loop as part of a larger program, where it may
+contract a product and a sum into one fused multiply-add or divide by a
+scalar as a product with its reciprocal, so a result may differ from the
+walk's in the last bit (the wiring's fused program does the same). A leaf
+whose ``.data`` was replaced between two of its ops (the ops captured
+different arrays for it) walks node by node. The root's value (the loss) is
+an output of its own, so reading it costs no call; the register files live as
+long as a tensor of the graph does (the loss too, through its node's
+parents), as the walk's activations do.
 
 Bounds: at most ``MAX_STEPS`` ops; register files of at most ``MAX_BYTES``
-together (values and cotangents); an LRU of ``MAX_PROGRAMS`` programs.
+together (values and cotangents: each loop step copies them); an LRU of
+``MAX_PROGRAMS`` programs.
 """
 
 from __future__ import annotations
@@ -58,7 +60,11 @@ from lucid_fx._tensor import _fused
 from lucid_fx._tensor._pending import in_row
 
 MAX_STEPS = 2048
-MAX_BYTES = 2**20
+# Each loop step copies the files it carries (XLA's conditional returns them
+# whole), so the interpreter wins only while they are small: measured on the
+# 2-core CPU, 4-float values over 601 ops (16 KiB files) ran 3.3x faster than
+# the walk, 96-float values over 801 ops (0.8 MiB) 1.8x slower.
+MAX_BYTES = 64 * 2**10
 MAX_PROGRAMS = 64
 _MIN_ROWS = 8
 _ARRAY = type(jnp.zeros(()))
@@ -180,6 +186,13 @@ def backward(
         code += [r for r, _ in rows]
         inputs.append(tuple(x for _, x in rows))
         loaded.append(padded)
+    # Targets in a canonical order (by file, then whether an old gradient is
+    # added), so graphs that reach their leaves in another order share a key.
+    by = sorted(
+        range(len(targets)), key=lambda t: (index[targets[t][0]], old[t] is None)
+    )
+    targets = [targets[t] for t in by]
+    old = tuple(old[t] for t in by)
     code += [r[1] for r in targets]
     code.append(root[1])
     key = (
@@ -200,14 +213,18 @@ def backward(
     if program is None:
         return None
     try:
-        registers, value, new = program(meta, inputs, seed, old)
+        registers, value, grads = program(meta, inputs, seed, old)
     except Unfit:  # compiled here (BACKGROUND off) and found unfit: the walk
+        _fused.failed(key)
         return None
+    new = [None] * len(grads)
+    for t, g in zip(by, grads, strict=True):
+        new[t] = g
     *steps, (_, _, _, data) = steps
     for flat, (aval, row), _, pending in steps:
         in_row(pending, registers[index[aval]], row)
-    # The root (the loss, often kept to log) holds its own array, so keeping
-    # it does not keep the register files alive.
+    # The root (the loss, usually read to log) holds its own array: reading
+    # it costs no call.
     data.done(value)
     return new
 
@@ -306,32 +323,37 @@ def _interpret(
     def backward(branch: tuple) -> Callable:
         flat, kinds, out = branch
 
-        def step(row: jax.Array, grads: dict) -> dict:
-            grads = dict(grads)
+        def step(row: jax.Array, carry: tuple) -> tuple:
+            grads, seen = dict(carry[0]), dict(carry[1])
             _, vjp_fn = flat.vjp_of(read({}, kinds, row))
             cotangents = vjp_fn(grads[out][row[1]])
             for j, ct in zip(flat.diff, cotangents, strict=True):
                 f, r = kinds[j], row[2 + j]
                 _check(ct, avals[f], "a cotangent", weak=False)
-                grads[f] = grads[f].at[r].add(ct)
-            return grads
+                # The first cotangent is stored as is, later ones added, as
+                # the walk does (XLA's CPU add flushes subnormals to zero).
+                grads[f] = (
+                    grads[f]
+                    .at[r]
+                    .set(jnp.where(seen[f][r], jnp.add(grads[f][r], ct), ct))
+                )
+                seen[f] = seen[f].at[r].set(True)
+            return grads, seen
 
         return step
 
-    # Cotangents start at -0.0, which adding leaves every value as it is
-    # (+0.0 too): a register's first cotangent is stored exactly, as the walk
-    # stores it, and later ones are added in the walk's order.
     grads = {
-        f: jnp.full((files[f][1], *avals[f].shape), -0.0, avals[f].dtype)
-        for f in graded
+        f: jnp.zeros((files[f][1], *avals[f].shape), avals[f].dtype) for f in graded
     }
+    seen = {f: jnp.zeros(files[f][1], bool) for f in graded}
     grads[root_file] = grads[root_file].at[root_row].set(seed)
+    seen[root_file] = seen[root_file].at[root_row].set(True)
     steps = [backward(b) for b in branches]
-    grads = lax.fori_loop(
+    grads, _ = lax.fori_loop(
         0,
         n,
-        lambda j, g: lax.switch(code[n - 1 - j, 0], steps, code[n - 1 - j], g),
-        grads,
+        lambda j, c: lax.switch(code[n - 1 - j, 0], steps, code[n - 1 - j], c),
+        (grads, seen),
     )
     new = tuple(
         grads[f][r] if g is None else jnp.add(g, grads[f][r])

@@ -11,7 +11,9 @@ forward and its inputs. The value is computed when something needs it:
   call each (:func:`resolve`);
 - ``backward()`` on a graph with pending ops computes them inside its fused
   program (one XLA call for forward and backward, once the graph's wiring
-  recurs; see ``_fused``), or node by node before the walk.
+  recurs; see ``_fused``), inside the interpreter of its op set (one call for
+  a new wiring of familiar ops; see ``_interp``), or node by node before the
+  walk.
 
 Inputs are captured by value when the op is recorded (an array, or the
 ``Pending`` of an input that is itself deferred), so a later in-place change
@@ -72,6 +74,10 @@ class Pending:
         the ``Pending`` output of another deferred op; ``None`` once computed.
       node: the tape node whose residuals the forward produces.
       value: the computed array, or ``None``.
+
+    After the interpreter of first-sight graphs ran it (``in_row``), ``flat``
+    reads a row of a register file, ``inputs`` is ``(file, row)`` and
+    ``node`` is ``None``: computed, but read only when needed.
     """
 
     __slots__ = ("aval", "flat", "inputs", "node", "value")
@@ -197,8 +203,3 @@ def in_row(pending: Pending, rows: jax.Array, index: int) -> None:
     is detached, so the graph counts as run (a second ``backward`` raises the
     freed-graph error, as after any backward)."""
     pending.flat, pending.inputs, pending.node = ROW, (rows, index), None
-
-
-def to_run(pending: Pending) -> bool:
-    """Whether ``pending`` is an op still to run (not computed, not a row)."""
-    return pending.value is None and pending.node is not None

@@ -41,7 +41,7 @@ from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
     pure_mode,
 )
 from lucid_fx._tensor._pending import LOCK as PENDING_LOCK
-from lucid_fx._tensor._pending import Pending, at_top_level, resolve, run, to_run
+from lucid_fx._tensor._pending import Pending, at_top_level, resolve, run
 
 # While lucid_fx.compile traces a function: (ids of the state it tracks, the
 # creation stamp at trace start, the host reads of traced tensors so far).
@@ -241,8 +241,10 @@ def backward(
     for every non-leaf with ``keep_grad`` set (all of them if ``keep_grad``).
 
     Deferred ops in the graph (``_pending``) are computed by the same fused
-    program as the backward once the wiring recurs, node by node before the
-    walk otherwise (and always with ``retain_graph``, which keeps residuals).
+    program as the backward once the wiring recurs, by the interpreter of the
+    graph's op set for a new wiring of familiar ops (``_interp``), node by
+    node before the walk otherwise (and always with ``retain_graph``, which
+    keeps residuals).
 
     All or nothing: every check runs and every gradient is computed before the
     first one is installed, and the install runs with Ctrl-C deferred, so an
@@ -370,7 +372,8 @@ def _plan(
         steps.append(node)
         args.append(node.vjp_fn)
         data = tensor._data
-        if type(data) is Pending and to_run(data):
+        # An op still to run: not computed, not a row of the interpreter's.
+        if type(data) is Pending and data.value is None and data.node is not None:
             pending.append((len(steps) - 1, i, data))
     deferred = []
     if pending:

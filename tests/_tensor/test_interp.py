@@ -38,13 +38,16 @@ def ran(monkeypatch):
 L = 8  # steps of 2 ops each: every wiring of _graph has 2 * L + 4 ops
 
 
-def _graph(x, c, wiring, lib=None):
+def _graph(x, c, wiring, lib=None, between=None):
     # One op set, a new wiring per `wiring` (bit k picks step k's two ops):
     # multiply by a Python scalar and by a tensor, add, tanh, leaky_relu, sum.
-    # Returns the loss and every intermediate value.
+    # Returns the loss and every intermediate value. `between(values)` runs
+    # after the first step.
     leaky = torch.nn.functional.leaky_relu if lib is torch else F.leaky_relu
     h = leaky(x * c, 0.1) * 1.5
     values = [h]
+    if between is not None:
+        between(values)
     for k in range(L):
         h = h + h * c if (wiring >> k) & 1 else (h * 1.5).tanh()
         values.append(h)
@@ -195,15 +198,20 @@ class TestInterpreter:
         np.testing.assert_array_equal(np.signbit(x.grad.numpy()), want)
 
     def test_old_grads_accumulate_and_keep_grad(self, ran):
+        def keep(values):
+            values[0].keep_grad = True
+
         c = _c()
-        _warm(c)
+        for _ in range(_fused.FUSE_AFTER):  # the op set with a kept grad
+            x = Tensor(_values(), requires_grad=True)
+            _graph(x, c, _fresh(), between=keep)[0].backward()
         wiring = _fresh()
         x = Tensor(_values(), requires_grad=True)
-        loss, values = _graph(x, c, wiring)
-        values[2].keep_grad = True
-        loss.backward()  # old grad None, then one more with an old grad
+        loss, values = _graph(x, c, wiring, between=keep)
+        loss.backward()
+        assert ran[-1]
         x.grad, first = Tensor(np.ones(4, np.float32)), x.grad.numpy()
-        keep = values[2].grad.numpy()
+        kept = values[0].grad.numpy()
         for _ in range(_fused.FUSE_AFTER):  # the op set with an old grad
             x2 = Tensor(_values(), requires_grad=True)
             x2.grad = Tensor(np.ones(4, np.float32))
@@ -212,10 +220,10 @@ class TestInterpreter:
         assert ran[-1]
         xt = torch.tensor(_values(), requires_grad=True)
         lt, values_t = _graph(xt, torch.tensor(c.numpy()), wiring, lib=torch)
-        values_t[2].retain_grad()
+        values_t[0].retain_grad()
         lt.backward()
         np.testing.assert_allclose(first, xt.grad, rtol=1e-3, atol=1e-6)
-        np.testing.assert_allclose(keep, values_t[2].grad, rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(kept, values_t[0].grad, rtol=1e-3, atol=1e-6)
         want = _torch_grad(_values(), c, wiring2, old=np.ones(4, np.float32))
         np.testing.assert_allclose(x2.grad.numpy(), want, rtol=1e-3, atol=1e-6)
 
@@ -296,22 +304,65 @@ class TestInterpreter:
     def test_replaced_leaf_data_walks_node_by_node(self, ran):
         # .data = ... does not bump the version: each op keeps what it captured.
         c = _c()
-        _warm(c)
+
+        def loss(x, wiring, replace, lib=None):
+            def between(values):
+                if replace:
+                    with torch.no_grad():
+                        x.data = x.data * 3.0
+
+            t = torch.tensor(c.numpy()) if lib is torch else c
+            first = _graph(x * 1.0, t, wiring, lib=lib, between=between)[0]
+            return first + (x * t).sum()  # x used again, with its new data
+
+        for _ in range(_fused.FUSE_AFTER + 1):  # the last: the interpreter
+            loss(Tensor(_values(), requires_grad=True), _fresh(), False).backward()
+        assert ran[-1]
+        wiring = _fresh()
         x = Tensor(_values(), requires_grad=True)
-        y = (x * c).tanh()
-        x.data = x.data * 3.0
-        z = ((y * 1.5).tanh() + x * c).sum()
+        z = loss(x, wiring, True)
         z.backward()
         assert not ran[-1]
         xt = torch.tensor(_values(), requires_grad=True)
-        ct = torch.tensor(c.numpy())
-        yt = (xt * ct).tanh()
-        with torch.no_grad():
-            xt.data = xt.data * 3.0
-        zt = ((yt * 1.5).tanh() + xt * ct).sum()
+        zt = loss(xt, wiring, True, lib=torch)
         zt.backward()
         np.testing.assert_allclose(z.item(), zt.item(), rtol=1e-5)
         np.testing.assert_allclose(x.grad.numpy(), xt.grad, rtol=1e-5, atol=1e-7)
+
+    def test_a_first_subnormal_cotangent_is_kept(self, ran):
+        # Additions only: the walk gives x the seed exactly. XLA's CPU add
+        # flushes subnormals, so the first cotangent must be stored, not added.
+        def adds(x, c, wiring):
+            h = c + (x + c)  # both argument orders in every wiring
+            for k in range(L):
+                h = h + c if (wiring >> k) & 1 else c + h
+            return h
+
+        seed = np.array([1e-45, -1e-40, 1.0, 3e-39], np.float32)
+        c = _c()
+        for _ in range(_fused.FUSE_AFTER + 1):
+            x = Tensor(_values(), requires_grad=True)
+            adds(x, c, _fresh()).backward(Tensor(seed))
+        assert ran[-1]
+        np.testing.assert_array_equal(x.grad.numpy(), seed)
+        assert np.all(np.signbit(x.grad.numpy()) == np.signbit(seed))
+
+    def test_leaves_reached_in_another_order_share_the_program(self, ran):
+        # a (float32[4]) and b (float32[]) live in two register files; the
+        # walk reaches them in the order of the root's operands.
+        c = _c()
+
+        def loss(first):
+            a = Tensor(_values(), requires_grad=True)
+            b = Tensor(0.5).requires_grad_()
+            parts = [_graph(a, c, _fresh())[0], b * 2.0]
+            return parts[0] + parts[1] if first else parts[1] + parts[0]
+
+        for _ in range(_fused.FUSE_AFTER):
+            loss(True).backward()
+        misses = _interp._program.cache_info().misses
+        loss(False).backward()  # b is reached first
+        assert ran[-1] and _interp._program.cache_info().misses == misses
 
     def test_programs_are_a_bounded_lru(self):
         assert _interp._program.cache_info().maxsize == _interp.MAX_PROGRAMS
