@@ -61,10 +61,12 @@ from lucid_fx._tensor._pending import in_row
 
 MAX_STEPS = 2048
 # Each loop step copies the files it carries (XLA's conditional returns them
-# whole), so the interpreter wins only while they are small: measured on the
-# 2-core CPU, 4-float values over 601 ops (16 KiB files) ran 3.3x faster than
-# the walk, 96-float values over 801 ops (0.8 MiB) 1.8x slower.
-MAX_BYTES = 64 * 2**10
+# whole), so the interpreter wins only while they are small. Measured on the
+# 2-core CPU, first-sight backward against the walk, by total file bytes:
+# 66 KiB (4 floats, 1,203 ops) 3.0x faster, 128 KiB (32 floats, 403 ops;
+# 64 floats, 203 ops) 1.9-2.1x faster, 512 KiB (256 floats, 241 ops) 1.2x
+# slower, 0.8 MiB (96 floats, 801 ops) 1.8x slower.
+MAX_BYTES = 128 * 2**10
 MAX_PROGRAMS = 64
 _MIN_ROWS = 8
 _ARRAY = type(jnp.zeros(()))
