@@ -274,6 +274,17 @@ _ARG_DOC = r"""The index of the {word} over ``axis`` (flattened by default).
     """
 
 
+def _one_axis(op: str, static: dict[str, Any]) -> dict[str, Any]:
+    """``static`` if its axis is one axis or None (PyTorch and NumPy take one
+    axis for argmax/argmin), else a TypeError naming ``op``."""
+    if isinstance(static["axis"], tuple):
+        raise TypeError(
+            f"{op}: axis must be an int or None (one axis, or the flattened "
+            f"tensor), got the tuple {static['axis']}."
+        )
+    return static
+
+
 def argmax(
     a: Any,
     axis: int | None = None,
@@ -282,12 +293,7 @@ def argmax(
     dim: int | None = None,
     keepdim: bool | None = None,
 ) -> Any:
-    static = _static("argmax", axis, keepdims, dim, keepdim)
-    if isinstance(static["axis"], tuple):  # PyTorch and NumPy take one axis
-        raise TypeError(
-            f"argmax: axis must be an int or None (one axis, or the flattened "
-            f"tensor), got the tuple {static['axis']}."
-        )
+    static = _one_axis("argmax", _static("argmax", axis, keepdims, dim, keepdim))
     with _tape.no_grad():
         return _argmax(a, **static)
 
@@ -300,12 +306,7 @@ def argmin(
     dim: int | None = None,
     keepdim: bool | None = None,
 ) -> Any:
-    static = _static("argmin", axis, keepdims, dim, keepdim)
-    if isinstance(static["axis"], tuple):  # PyTorch and NumPy take one axis
-        raise TypeError(
-            f"argmin: axis must be an int or None (one axis, or the flattened "
-            f"tensor), got the tuple {static['axis']}."
-        )
+    static = _one_axis("argmin", _static("argmin", axis, keepdims, dim, keepdim))
     with _tape.no_grad():
         return _argmin(a, **static)
 
