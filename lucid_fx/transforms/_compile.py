@@ -238,7 +238,7 @@ class CompiledFunction:
         # The last call's structure; cleared when one of its objects is freed,
         # so it never keeps a model or optimizer alive.
         self._last: list[tuple[tuple, tuple, Collected]] = []
-        name = getattr(fn, "__name__", "the function")
+        self._name = name = getattr(fn, "__name__", "the function")  # warnings
         self._programs = ProgramCache(name)
         functools.update_wrapper(self, fn)
 
@@ -372,23 +372,19 @@ class CompiledFunction:
                 if new_key is not None:
                     random.set_rng_state_data(new_key)
         except UNTRACEABLE as error:
-            warn_fallback(getattr(self.fn, "__name__", "the function"), error)
+            warn_fallback(self._name, error)
             self.eager = True
             return self.fn(*args, **kwargs)
         finally:
             self._current = None
         if self._caught:  # a trace in this call caught a host read's error
-            warn_caught(getattr(self.fn, "__name__", "the function"), self._caught)
+            warn_caught(self._name, self._caught)
             self._caught = []
         if self._constants:  # a trace in this call baked in outside tensors
-            warn_constants(
-                getattr(self.fn, "__name__", "the function"), self._constants
-            )
+            warn_constants(self._name, self._constants)
             self._constants = []
         if self._python:  # a trace in this call changed Python-only state
-            warn_python_state(
-                getattr(self.fn, "__name__", "the function"), self._python
-            )
+            warn_python_state(self._name, self._python)
             self._python = []
         if program.single:
             return Tensor._wrap(arrays[0])
