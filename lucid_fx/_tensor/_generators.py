@@ -60,10 +60,14 @@ def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Ar
     the programs live in ``jax.jit``'s own bounded cache)."""
     config = jax.config
     key = (kind, shape, dtype, k, config.jax_default_device, config.jax_enable_x64)
-    with _pools_lock:
-        pool = _pools.get(key)
-        if pool:
+    pool = _pools.get(key)
+    if pool:
+        # No lock to take an array: list.pop is atomic, and one that finds
+        # the list emptied by another thread since makes its own below.
+        try:
             return pool.pop()
+        except IndexError:
+            pass
     dtype = jnp.dtype(dtype)
     n = min(BATCH, POOL_BYTES // max(1, math.prod(shape) * dtype.itemsize))
     if n < 2 or not at_top_level():  # big, or inside a trace: no pool
@@ -81,8 +85,13 @@ def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Ar
     return arrays[0]
 
 
-def leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Any:
+def leaf(
+    array: jax.Array, requires_grad: bool, keep_grad: bool, dtype: Any = None
+) -> Any:
     """A new leaf Tensor holding ``array``, an array a generator just made.
+
+    ``dtype``, when the caller knows it, is ``array``'s dtype (reading it off
+    a JAX array costs a Python property call on this hot path).
 
     Examples:
       >>> import jax.numpy as jnp
@@ -91,12 +100,15 @@ def leaf(array: jax.Array, requires_grad: bool, keep_grad: bool) -> Any:
       Tensor([0.0, 0.0], grad=None)
     """
     tensor_type = _ops._tensor.Tensor
-    if (requires_grad is True or requires_grad is False) and keep_grad is False:
-        if not requires_grad or is_float(array.dtype):
-            # Our own new array: no conversion or checks to run (~1 us less).
-            out = tensor_type._wrap(array)
-            out._requires_grad = requires_grad
-            return out
+    if keep_grad is False and (
+        requires_grad is False
+        or requires_grad is True
+        and is_float(array.dtype if dtype is None else dtype)
+    ):
+        # Our own new array: no conversion or checks to run (~1 us less).
+        out = tensor_type._wrap(array)
+        out._requires_grad = requires_grad
+        return out
     return tensor_type(array, requires_grad=requires_grad, keep_grad=keep_grad)
 
 
@@ -143,9 +155,8 @@ def zeros(
       >>> z.tolist(), z.requires_grad
       ([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], True)
     """
-    return leaf(
-        _filled("zeros", _shape("zeros", shape), dtype), requires_grad, keep_grad
-    )
+    array = _filled("zeros", _shape("zeros", shape), dtype)
+    return leaf(array, requires_grad, keep_grad, dtype)
 
 
 def ones(
@@ -174,7 +185,8 @@ def ones(
       >>> lucid_fx.ones(3).tolist(), lucid_fx.ones((1, 2), dtype="int32").tolist()
       ([1.0, 1.0, 1.0], [[1, 1]])
     """
-    return leaf(_filled("ones", _shape("ones", shape), dtype), requires_grad, keep_grad)
+    array = _filled("ones", _shape("ones", shape), dtype)
+    return leaf(array, requires_grad, keep_grad, dtype)
 
 
 def zeros_like(

@@ -152,7 +152,7 @@ def rand(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> T
       True
     """
     values = _draw("uniform", _shape("rand", shape))
-    return leaf(values, requires_grad, keep_grad)
+    return leaf(values, requires_grad, keep_grad, jnp.float32)
 
 
 def randn(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> Tensor:
@@ -179,7 +179,7 @@ def randn(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> 
       (True, dtype('float32'))
     """
     values = _draw("normal", _shape("randn", shape))
-    return leaf(values, requires_grad, keep_grad)
+    return leaf(values, requires_grad, keep_grad, jnp.float32)
 
 
 def randint(

@@ -20,6 +20,31 @@ def test_every_array_is_new_even_from_a_pool():
         np.testing.assert_array_equal(a, np.zeros(3))
 
 
+def test_threads_taking_from_one_pool_never_share_an_array():
+    # Arrays are taken from a pool without a lock (list.pop is atomic): four
+    # threads emptying the same pool at once still get distinct buffers.
+    import threading
+
+    lucid_fx.zeros(7)  # the kind is known: the next request fills a pool
+    got: list[list] = [[] for _ in range(4)]
+    start = threading.Barrier(4)
+
+    def take(out):
+        start.wait()
+        out.extend(lucid_fx.zeros(7).data for _ in range(4 * _generators.BATCH))
+
+    threads = [threading.Thread(target=take, args=(out,)) for out in got]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    arrays = [a for out in got for a in out]
+    assert len(arrays) == 16 * _generators.BATCH
+    assert len({a.unsafe_buffer_pointer() for a in arrays}) == len(arrays)
+    for a in arrays[:: _generators.BATCH // 2]:
+        np.testing.assert_array_equal(a, np.zeros(7))
+
+
 def test_a_donated_or_deleted_array_never_breaks_the_next_one():
     for _ in range(3):
         lucid_fx.zeros(5)  # the kind is pooled now
