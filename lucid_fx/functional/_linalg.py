@@ -85,7 +85,9 @@ def norm(
     """
     if isinstance(ord, bool) or not isinstance(ord, int | float) or not ord >= 1:
         raise ValueError(_MSG_ORD.format(ord=ord))
-    x = jnp.abs(a)
+    # |a| with PyTorch's gradient sign(a), 0 at a == 0 (JAX's abs gives 1
+    # there, which ord=1 and inf would pass on to a zero entry).
+    x = jnp.where(a == 0, jnp.zeros_like(a), jnp.abs(a))
     if math.isinf(ord):
         return jnp.max(x, axis=axis, keepdims=keepdims)
     if ord == 1:

@@ -332,6 +332,19 @@ LINALG = [
         (A23,),
     ),
     C("norm_at_zero", L.linalg.norm, torch.linalg.vector_norm, (np.zeros(3),)),
+    # A zero entry: sign(0) = 0 in the gradient (JAX's abs would give 1).
+    C(
+        "norm_1_zero_entry",
+        lambda a: L.linalg.norm(a, ord=1),
+        lambda a: torch.linalg.vector_norm(a, 1),
+        (np.array([0.0, 3.0, -4.0]),),
+    ),
+    C(
+        "norm_inf_at_zero",
+        lambda a: L.linalg.norm(a, ord=math.inf),
+        lambda a: torch.linalg.vector_norm(a, math.inf),
+        (np.zeros(2),),
+    ),
     C(
         "matrix_power_3",
         lambda a: L.linalg.matrix_power(a, 3),
