@@ -37,6 +37,20 @@ gt = _compare("gt", jnp.greater)
 ge = _compare("ge", jnp.greater_equal)
 
 
+def _scalar_bool(part: Any) -> bool | None:
+    """A Python or NumPy bool, or a 0-d bool array or Tensor, as a Python bool
+    (``None`` for anything else). As an index it adds an axis of length 1
+    (``True``) or 0 (``False``), as in NumPy and PyTorch: it is not 1 or 0."""
+    if part is True or part is False:
+        return part
+    if getattr(part, "dtype", None) == np.bool_ and getattr(part, "ndim", 1) == 0:
+        value = unwrap(part)
+        if isinstance(value, jax.core.Tracer):
+            return None  # traced: JAX's own indexing decides
+        return bool(value)
+    return None
+
+
 def _is_mask(part: Any) -> bool:
     return getattr(part, "dtype", None) == np.bool_ or (
         isinstance(part, list | np.ndarray) and np.asarray(part).dtype == np.bool_
@@ -52,8 +66,8 @@ def _check_bounds(
     ``lucid_fx.compile``) cannot be read: there JAX's clamping applies."""
     counts = []
     for part, mask in zip(parts, masks, strict=True):
-        if part is None:
-            counts.append(0)
+        if part is None or part is True or part is False:
+            counts.append(0)  # a new axis
         elif part is Ellipsis:
             counts.append(None)
         elif mask:
@@ -101,6 +115,7 @@ def _index_key(
     """Split an index into a hashable static spec and its array parts, after
     checking it against ``shape`` (when given)."""
     parts = index if isinstance(index, tuple) else (index,)
+    parts = tuple(part if (b := _scalar_bool(part)) is None else b for part in parts)
     masks = [_is_mask(part) for part in parts]
     if shape is not None:
         _check_bounds(op, shape, parts, masks)
@@ -109,6 +124,9 @@ def _index_key(
     for part, mask in zip(parts, masks, strict=True):
         if isinstance(part, slice):
             spec.append(("slice", part.start, part.stop, part.step))
+        elif part is True or part is False:
+            # Tagged apart: ("static", True) would equal ("static", 1) as a key.
+            spec.append(("bool", part))
         elif part is None or part is Ellipsis or isinstance(part, int | np.integer):
             static = part if part is None or part is Ellipsis else int(part)
             spec.append(("static", static))
@@ -123,13 +141,17 @@ def _index_key(
     return tuple(spec), arrays
 
 
-def _getitem(x: jax.Array, *arrays: jax.Array, spec: tuple[Any, ...]) -> jax.Array:
+def index_of(spec: tuple[Any, ...], arrays: tuple[jax.Array, ...]) -> tuple[Any, ...]:
+    """The JAX index that ``_index_key``'s ``(spec, arrays)`` stand for."""
     it = iter(arrays)
-    index = tuple(
-        slice(*p[1:]) if p[0] == "slice" else p[1] if p[0] == "static" else next(it)
+    return tuple(
+        slice(*p[1:]) if p[0] == "slice" else next(it) if p[0] == "array" else p[1]
         for p in spec
     )
-    return x[index]
+
+
+def _getitem(x: jax.Array, *arrays: jax.Array, spec: tuple[Any, ...]) -> jax.Array:
+    return x[index_of(spec, arrays)]
 
 
 _getitem_op = lift(_getitem, "getitem")

@@ -26,7 +26,16 @@ from lucid_fx._tensor._bitwise import (
 )
 from lucid_fx._tensor._generators import diag, eye, ones, ones_like, zeros, zeros_like
 from lucid_fx._tensor._indexing import _index_key as index_key  # noqa: F401 (Tensor.__setitem__)
-from lucid_fx._tensor._indexing import eq, ge, getitem, gt, le, lt, ne
+from lucid_fx._tensor._indexing import (
+    eq,
+    ge,
+    getitem,
+    gt,
+    index_of,  # noqa: F401 (Tensor.__setitem__)
+    le,
+    lt,
+    ne,
+)
 from lucid_fx._tensor._joining import (
     concatenate,
     hstack,

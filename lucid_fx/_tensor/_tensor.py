@@ -802,11 +802,7 @@ def _copy_fn(x: jax.Array, src: jax.Array) -> jax.Array:
 def _setitem_fn(
     x: jax.Array, value: jax.Array, *arrays: jax.Array, spec: tuple[Any, ...]
 ) -> jax.Array:
-    it = iter(arrays)
-    index = tuple(
-        slice(*p[1:]) if p[0] == "slice" else p[1] if p[0] == "static" else next(it)
-        for p in spec
-    )
+    index = _math.index_of(spec, arrays)
     return x.at[index].set(jnp.asarray(value).astype(x.dtype))
 
 

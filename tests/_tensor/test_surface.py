@@ -244,6 +244,44 @@ def test_an_out_of_range_assignment_raises_and_leaves_the_tensor():
     assert t.tolist() == [0.0, 0.0, 2.0]
 
 
+_BOOL_INDEX = [
+    ("True", True),
+    ("False", False),
+    ("int then True", (0, True)),
+    ("True then int", (True, 1)),
+    ("ellipsis then True", (Ellipsis, True)),
+    ("False then int", (False, 1)),
+    ("bool tensor", "tensor"),
+]
+
+
+@pytest.mark.parametrize("name, index", _BOOL_INDEX, ids=[n for n, _ in _BOOL_INDEX])
+def test_a_scalar_bool_index_adds_an_axis_as_pytorch(name, index):
+    # A bool scalar is not the int 0 or 1: it adds an axis of length 1 (True)
+    # or 0 (False), in NumPy and PyTorch; reads, writes and gradients.
+    data = np.arange(6, dtype=np.float32).reshape(2, 3)
+    ours_index = Tensor(True) if index == "tensor" else index
+    theirs_index = torch.tensor(True) if index == "tensor" else index
+    t = Tensor(data, requires_grad=True)
+    tt = torch.tensor(data, requires_grad=True)
+    out, expected = t[ours_index], tt[theirs_index]
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(out.numpy(), expected.detach().numpy())
+    (out * 2.0).sum().backward()
+    (expected * 2.0).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())
+    w, tw = Tensor(data), torch.tensor(data)
+    w[ours_index] = -1.0
+    tw[theirs_index] = -1.0
+    np.testing.assert_array_equal(w.numpy(), tw.numpy())
+
+
+def test_a_numpy_bool_scalar_index_is_numpys():
+    data = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for index in (np.True_, np.False_):
+        assert Tensor(data)[index].shape == data[index].shape
+
+
 def test_a_traced_index_cannot_be_checked_and_clamps_as_jax():
     # Inside jax.jit the index values are unknown on the host: JAX's rule.
     f = jax.jit(lambda x, i: lucid_fx.Tensor(x)[i].data)
