@@ -334,6 +334,18 @@ class TestInPlaceSinceUse:
             y.backward()
         assert x.grad is None
 
+    def test_augmented_item_assignment_in_the_graph_raises_not_cycles(self):
+        # y[0] += 1 reads y[0] (recorded on y), then writes into y: the read's
+        # node would route its gradient into y's new history (a cycle). It
+        # raises, as documented in docs/tensor.rst, where PyTorch's views
+        # let it through; nothing is accumulated.
+        x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2.0
+        y[0] += 1.0
+        with pytest.raises(RuntimeError, match="modified by an in-place"):
+            y.sum().backward()
+        assert x.grad is None
+
     def test_in_place_before_use_is_fine(self):
         x = Tensor([1.0, 2.0], requires_grad=True)
         a = x * 1.0
