@@ -80,5 +80,16 @@ def in_range(op: str, axis: Any, ndim: int) -> None:
             )
 
 
+def distinct(op: str, axis: Any, ndim: int) -> None:
+    """Raise ValueError for a tuple of axes naming one axis twice (``(0, 0)``,
+    ``(1, -1)`` of a 2-d tensor), as PyTorch does; call after :func:`in_range`."""
+    if isinstance(axis, tuple):
+        seen = [a % max(ndim, 1) for a in axis]
+        if len(set(seen)) != len(seen):
+            raise ValueError(
+                f"{op}: axis {axis} names an axis more than once; list each once."
+            )
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import _checks
-from lucid_fx._tensor._ops import lift
+from lucid_fx._tensor._ops import lift, unwrap
 from lucid_fx._tensor._shape_ops import _ints
 
 _MSG_SEQUENCE = (
@@ -222,22 +222,26 @@ def pad(a: Any, pad_width: Any) -> Any:
 
 
 def _pad_width(pad_width: Any, ndim: int) -> tuple[tuple[int, int], ...]:
-    if (
-        isinstance(pad_width, list | tuple)
-        and pad_width
-        and all(isinstance(p, list | tuple) for p in pad_width)
-    ):
-        pairs = tuple(_ints("pad", "pad_width", p) for p in pad_width)
-    else:
-        value = _ints("pad", "pad_width", pad_width)
-        pair = (value, value) if isinstance(value, int) else value
-        pairs = (pair,) * ndim
-    if len(pairs) != ndim or any(len(p) != 2 or min(p) < 0 for p in pairs):
-        raise ValueError(
-            f"pad: pad_width {pad_width!r} must give a non-negative (before, after) "
-            f"pair for each of the {ndim} axes."
-        )
-    return tuple((int(p[0]), int(p[1])) for p in pairs)
+    """NumPy's forms (``np.pad``'s ``_as_pairs``): anything that broadcasts to
+    ``(ndim, 2)``: ``n``, ``(n,)``, ``(before, after)``, ``((before, after),)``,
+    one pair per axis, or an integer array of those shapes."""
+    message = (
+        f"pad: pad_width {pad_width!r} must give a non-negative (before, after) "
+        f"pair for each of the {ndim} axes (an int, a pair, or {ndim} pairs)."
+    )
+    try:
+        widths = np.asarray(unwrap(pad_width))
+    except ValueError:  # ragged nesting
+        raise ValueError(message) from None
+    if widths.dtype.kind not in "iu":
+        raise TypeError(f"pad: pad_width must be ints, got {pad_width!r}.")
+    try:
+        pairs = np.broadcast_to(widths, (ndim, 2))
+    except ValueError:
+        raise ValueError(message) from None
+    if (pairs < 0).any():
+        raise ValueError(message)
+    return tuple((int(b), int(a)) for b, a in pairs)
 
 
 def _pure_repeat(a: jax.Array, *, repeats: Any, axis: int | None) -> jax.Array:
@@ -302,6 +306,7 @@ def tile(a: Any, reps: int | Sequence[int]) -> Any:
 
     Raises:
       TypeError: if ``reps`` is not ints.
+      ValueError: if a rep is negative.
 
     Examples:
       >>> import lucid_fx
@@ -313,4 +318,7 @@ def tile(a: Any, reps: int | Sequence[int]) -> Any:
       >>> x.grad.tolist()
       [2.0, 2.0]
     """
-    return _tile(a, reps=_ints("tile", "reps", reps))
+    reps = _ints("tile", "reps", reps)
+    if min(reps if isinstance(reps, tuple) else (reps,), default=0) < 0:
+        raise ValueError(f"tile: reps must be >= 0, got {reps!r}.")
+    return _tile(a, reps=reps)

@@ -24,6 +24,9 @@ def _reducer(name: str, math: Any) -> Any:
     ) -> jax.Array:
         _checks.numeric(name, "a", a)
         _checks.in_range(name, axis, jnp.ndim(a))
+        _checks.distinct(name, axis, jnp.ndim(a))
+        if jnp.ndim(a) == 0:
+            axis = None  # axis 0 or -1 of a 0-d tensor: itself, as PyTorch
         return math(a, axis=axis, keepdims=keepdims, **options)
 
     pure.__name__ = name

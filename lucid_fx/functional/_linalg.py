@@ -38,6 +38,10 @@ def inv(a: jax.Array) -> jax.Array:
 def det(a: jax.Array) -> jax.Array:
     """Determinant of a square matrix (batched over leading axes)."""
     _matrix("det", a)
+    if np.shape(a)[-1] == 0:
+        # The empty product, 1, with an empty gradient, as PyTorch (JAX's det
+        # rule indexes pivots that a 0 x 0 matrix does not have).
+        return jnp.ones(np.shape(a)[:-2], a.dtype) + 0 * jnp.sum(a, axis=(-2, -1))
     return jnp.linalg.det(a)
 
 
@@ -85,6 +89,19 @@ def norm(
     """
     if isinstance(ord, bool) or not isinstance(ord, int | float) or not ord >= 1:
         raise ValueError(_MSG_ORD.format(ord=ord))
+    ndim = jnp.ndim(a)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for ax in axes:
+        if ax is not None and not -max(ndim, 1) <= ax < max(ndim, 1):
+            raise ValueError(
+                f"linalg.norm: axis {ax} is out of range for a tensor with {ndim} "
+                f"dimensions. Pass an axis in [-{ndim}, {ndim - 1}]."
+            )
+    named = [ax for ax in axes if ax is not None]
+    if len({ax % max(ndim, 1) for ax in named}) < len(named):
+        raise ValueError(f"linalg.norm: axis {axis} names an axis more than once.")
+    if ndim == 0:
+        axis = None  # axis 0 or -1 of a 0-d input: itself, as PyTorch
     # |a| with PyTorch's gradient sign(a), 0 at a == 0 (JAX's abs gives 1
     # there, which ord=1 and inf would pass on to a zero entry).
     x = jnp.where(a == 0, jnp.zeros_like(a), jnp.abs(a))

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 import jax
+import numpy as np
 
 _DEFAULT_SEED = 0
 # The generator's key, held as a typed key ("key"), as its raw uint32 data
@@ -71,8 +72,9 @@ def seed(n: int) -> None:
       >>> a == lucid_fx.nn.Linear(2, 2).weight.tolist()
       True
     """
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, bool | np.bool_) or not isinstance(n, int | np.integer):
         raise TypeError(f"seed: n must be an int, got {type(n).__name__} {n!r}.")
+    n = int(n)  # NumPy ints too, as lucid's seed (np.random.seed) takes them
     if n < 0:
         raise ValueError(f"seed: n must be >= 0, got {n!r}.")
     with lock, jax.ensure_compile_time_eval():  # concrete, even inside a trace

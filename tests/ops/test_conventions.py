@@ -187,6 +187,14 @@ ERRORS = [
     (lambda: lucid_fx.concatenate([T([[1.0]]), T([[1.0, 2.0]])], axis=0),
      ValueError, r"concatenate: shapes must match in every axis but 0"),
     (lambda: lucid_fx.pad(T([1.0]), ((1, 1), (1, 1))), ValueError, r"pad:"),
+    (lambda: lucid_fx.pad(T([1.0]), (1.5,)), TypeError, r"pad: pad_width must be"),
+    (lambda: lucid_fx.tile(T([1.0]), (2, -1)), ValueError, r"tile: reps must be"),
+    (lambda: T([1.0]).tile(-1), ValueError, r"tile: reps must be >= 0"),
+    (lambda: lucid_fx.sum(T([[1.0]]), axis=(0, 0)), ValueError, r"sum: axis \(0, 0\)"),
+    (lambda: lucid_fx.mean(T([[1.0]]), axis=(1, -1)), ValueError, r"mean: axis"),
+    (lambda: lucid_fx.var(T([[1.0]]), axis=(0, -2)), ValueError, r"var: axis"),
+    (lambda: lucid_fx.linalg.norm(T([[1.0]]), axis=4), ValueError, r"norm: axis 4"),
+    (lambda: lucid_fx.linalg.norm(T([[1.0]]), axis=(0, 0)), ValueError, r"norm: "),
     (lambda: lucid_fx.repeat(T([1.0]), 1.5), TypeError, r"repeat: repeats"),
     (lambda: lucid_fx.transpose(T([[1.0]]), [0, 0]), ValueError, r"transpose:"),
     (lambda: lucid_fx.trace(T(1.0)), ValueError, r"trace: needs"),
@@ -242,3 +250,55 @@ def test_joining_takes_pytorch_dim_keyword(op):
     )
     with pytest.raises(TypeError, match=f"{op}: .*both"):
         ours([T(a), T(b)], axis=0, dim=1)
+
+
+@pytest.mark.parametrize(
+    "width",
+    [1, (2,), (1, 2), ((1, 2),), ((1, 0), (2, 1)), [[0, 1], [2, 0]]],
+    ids=["int", "(n,)", "pair", "(pair,)", "pairs", "list"],
+)
+def test_pad_takes_numpys_width_forms(width):
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    x = Tensor(a, requires_grad=True)
+    y = lucid_fx.pad(x, width)
+    np.testing.assert_array_equal(y.numpy(), np.pad(a, width))
+    np.testing.assert_array_equal(
+        lucid_fx.pad(Tensor(a), np.asarray(width)).numpy(), np.pad(a, width)
+    )
+    y.sum().backward()  # the padding carries no gradient
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones_like(a))
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "var", "max", "min", "argmax"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_axis_0_of_a_0d_tensor_is_the_tensor_as_pytorch(op, axis):
+    theirs = {"max": torch.amax, "min": torch.amin, "var": torch.var}.get(
+        op, getattr(torch, op)
+    )
+    extra = {"correction": 0} if op == "var" else {}
+    t = torch.tensor(2.5, dtype=torch.float64)
+    for keep in (False, True):
+        out = getattr(lucid_fx, op)(Tensor(2.5), axis=axis, keepdims=keep)
+        expected = theirs(t, dim=axis, keepdim=keep, **extra)
+        assert out.shape == tuple(expected.shape)
+        assert out.item() == expected.item()
+
+
+def test_det_of_an_empty_matrix_is_one_with_an_empty_gradient_as_pytorch():
+    for shape in [(0, 0), (2, 0, 0)]:
+        a = Tensor(np.zeros(shape, np.float32), requires_grad=True)
+        ta = torch.zeros(shape, requires_grad=True)
+        d, td = lucid_fx.linalg.det(a), torch.linalg.det(ta)
+        np.testing.assert_array_equal(d.numpy(), td.detach().numpy())
+        d.sum().backward()
+        td.sum().backward()
+        assert a.grad.shape == tuple(ta.grad.shape)
+
+
+def test_seed_takes_numpy_ints_as_lucid():
+    lucid_fx.random.seed(np.int64(7))
+    first = lucid_fx.random.randn(3).tolist()
+    lucid_fx.random.seed(7)
+    assert lucid_fx.random.randn(3).tolist() == first
+    with pytest.raises(TypeError, match="seed: n must be an int"):
+        lucid_fx.random.seed(np.True_)
