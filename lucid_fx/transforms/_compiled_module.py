@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -39,6 +40,13 @@ def _check_rng(before: Any) -> None:
     if random.get_rng_state() is not before:
         random.set_rng_state(before)  # the tracer must not escape
         raise _StatefulForward
+
+
+def _alive(ref: weakref.ref) -> Module:
+    module = ref()
+    if module is None:  # pragma: no cover - only a traced program outliving it
+        raise RuntimeError("lucid_fx.compile: the compiled module was freed.")
+    return module
 
 
 class CompiledModule:
@@ -88,12 +96,16 @@ class CompiledModule:
         # Parameters and buffers are arguments of the program, never
         # constants: a new running statistic (an eager training batch, a
         # loaded state dict, a ``.data`` write) is read at the next call.
-        module = self.module
+        # The programs reach the module through a weak reference: the eager
+        # op ``run`` becomes part of backward plans that global bounded caches
+        # keep (``lucid_fx._tensor._fused``), and must not keep the model alive.
+        module_ref = weakref.ref(self.module)
         _, params, buffers = self._structure()
         names, buffer_names = list(params), list(buffers)
         n, b = len(names), len(buffer_names)
 
         def run(*arrays: jax.Array) -> Any:
+            module = _alive(module_ref)
             before = random.get_rng_state()
             with (
                 swapped(dict(module.named_parameters()), dict(zip(names, arrays))),
@@ -111,6 +123,7 @@ class CompiledModule:
             buffers: dict[str, jax.Array],
             *args: jax.Array,
         ) -> Any:
+            module = _alive(module_ref)
             before = random.get_rng_state()
             with (
                 swapped(dict(module.named_parameters()), params),

@@ -69,6 +69,23 @@ def test_compiled_models_optimizers_and_steps_are_freed_after_del():
     assert not alive, f"{len(alive)} of {len(refs)} still alive"
 
 
+def test_a_compiled_module_backpropagated_through_is_freed_after_del():
+    # backward() through a compiled module puts its taped op in the global
+    # (bounded) fused-backward caches: the op must not hold the module.
+    refs = []
+    for i in range(6):
+        model = _model(i)
+        fast = lucid_fx.compile(model)
+        for _ in range(4):  # past the sights that compile a fused backward
+            fast(Tensor(X)).sum().backward()
+        refs += [weakref.ref(model), weakref.ref(fast)]
+        del model, fast
+    lucid_fx._tensor._fused.wait(60)
+    gc.collect()
+    alive = [r for r in refs if r() is not None]
+    assert not alive, f"{len(alive)} of {len(refs)} still alive"
+
+
 def test_a_long_lived_step_does_not_keep_models_alive():
     step = lucid_fx.compile(train_step)
     refs = []
