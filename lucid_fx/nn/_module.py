@@ -21,12 +21,16 @@ _MSG_NOT_MODULE = (
     "{cls}: cannot assign {kind} to {name!r}, which is a sub-module. Assign a "
     "Module or None."
 )
+_TRACER = jax.core.Tracer
+_CONTAINERS = (list, dict, set)
 _MSG_TRACED_ATTRIBUTE = (
     "{cls}.{name} = ...: a compiled function (lucid_fx.compile) is storing a "
-    "traced Tensor in a plain attribute, which is not state the compiled step "
+    "traced value (a Tensor or a traced number argument) in a plain attribute, "
+    "which is not state the compiled step "
     "writes back: the value cannot leave the program (a later read would fail). "
     "Register it as a buffer in __init__ (self.register_buffer({name!r}, ...)) "
-    "so each call writes it back, or keep the assignment out of the compiled "
+    "so each call writes it back; for a number that configures the module, "
+    "pass it in static_argnames; or keep the assignment out of the compiled "
     "function."
 )
 
@@ -90,9 +94,8 @@ class Module:
             object.__setattr__(self, name, value)
             return
         if (
-            isinstance(value, Tensor)
-            and _tape.tracing()
-            and isinstance(value._data, jax.core.Tracer)
+            _tape.tracing()
+            and isinstance(value._data if isinstance(value, Tensor) else value, _TRACER)
             and name not in params
             and name not in modules
             and name not in self.__dict__.get("_buffers", {})
@@ -124,6 +127,16 @@ class Module:
             buffers[name] = value
             return
         object.__setattr__(self, name, value)
+        # Names of plain attributes holding a list, dict or set: a config that
+        # can change in place, which no assignment counts; compiled programs
+        # compare their contents at each call (lucid_fx.transforms._signature).
+        d = self.__dict__
+        held = d.get("_containers", ())
+        if type(value) in _CONTAINERS:
+            if name not in held:
+                d["_containers"] = (*held, name)
+        elif name in held:
+            d["_containers"] = tuple(n for n in held if n != name)
 
     def register_buffer(
         self, name: str, tensor: Tensor | None, persistent: bool = True

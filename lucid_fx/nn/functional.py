@@ -17,7 +17,7 @@ import numpy as np
 
 from lucid_fx import _validate, random
 from lucid_fx import functional as _core
-from lucid_fx._tensor import Tensor, lift, lift_inplace, no_grad
+from lucid_fx._tensor import Tensor, _tape, lift, lift_inplace, no_grad
 from lucid_fx._tensor._ops import unwrap
 from lucid_fx.functional import _args as _core_args
 
@@ -861,11 +861,16 @@ def writable(buffer: Tensor, value: Any) -> bool:
     buffers passed in are concrete.
     """
     traced = isinstance(value, jax.core.Tracer)
-    return (
+    if (
         not traced
         or isinstance(buffer.data, jax.core.Tracer)
         or id(buffer) in PURE_BUFFERS.get()
-    )
+    ):
+        return True
+    if _tape.tracing():  # a compile trace that does not carry this buffer
+        what = f"a buffer of shape {buffer.shape} (running statistics)"
+        _tape.check_writable(buffer, buffer._birth, what)  # raises if not new
+    return False
 
 
 def _normalized(

@@ -22,13 +22,34 @@ from typing import Any
 from lucid_fx.nn import Module
 
 _REGISTRIES = ("_parameters", "_modules", "_buffers")
+_BOOKKEEPING = ("_non_persistent", "_mutations", "_containers")
+
+
+def _frozen(value: Any) -> Hashable:
+    """A list, tuple, dict or set config as a hashable snapshot of its contents
+    (recursively), so that an in-place edit (``self.slopes[0] = 0.3``) is a
+    new signature; anything else unhashable (an array) by identity."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return (kind.__name__, tuple(_frozen(v) for v in value))
+    if kind is dict:
+        return ("dict", tuple((k, _frozen(v)) for k, v in value.items()))
+    if kind is set:
+        return ("set", frozenset(_frozen(v) for v in value))
+    if hasattr(value, "shape"):  # a Tensor or array: == would compare values
+        return ("array", id(value))
+    try:
+        hash(value)
+    except TypeError:
+        return ("unhashable", kind.__name__, id(value))
+    return value
 
 
 def _static(value: Any) -> Hashable:
     try:
         hash(value)
     except TypeError:
-        return ("unhashable", type(value).__name__, id(value))
+        return _frozen(value)
     return value
 
 
@@ -58,12 +79,18 @@ def module_dicts(module: Module) -> list[dict[str, Any]]:
     return [m.__dict__ for m in module.modules()]
 
 
-def fingerprint(dicts: list[dict[str, Any]]) -> list[int]:
+def fingerprint(dicts: list[dict[str, Any]]) -> list[Any]:
     """Every module's change count (:meth:`lucid_fx.nn.Module.changed`): an
     assignment anywhere in the tree (a new sub-module, Parameter or buffer, a
-    config, the mode) moves the count of the module that holds it. Compare
-    two with :func:`same`."""
-    return [d.get("_mutations", 0) for d in dicts]
+    config, the mode) moves the count of the module that holds it. A list,
+    dict or set config can also change in place, which no count sees: the
+    contents of those (the names a Module keeps in ``_containers``) are part
+    of the fingerprint. Compare two with :func:`same`."""
+    counts: list[Any] = [d.get("_mutations", 0) for d in dicts]
+    for d in dicts:
+        for name in d.get("_containers", ()):
+            counts.append(_frozen(d.get(name)))
+    return counts
 
 
 def same(a: list[int], b: list[int]) -> bool:
@@ -93,7 +120,7 @@ def module_signature(module: Module) -> tuple[Hashable, ...]:
         attrs = tuple(
             (k, _static(v))
             for k, v in vars(m).items()
-            if k not in _REGISTRIES and k not in ("_non_persistent", "_mutations")
+            if k not in _REGISTRIES and k not in _BOOKKEEPING
         )
         arrays = tuple(
             (name, None if p is None else (p.shape, p.dtype))

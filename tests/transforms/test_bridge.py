@@ -657,3 +657,74 @@ def test_a_tensor_read_from_outside_the_state_warns_once_that_it_is_baked_in(whe
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once per compiled function
         compiled(model, opt, Tensor(X), Tensor(Y))
+
+
+# --------------------------------- from a probe: configs, tracers, closures
+
+
+class _Configured(nn.Module):
+    """A model whose forward reads a dict and a list config."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 3)
+        self.cfg = {"scale": 1.0}
+        self.slopes = [0.1]
+
+    def forward(self, x):
+        return F.leaky_relu(self.lin(x), self.slopes[0]) * self.cfg["scale"]
+
+
+def test_list_and_dict_configs_edited_in_place_are_seen_by_the_next_call():
+    model = _Configured()
+    fast = lucid_fx.compile(model)
+    step = lucid_fx.compile(lambda m, x: m(x))
+    x = Tensor(X)
+    for compiled in (fast, lambda x: step(model, x)):
+        compiled(x)
+        compiled(x)  # steady state: programs compiled, fingerprints kept
+        for edit in (
+            lambda: model.cfg.__setitem__("scale", 3.0),
+            lambda: model.slopes.__setitem__(0, 0.5),
+            lambda: model.slopes.append(7),
+        ):
+            edit()
+            np.testing.assert_array_equal(compiled(x).numpy(), model(x).numpy())
+        model.cfg["scale"], model.slopes[:] = 1.0, [0.1]
+
+
+def test_a_traced_number_stored_on_a_module_raises_and_leaves_it_usable():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(model, opt, x, y, slope):
+        model[1].negative_slope = slope  # a traced number: cannot leave
+        return train_step(model, opt, x, y)
+
+    before = [p.tolist() for p in model.parameters()]
+    with pytest.raises(RuntimeError, match=r"LeakyReLU.negative_slope = \.\.\."):
+        lucid_fx.compile(step)(model, opt, Tensor(X), Tensor(Y), 0.3)
+    assert model[1].negative_slope == 0.125
+    assert [p.tolist() for p in model.parameters()] == before
+    assert model(Tensor(X)).shape == (8, 3)
+    compiled = lucid_fx.compile(step, static_argnames="slope")  # the way out
+    compiled(model, opt, Tensor(X), Tensor(Y), 0.3)
+    assert model[1].negative_slope == 0.3
+
+
+def test_running_statistics_of_a_model_reached_by_closure_raise_not_vanish():
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Linear(6, 3))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @lucid_fx.compile
+    def step(opt, x, y):
+        return train_step(model, opt, x, y)
+
+    before = [p.tolist() for p in model.parameters()]
+    with pytest.raises(RuntimeError, match="closure"):
+        step(opt, Tensor(X), Tensor(Y))
+    assert model[1].running_mean.tolist() == [0.0] * 6
+    assert [p.tolist() for p in model.parameters()] == before
+    passed = lucid_fx.compile(train_step)  # passing the model carries them
+    passed(model, opt, Tensor(X), Tensor(Y))
+    assert model[1].running_mean.tolist() != [0.0] * 6
