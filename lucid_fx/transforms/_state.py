@@ -59,6 +59,13 @@ def _owned(state: dict[str, Any]) -> bool:
     return True
 
 
+def _kind(value: Any) -> str:
+    """``torch.Tensor``, ``numpy.ndarray``, ``jax.Array``: an array's library."""
+    if isinstance(value, jax.Array):
+        return "jax.Array"
+    return f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
+
+
 def _ties(slots: list[Any]) -> tuple[tuple[int, int], ...]:
     """``(slot, first slot)`` pairs for slots holding one array twice."""
     first: dict[int, int] = {}
@@ -145,9 +152,11 @@ class Collected:
         if isinstance(value, dict):
             items = tuple((k, self._describe(v, True)) for k, v in value.items())
             return ("dict", items)
-        if isinstance(value, jax.Array | np.ndarray):
+        if isinstance(value, jax.Array | np.ndarray) or (
+            hasattr(value, "__dlpack__") and hasattr(value, "shape")  # torch's
+        ):
             raise TypeError(
-                f"compile: got a raw {type(value).__name__} argument of shape "
+                f"compile: got a raw {_kind(value)} argument of shape "
                 f"{value.shape}; wrap it as Tensor(...) so it is an input of the "
                 f"compiled program rather than a constant."
             )

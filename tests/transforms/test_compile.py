@@ -6,6 +6,7 @@ import chex
 import jax
 import numpy as np
 import pytest
+import torch
 
 import lucid_fx
 import lucid_fx.nn as nn
@@ -260,8 +261,11 @@ class TestCompiledStep:
             lucid_fx.compile(42)
         step = lucid_fx.compile(_eager_step)
         model = _model()
-        with pytest.raises(TypeError, match="wrap it as Tensor"):
-            step(model, optim.SGD(model.parameters(), lr=0.1), X, Tensor(Y))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        with pytest.raises(TypeError, match="raw numpy.ndarray .* wrap it as Tensor"):
+            step(model, opt, X, Tensor(Y))
+        with pytest.raises(TypeError, match="raw torch.Tensor .* wrap it as Tensor"):
+            step(model, opt, torch.from_numpy(X), Tensor(Y))
         with pytest.raises(TypeError, match="cannot pass a set"):
             lucid_fx.compile(lambda v: v)({1, 2})
 
