@@ -232,6 +232,12 @@ def unwrap(value: Any) -> Any:
     return value.data if isinstance(value, _tensor.Tensor) else value
 
 
+_MSG_OPERAND = (
+    "{op}: got a {kind} where an operand is expected; pass a Tensor, an "
+    "array or a number."
+)
+
+
 def lift(fn: Callable, name: str | None = None) -> Callable:
     """Turn a pure JAX function of arrays into an eager op on ``Tensor``\\ s.
 
@@ -285,6 +291,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
         arrays = []
         tensors = []
         deferred = False
+        bad = None
         for i, a in enumerate(args):
             if isinstance(a, tensor_type):
                 tensors.append(i)
@@ -298,10 +305,14 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
             elif type(a) is float or type(a) is int:
                 arrays.append(_scalar(a))
             else:
+                if type(a) is str:
+                    bad = a
                 arrays.append(a)
         mode = mode_get()
         if not tensors or mode == pure:
             return fn(*map(unwrap, args), **static)
+        if bad is not None:  # JAX would say "Error interpreting argument"
+            raise TypeError(_MSG_OPERAND.format(op=op_name, kind=type(bad).__name__))
         diff = ()
         if mode == record:
             diff = tuple([i for i in tensors if args[i].requires_grad])

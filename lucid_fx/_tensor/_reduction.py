@@ -27,10 +27,25 @@ def _reducer(name: str, math: Any) -> Any:
         _checks.distinct(name, axis, jnp.ndim(a))
         if jnp.ndim(a) == 0:
             axis = None  # axis 0 or -1 of a 0-d tensor: itself, as PyTorch
+        if name in _NEEDS_ELEMENTS:
+            shape = jnp.shape(a)
+            axes = range(len(shape)) if axis is None else _as_tuple(axis)
+            if any(shape[i] == 0 for i in axes):
+                raise ValueError(
+                    f"{name}: cannot reduce over an empty axis (shape {shape}, "
+                    f"axis {axis}): it has no elements to pick from, as in PyTorch."
+                )
         return math(a, axis=axis, keepdims=keepdims, **options)
 
     pure.__name__ = name
     return lift(pure, name)
+
+
+_NEEDS_ELEMENTS = ("max", "min", "argmax", "argmin")
+
+
+def _as_tuple(axis: int | tuple[int, ...]) -> tuple[int, ...]:
+    return axis if isinstance(axis, tuple) else (axis,)
 
 
 def _var(a: jax.Array, *, axis: Axis, keepdims: bool, correction: int = 0) -> jax.Array:

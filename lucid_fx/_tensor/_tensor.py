@@ -776,7 +776,16 @@ class Tensor(TensorOperators):
 
         if not isinstance(value, Tensor) and type(value) not in _NATIVE:
             value = operand(value, self._data, "__setitem__")
-        self._inplace_setitem(assign, value)
+        try:
+            self._inplace_setitem(assign, value)
+        except ValueError as error:  # JAX's message names no op or index
+            if "broadcast" not in str(error):
+                raise
+            raise ValueError(
+                f"__setitem__: a value of shape {tuple(np.shape(value))} cannot be "
+                f"assigned to the selection {index!r} of a tensor of shape "
+                f"{self.shape}: it must broadcast to the selection's shape."
+            ) from None
 
     def _inplace_setitem(self, assign: Any, value: Any) -> None:
         other_grad = isinstance(value, Tensor) and value.requires_grad

@@ -206,7 +206,8 @@ def randint(
 
     Raises:
       TypeError: for non-int bounds or sizes, or ``requires_grad=True``.
-      ValueError: if ``high <= low``.
+      ValueError: if ``high <= low``, or the bounds do not fit the result's
+        dtype.
 
     Examples:
       >>> import lucid_fx
@@ -223,6 +224,13 @@ def randint(
         )
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low}).")
+    info = np.iinfo(np.int64 if jax.config.jax_enable_x64 else np.int32)
+    if low < info.min or high > info.max:
+        raise ValueError(
+            f"randint: bounds [{low}, {high}) do not fit the {info.dtype} result; "
+            f"keep low and high within [{info.min}, {info.max}] (int64 needs "
+            f"jax_enable_x64)."
+        )
     if requires_grad:
         raise TypeError(
             "randint: integer tensors cannot require grad (as in PyTorch). Draw "

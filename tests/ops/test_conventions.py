@@ -189,6 +189,11 @@ ERRORS = [
     (lambda: lucid_fx.pad(T([1.0]), ((1, 1), (1, 1))), ValueError, r"pad:"),
     (lambda: lucid_fx.pad(T([1.0]), (1.5,)), TypeError, r"pad: pad_width must be"),
     (lambda: lucid_fx.tile(T([1.0]), (2, -1)), ValueError, r"tile: reps must be"),
+    (lambda: lucid_fx.outer(T([1.0]), "a"), TypeError, r"outer: got a str"),
+    (lambda: lucid_fx.stack([T([1.0]), "a"]), TypeError, r"stack: got a str"),
+    (lambda: T(np.zeros((3, 0), np.float32)).max(axis=1), ValueError, r"max: cannot"),
+    (lambda: lucid_fx.argmin(T(np.zeros(0, np.float32))), ValueError, "argmin: "),
+    (lambda: lucid_fx.random.randint(0, 2**40, (3,)), ValueError, r"randint: bounds"),
     (lambda: T([1.0]).tile(-1), ValueError, r"tile: reps must be >= 0"),
     (lambda: lucid_fx.sum(T([[1.0]]), axis=(0, 0)), ValueError, r"sum: axis \(0, 0\)"),
     (lambda: lucid_fx.mean(T([[1.0]]), axis=(1, -1)), ValueError, r"mean: axis"),
@@ -302,3 +307,10 @@ def test_seed_takes_numpy_ints_as_lucid():
     assert lucid_fx.random.randn(3).tolist() == first
     with pytest.raises(TypeError, match="seed: n must be an int"):
         lucid_fx.random.seed(np.True_)
+
+
+def test_a_value_that_does_not_broadcast_to_the_selection_names_setitem():
+    t = Tensor(np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match=r"__setitem__: a value of shape \(2,\)"):
+        t[0] = Tensor([1.0, 2.0])
+    assert t.tolist() == [[0.0] * 3] * 2 and t._version == 0
