@@ -34,6 +34,36 @@ _MSG_REAL_INPUT = (
     "{api}: {name} must be a real (floating, integer or bool) array, got {kind}. "
     "{api} is defined for real inputs only; pass e.g. jnp.real(x) or abs(x)."
 )
+_MSG_TRACED = (
+    "{api}: {name} must be a concrete Python value, got a traced {aval} (a "
+    "Python number passed to a lucid_fx.compile'd or jax.jit'd function is "
+    "traced). Pass it as a static argument: name the argument that carries it "
+    "in static_argnames, e.g. lucid_fx.compile(fn, static_argnames=('{name}',))."
+)
+
+
+class TracedArgumentError(TypeError):
+    """A traced number reached an argument that needs a concrete Python value.
+
+    ``lucid_fx.compile`` treats it as untraceable (as JAX's
+    ``ConcretizationTypeError``): the step falls back to the eager path with one
+    warning. Elsewhere (``jax.jit``) it is an ordinary ``TypeError``.
+    """
+
+
+def check_concrete(value: object, api: str, name: str) -> None:
+    """Raise :class:`TracedArgumentError` if ``value`` (or an element of a list
+    or tuple ``value``) is a JAX tracer.
+
+    Examples:
+      >>> from lucid_fx._validate import check_concrete
+      >>> check_concrete((2, -1), "reshape", "shape")
+    """
+    items = value if isinstance(value, list | tuple) else (value,)
+    for item in items:
+        if isinstance(item, jax.core.Tracer):
+            aval = jax.typeof(item).str_short()
+            raise TracedArgumentError(_MSG_TRACED.format(api=api, name=name, aval=aval))
 
 
 def is_python_scalar(value: object) -> bool:

@@ -18,6 +18,7 @@ import numpy as np
 from lucid_fx._tensor import _checks, _tape
 from lucid_fx._tensor._convert import is_inexact
 from lucid_fx._tensor._ops import lift
+from lucid_fx._validate import check_concrete
 
 _MSG_INTS = "{op}: {arg} must be an int or a sequence of ints, got {kind} {value!r}."
 
@@ -29,6 +30,7 @@ def _ints(op: str, arg: str, value: Any) -> int | tuple[int, ...]:
         isinstance(v, int | np.integer) and not isinstance(v, bool) for v in value
     ):
         return tuple(int(v) for v in value)
+    check_concrete(value, op, arg)
     raise TypeError(
         _MSG_INTS.format(op=op, arg=arg, kind=type(value).__name__, value=value)
     )

@@ -211,6 +211,7 @@ def tanh(x: ArrayLike) -> Array:
 
 def _softmax_axis(api: str, x: jax.Array, axis: object) -> int:
     if isinstance(axis, bool) or not isinstance(axis, int):
+        _validate.check_concrete(axis, api, "axis")
         raise TypeError(
             f"{api}: axis (dim) must be an int, got {type(axis).__name__} {axis!r}."
         )

@@ -1,4 +1,10 @@
-"""Argument checks shared by the nn families (numbers, tuples, reductions)."""
+"""Argument checks shared by the nn families (numbers, tuples, reductions).
+
+Each needs a concrete Python value: a traced number (a Python number passed to
+a ``lucid_fx.compile``'d or ``jax.jit``'d function) raises
+:class:`lucid_fx._validate.TracedArgumentError`, on which ``lucid_fx.compile``
+falls back to the eager path, where the value is checked.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import numbers
 from collections.abc import Sequence
 
 import numpy as np
+
+from lucid_fx._validate import check_concrete
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -17,6 +25,7 @@ def number(value: object, api: str, name: str, low: float | None = None) -> floa
         value, numbers.Real | np.floating | np.integer
     )
     if bad:
+        check_concrete(value, api, name)
         raise TypeError(
             f"{api}: {name} must be a real number, got {type(value).__name__} "
             f"{value!r}."
@@ -39,6 +48,7 @@ def probability(value: object, api: str) -> float:
 def integer(value: object, api: str, name: str, low: int = 0) -> int:
     """A Python int >= ``low``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        check_concrete(value, api, name)
         raise TypeError(
             f"{api}: {name} must be an int, got {type(value).__name__} {value!r}."
         )
@@ -62,6 +72,7 @@ def ints(value: object, n: int, api: str, name: str, low: int = 0) -> tuple:
 def flag(value: object, api: str, name: str) -> bool:
     """A bool."""
     if not isinstance(value, bool | np.bool_):
+        check_concrete(value, api, name)
         raise TypeError(
             f"{api}: {name} must be True or False, got {type(value).__name__} "
             f"{value!r}."

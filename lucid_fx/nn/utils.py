@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from lucid_fx._tensor import Tensor
+from lucid_fx._validate import check_concrete
 
 
 def _grads_of(api: str, parameters: Any) -> list[Tensor]:
@@ -32,8 +33,21 @@ def _grads_of(api: str, parameters: Any) -> list[Tensor]:
 
 def _number(api: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
+        check_concrete(value, api, name)
         raise TypeError(f"{api}: {name} must be a number, got {type(value).__name__}.")
     return float(value)
+
+
+def _bound(api: str, name: str, value: Any) -> jax.Array:
+    """A number as a float32 scalar. A traced real scalar (a Python number
+    argument of a compiled step) is kept: it is only multiplied or compared,
+    so one program serves every value."""
+    if isinstance(value, jax.core.Tracer) and value.shape == ():
+        if jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(
+            value.dtype, jnp.integer
+        ):
+            return value.astype(jnp.float32)
+    return jnp.float32(_number(api, name, value))
 
 
 @functools.partial(jax.jit, static_argnums=(2,))
@@ -75,9 +89,12 @@ def clip_grad_norm_(
     Args:
       parameters: a Tensor or an iterable of Tensors (e.g.
         ``model.parameters()``).
-      max_norm: the largest norm allowed.
+      max_norm: the largest norm allowed. In a compiled step it may be a
+        Python number argument of the step (traced): the step stays compiled
+        and one program serves every value.
       norm_type: ``p`` of the norm; ``float("inf")`` for the max norm.
-        Default 2.
+        Default 2. A concrete number: traced, it makes a compiled step fall
+        back to eager (mark it in ``static_argnames``).
       error_if_nonfinite: raise if the total norm is NaN or infinite (reads
         it on the host: not inside a compiled step). Default ``False``.
 
@@ -100,12 +117,12 @@ def clip_grad_norm_(
       [0.6, 0.8]
     """
     api = "clip_grad_norm_"
-    max_norm = _number(api, "max_norm", max_norm)
+    max_norm = _bound(api, "max_norm", max_norm)
     norm_type = _number(api, "norm_type", norm_type)
     grads = _grads_of(api, parameters)
     if not grads:
         return Tensor(0.0)
-    new, total = _clip_norm([g.data for g in grads], jnp.float32(max_norm), norm_type)
+    new, total = _clip_norm([g.data for g in grads], max_norm, norm_type)
     if error_if_nonfinite and not math.isfinite(float(total)):
         raise RuntimeError(
             f"{api}: the total norm of order {norm_type} of the gradients is "
@@ -124,7 +141,8 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
 
     Args:
       parameters: a Tensor or an iterable of Tensors.
-      clip_value: :math:`c`, the largest absolute value kept.
+      clip_value: :math:`c`, the largest absolute value kept; may be traced
+        (a Python number argument of a compiled step), as ``max_norm``.
 
     Raises:
       TypeError: if a parameter is not a Tensor or ``clip_value`` is not a
@@ -140,12 +158,10 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
       [-1.0, 0.5, 1.0]
     """
     api = "clip_grad_value_"
-    clip = _number(api, "clip_value", clip_value)
+    clip = _bound(api, "clip_value", clip_value)
     grads = _grads_of(api, parameters)
     if grads:
-        for g, v in zip(
-            grads, _clip_value([g.data for g in grads], jnp.float32(clip)), strict=True
-        ):
+        for g, v in zip(grads, _clip_value([g.data for g in grads], clip), strict=True):
             g.set_data(v)
 
 

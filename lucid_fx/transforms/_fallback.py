@@ -1,8 +1,11 @@
 """The eager fallback of ``lucid_fx.compile``: when a step cannot be traced.
 
 Python control flow on tensor values (``if loss.item() > 1:``) cannot become
-part of one XLA program. The compiled function or module then runs eagerly
-from that call on, with one warning naming the error.
+part of one XLA program, nor can a traced Python number argument that an API
+needs as a Python value (``F.dropout(x, p)`` with ``p`` an argument of the
+step: :class:`lucid_fx._validate.TracedArgumentError`). The compiled function
+or module then runs eagerly from that call on, with one warning naming the
+error.
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ import warnings
 
 import jax
 
+from lucid_fx._validate import TracedArgumentError
+
 UNTRACEABLE = (
     jax.errors.ConcretizationTypeError,
+    TracedArgumentError,  # a traced number where an API needs a Python value
     jax.errors.TracerArrayConversionError,
     jax.errors.TracerIntegerConversionError,
 )
 _MSG_FALLBACK = (
-    "lucid_fx.compile: {name} uses Python control flow on tensor values and "
-    "cannot be traced into one XLA program ({error}). Falling back to the eager "
+    "lucid_fx.compile: {name} uses Python control flow on tensor values, or "
+    "needs a Python number argument (traced) as a Python value, and cannot be "
+    "traced into one XLA program ({error}). Falling back to the eager "
     "path for it; results are the same, only slower. This call ran its Python "
     "up to that point once while tracing, then the whole function eagerly; "
     "later calls run it eagerly, once. If the value is a Python number "
@@ -80,7 +87,8 @@ def warn_caught(name: str, reads: list[str]) -> None:
 
 def warn_fallback(name: str, error: Exception) -> None:
     """Warn (at the user's call) that ``name`` runs eagerly because of ``error``."""
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = str(error).strip()
+    first_line = text.splitlines()[0].rstrip(".") if text else ""
     warnings.warn(
         _MSG_FALLBACK.format(name=name, error=type(error).__name__ + ": " + first_line),
         RuntimeWarning,
