@@ -32,6 +32,28 @@ _MSG_STATEFUL = (
 )
 
 
+_MSG_OUTPUT = (
+    "lucid_fx.compile: {name}.forward returned {what}, but a compiled module "
+    "runs as one taped op with one output array. Return one Tensor from "
+    "forward, or compile the whole training step instead (@lucid_fx.compile "
+    "on a function taking the model), which may return any pytree of Tensors "
+    "(e.g. return loss, logits). {name} was left unchanged."
+)
+
+
+def _described(out: Any) -> str:
+    if isinstance(out, dict):
+        return f"a dict with keys {list(out)}"
+    if isinstance(out, tuple | list):
+        return f"a {type(out).__name__} of {len(out)} items"
+    return f"a {type(out).__name__}"
+
+
+def _check_output(out: Any, name: str) -> None:
+    if not isinstance(out, jax.Array):
+        raise TypeError(_MSG_OUTPUT.format(name=name, what=_described(out)))
+
+
 class _StatefulForward(Exception):
     """The forward drew random numbers while being traced."""
 
@@ -56,7 +78,9 @@ class CompiledModule:
     ``module.parameters()`` keep working, and ``backward()`` fills the same
     ``.grad``\\ s as the eager path. Config changes, ``train()``/``eval()``,
     replaced sub-modules or Parameters and loaded state dicts are all seen by
-    the next call. The forward must return one array. At most
+    the next call. Called with Tensors, the forward must return one array
+    (it is one taped op); a tuple or dict raises ``TypeError`` (compile the
+    whole step on a function instead, which returns any pytree). At most
     ``MAX_PROGRAMS`` signatures are kept (least recently used dropped).
 
     Examples:
@@ -116,6 +140,7 @@ class CompiledModule:
             ):
                 out = module(*arrays[n + b :])
             _check_rng(before)
+            _check_output(out, type(module).__name__)
             return out
 
         def apply(

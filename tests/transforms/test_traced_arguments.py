@@ -1,6 +1,6 @@
 """Python numbers passed to a compiled step are traced: the APIs that need them
 as Python values fall back to eager (one warning), those that only compute
-with them stay compiled."""
+with them stay compiled; a compiled module's forward must return one array."""
 
 import jax
 import numpy as np
@@ -166,3 +166,37 @@ def test_clip_bound_argument_stays_compiled_in_one_program(ours, theirs):
     for p, e, t in zip(model.parameters(), eager.parameters(), expected, strict=True):
         np.testing.assert_allclose(p.numpy(), e.numpy(), rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(p.numpy(), t, rtol=1e-5, atol=1e-6)
+
+
+class _Two(nn.Module):
+    def __init__(self, as_dict=False):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+        self.as_dict = as_dict
+
+    def forward(self, x):
+        h = self.fc(x)
+        return {"h": h, "total": h.sum()} if self.as_dict else (h, h.sum())
+
+
+@pytest.mark.parametrize(
+    "as_dict, what",
+    [(False, "a tuple of 2 items"), (True, r"a dict with keys \['h', 'total'\]")],
+)
+def test_compiled_module_returning_a_pytree_raises_naming_the_fix(as_dict, what):
+    model = _Two(as_dict)
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    compiled = lucid_fx.compile(model)
+    message = f"lucid_fx.compile: _Two.forward returned {what}.*@lucid_fx.compile"
+    for x in (Tensor(X), Tensor(X, requires_grad=True)):
+        with pytest.raises(TypeError, match=message):
+            compiled(x)
+    for k, v in model.state_dict().items():  # the module is left as it was
+        np.testing.assert_array_equal(v.numpy(), before[k])
+        assert not isinstance(v.data, jax.core.Tracer)
+    assert all(p.grad is None for p in model.parameters())
+    # The fix the message names: compile a function taking the model.
+    out = lucid_fx.compile(lambda m, x: m(x))(model, Tensor(X))
+    eager = model(Tensor(X))
+    for got, want in zip(jax.tree.leaves(out), jax.tree.leaves(eager), strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
