@@ -309,7 +309,9 @@ def _softmax_dim(api: str, dim: Any, axis: Any) -> int:
         )
     if dim is not None and axis is not None:
         raise TypeError(f"{api}: got both dim={dim!r} and axis={axis!r}; pass one.")
-    return dim if axis is None else axis
+    chosen = dim if axis is None else axis
+    _validate.check_concrete(chosen, api, "dim")  # a traced number: fall back
+    return chosen
 
 
 def softmax(input: Any, dim: int | None = None, *, axis: int | None = None) -> Any:  # noqa: A002

@@ -45,6 +45,12 @@ FALLBACK_CASES = {
         ).numpy(),
         "huber_loss: delta",
     ),
+    "softmax_dim": (
+        lambda x, d: F.softmax(x, d),
+        1,
+        lambda x, v: torch.softmax(_torch(x), v).numpy(),
+        "softmax: dim",
+    ),
     "reshape_size": (
         lambda x, n: x.reshape(n, -1),
         3,
