@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lucid_fx._typing import Array, ArrayLike
 from lucid_fx.functional import _args
@@ -123,9 +124,21 @@ def _conv(
             f"{weight.shape[1] * g} (and out_channels divisible by groups)."
         )
     _check_fits(api, x.shape[2:], weight.shape[2:], kw["dilation"], kw["padding"])
+    if bias is not None and tuple(jnp.shape(bias)) != weight.shape[:1]:
+        raise ValueError(
+            f"{api}: bias must have shape ({weight.shape[0]},), one per output "
+            f"channel, got {tuple(jnp.shape(bias))}."
+        )
+    # One dtype for both operands, as nn.Linear: an integer image batch is
+    # promoted to the weights' float dtype (casting the weights to uint8
+    # truncated them), float16 with float32 weights computes in float32.
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        dtype = weight.dtype
+    else:  # explicit: no implicit promotion (strict mode stays usable)
+        dtype = np.promote_types(x.dtype, weight.dtype)
     out = jax.lax.conv_general_dilated(
-        x,
-        weight.astype(x.dtype),
+        x.astype(dtype),
+        weight.astype(dtype),
         window_strides=kw["stride"],
         padding=kw["padding"],
         rhs_dilation=kw["dilation"],
@@ -133,7 +146,7 @@ def _conv(
         feature_group_count=g,
     )
     if bias is not None:
-        out = out + jnp.asarray(bias).astype(x.dtype).reshape((1, -1) + (1,) * n)
+        out = out + jnp.asarray(bias).astype(dtype).reshape((1, -1) + (1,) * n)
     return out
 
 

@@ -309,8 +309,14 @@ def _picked_nll(
 
 def _reduce_weighted(loss: Array, w_t: Array, reduction: str) -> Array:
     # PyTorch's weighted mean: divide by the summed weights of the kept targets.
+    # With none kept (a batch of padding) the loss is 0/0 = NaN, as PyTorch's,
+    # but the gradient is 0, as PyTorch's: a plain division would send
+    # 1/0 * 0 = NaN into every input.
     if reduction == "mean":
-        return loss.sum() / w_t.sum()
+        total = w_t.sum()
+        empty = total == 0
+        mean = loss.sum() / jnp.where(empty, jnp.ones_like(total), total)
+        return jnp.where(empty, jnp.full_like(mean, jnp.nan), mean)
     return _reduce(loss, reduction)
 
 

@@ -529,9 +529,28 @@ class Module:
         return self.to(dtype=jnp.bfloat16)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear every parameter's gradient."""
+        """Clear every parameter's gradient: ``None`` (default) or zeros.
+
+        Zeros, not ``grad * 0``: an inf or NaN gradient (a float16 overflow
+        to skip) becomes 0, as PyTorch's ``zero_()``.
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> from lucid_fx import Tensor
+          >>> layer = nn.Linear(2, 1)
+          >>> layer.weight.grad = Tensor([[float("inf"), float("nan")]])
+          >>> layer.zero_grad(set_to_none=False)
+          >>> layer.weight.grad.tolist()
+          [[0.0, 0.0]]
+          >>> layer.zero_grad()
+          >>> layer.weight.grad is None
+          True
+        """
         for param in self.parameters():
-            param.grad = None if set_to_none or param.grad is None else param.grad * 0
+            grad = param.grad
+            param.grad = (
+                None if set_to_none or grad is None else jnp.zeros_like(grad.data)
+            )
 
     # ----------------------------------------------------------- state dicts
     def _state_entries(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:

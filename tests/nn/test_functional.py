@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import torch
 
 import lucid_fx.nn as nn
 import lucid_fx.nn.functional as F
@@ -129,3 +130,30 @@ def test_softmax_of_large_logits_stays_finite_and_sums_to_one():
     assert np.isfinite(F.log_softmax(x, dim=1).numpy()).all()
     (y * Tensor([[1.0, 2.0, 3.0]])).sum().backward()
     assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_conv_of_an_integer_image_promotes_to_the_weights_dtype():
+    # As nn.Linear: the weights were cast to uint8 (truncated) before.
+    import lucid_fx
+
+    lucid_fx.random.seed(0)
+    conv = lucid_fx.nn.Conv2d(1, 2, 3)
+    image = np.random.default_rng(0).integers(0, 255, (1, 1, 5, 5)).astype(np.uint8)
+    out = conv(lucid_fx.Tensor(image))
+    weight, bias = (torch.tensor(np.asarray(p.data)) for p in conv.parameters())
+    expected = torch.nn.functional.conv2d(
+        torch.from_numpy(image.astype(np.float32)), weight, bias
+    )
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_conv_bias_of_the_wrong_shape_names_the_op():
+    import lucid_fx
+
+    x = lucid_fx.Tensor(np.ones((1, 3, 5, 5), np.float32))
+    w = lucid_fx.Tensor(np.ones((4, 3, 3, 3), np.float32))
+    with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(4,\)"):
+        lucid_fx.nn.functional.conv2d(
+            x, w, bias=lucid_fx.Tensor(np.ones(3, np.float32))
+        )

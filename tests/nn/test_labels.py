@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import torch
 
 import lucid_fx.functional as core
 import lucid_fx.nn as nn
@@ -147,3 +148,18 @@ def test_compiled_step_checks_its_label_input_before_running(bad):
     with pytest.raises(ValueError, match=rf"class index {bad}"):
         fresh(model, x, Tensor(np.array([bad, 0, 1])))
     assert np.isfinite(step(model, opt, x, Tensor(np.array([2, 1, 0]))).item())
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_a_batch_of_only_ignored_labels_has_a_nan_loss_and_zero_gradient(name):
+    # PyTorch: 0/0 = NaN for the mean, but a zero gradient, so a padding-only
+    # batch never puts NaN into a model.
+    data = np.array([[0.5, -1.0, 2.0], [0.0, 1.0, -0.5]], np.float32)
+    x = Tensor(data, requires_grad=True)
+    loss = getattr(F, name)(x, Tensor(np.array([-100, -100], np.int32)))
+    tx = torch.tensor(data, requires_grad=True)
+    expected = getattr(torch.nn.functional, name)(tx, torch.tensor([-100, -100]))
+    loss.backward()
+    expected.backward()
+    assert np.isnan(loss.item()) and np.isnan(expected.item())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

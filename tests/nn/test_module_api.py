@@ -246,3 +246,14 @@ def test_tensor_requires_grad_as_pytorch():
     assert y.requires_grad_(True) is y  # already requires grad: fine
     with pytest.raises(TypeError):
         Tensor([1, 2], dtype="int32").requires_grad_()
+
+
+def test_zero_grad_keeping_tensors_gives_zeros_for_inf_and_nan_as_pytorch():
+    ours, theirs = nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    bad = np.array([[np.inf, np.nan]], np.float32)
+    ours.weight.grad = Tensor(bad)
+    theirs.weight.grad = torch.from_numpy(bad.copy())
+    ours.zero_grad(set_to_none=False)
+    theirs.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
+    assert ours.weight.grad.dtype == np.float32 and ours.bias.grad is None
