@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 
 from lucid_fx._typing import DTypeLike
 from lucid_fx.functional import _args
@@ -15,13 +16,13 @@ from lucid_fx.nn._module import Module
 
 
 def _check_features(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
         raise TypeError(
             f"Linear: {name} must be an int, got {type(value).__name__} {value!r}."
         )
     if value < 0:
         raise ValueError(f"Linear: {name} must be >= 0, got {value!r}.")
-    return value
+    return int(value)  # NumPy ints too, as Conv2d and PyTorch take them
 
 
 class Linear(Module):

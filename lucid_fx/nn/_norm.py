@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 
 from lucid_fx._tensor import Tensor
 from lucid_fx.functional import _args
@@ -245,7 +246,7 @@ class LayerNorm(Module):
         api = "LayerNorm"
         shape = (
             (normalized_shape,)
-            if isinstance(normalized_shape, int)
+            if isinstance(normalized_shape, int | np.integer)
             else tuple(normalized_shape)
         )
         self.normalized_shape = tuple(

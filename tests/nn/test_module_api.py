@@ -257,3 +257,18 @@ def test_zero_grad_keeping_tensors_gives_zeros_for_inf_and_nan_as_pytorch():
     theirs.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
     assert ours.weight.grad.dtype == np.float32 and ours.bias.grad is None
+
+
+def test_layers_take_numpy_int_sizes_as_pytorch():
+    ours = nn.Linear(np.int64(5), np.int32(2))
+    assert ours.weight.shape == (2, 5) and type(ours.in_features) is int
+    norm = nn.LayerNorm(np.int64(5))
+    theirs = torch.nn.LayerNorm(np.int64(5))
+    assert norm.normalized_shape == tuple(theirs.normalized_shape) == (5,)
+    x = np.arange(10, dtype=np.float32).reshape(2, 5)
+    np.testing.assert_allclose(
+        norm(Tensor(x)).numpy(),
+        theirs(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-5,
+    )
