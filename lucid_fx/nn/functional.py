@@ -8,6 +8,7 @@ with ``jax.jit`` and ``jax.vmap``).
 from __future__ import annotations
 
 import contextvars
+import functools
 import math
 from typing import Any
 
@@ -987,3 +988,37 @@ def layer_norm(
     shape = _static_ints(normalized_shape)
     eps = _core_args.number(eps, "layer_norm", "eps", low=0.0)
     return _layer_norm_op(input, weight, bias, normalized_shape=shape, eps=eps)
+
+
+# ----------------------------------------------------- lucid's keyword names
+# lucid 0.13 names the input ``input_`` (``input_1``/``input_2`` in bilinear),
+# PyTorch ``input`` (``input1``/``input2``): both are taken as keywords, and
+# positional calls are the same. The signatures shown are PyTorch's.
+def _lucid_keywords(fn: Any, renames: dict[str, str]) -> Any:
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            for lucid_name, name in renames.items():
+                if lucid_name in kwargs:
+                    if name in kwargs:
+                        raise TypeError(
+                            f"{fn.__name__}: got both {lucid_name}= (lucid's "
+                            f"name) and {name}=; pass one."
+                        )
+                    kwargs[name] = kwargs.pop(lucid_name)
+        return fn(*args, **kwargs)
+
+    return call
+
+
+_INPUT_ = {"input_": "input"}
+for _name in (
+    "elu gelu leaky_relu relu selu sigmoid tanh conv1d conv2d conv3d unfold "
+    "alpha_dropout dropout dropout1d dropout2d dropout3d linear "
+    "binary_cross_entropy cross_entropy huber_loss mse_loss nll_loss "
+    "batch_norm instance_norm layer_norm avg_pool1d avg_pool2d avg_pool3d "
+    "max_pool1d max_pool2d max_pool3d"
+).split():
+    globals()[_name] = _lucid_keywords(globals()[_name], _INPUT_)
+bilinear = _lucid_keywords(bilinear, {"input_1": "input1", "input_2": "input2"})
+del _name
