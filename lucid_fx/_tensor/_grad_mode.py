@@ -38,6 +38,11 @@ def is_pure() -> bool:
 class no_grad(contextlib.ContextDecorator):
     """Context manager and decorator that stops ops from recording the tape.
 
+    The mode in force before is restored on exit, also after an error. As a
+    decorator each call enters a fresh manager (as PyTorch's), so a recursive
+    or concurrently called function works; one instance may also be entered
+    again while active (its entries are restored in reverse order).
+
     Examples:
       >>> from lucid_fx import Tensor, no_grad
       >>> x = Tensor([1.0, 2.0], requires_grad=True)
@@ -45,14 +50,26 @@ class no_grad(contextlib.ContextDecorator):
       ...     y = x * 2.0
       >>> y.requires_grad
       False
+      >>> @no_grad()
+      ... def depth(n):
+      ...     return depth(n - 1) if n else (x * 2.0).requires_grad
+      >>> depth(3), (x * 2.0).requires_grad
+      (False, True)
     """
 
+    def __init__(self) -> None:
+        self._tokens: list[contextvars.Token] = []
+
+    def _recreate_cm(self) -> no_grad:
+        return type(self)()  # one manager per decorated call
+
     def __enter__(self) -> no_grad:
-        self._token = MODE.set(max(MODE.get(), NO_GRAD))  # pure stays pure
+        mode = max(MODE.get(), NO_GRAD)  # pure stays pure
+        self._tokens.append(MODE.set(mode))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        MODE.reset(self._token)
+        MODE.reset(self._tokens.pop())
 
 
 @contextlib.contextmanager

@@ -222,6 +222,41 @@ class TestAutograd:
         assert not double(x).requires_grad
         assert (x * 2.0).requires_grad
 
+    def test_no_grad_decorator_is_reentrant_and_thread_safe(self):
+        # One decorated function called recursively, from several threads at
+        # once, and after an error: grad mode is back on each time (PyTorch's
+        # decorator also enters a fresh manager per call).
+        import concurrent.futures
+        import time
+
+        x = Tensor([1.0], requires_grad=True)
+
+        @no_grad()
+        def depth(n):
+            if n == 2:
+                raise ValueError("inside")
+            return depth(n - 1) if n else (x * 2.0).requires_grad
+
+        assert depth(1) is False
+        with pytest.raises(ValueError, match="inside"):
+            depth(4)
+        assert (x * 2.0).requires_grad
+
+        @no_grad()
+        def slow(_):
+            time.sleep(0.01)
+            return (x * 2.0).requires_grad
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            assert not any(pool.map(slow, range(8)))
+            assert all(pool.map(lambda _: (x * 2.0).requires_grad, range(8)))
+        manager = no_grad()
+        with manager:
+            with manager:
+                pass
+            assert not (x * 2.0).requires_grad
+        assert (x * 2.0).requires_grad
+
     def test_detach_and_leaf(self):
         x = Tensor([1.0], requires_grad=True)
         y = x * 2.0
