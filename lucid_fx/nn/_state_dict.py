@@ -83,6 +83,18 @@ def plan_configs(
     return updates, problems
 
 
+def _overflows(value: Any, dtype: Any) -> bool:
+    """Whether integer ``value`` has an element ``dtype`` cannot hold."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu" or np.dtype(value.dtype).kind not in "iu":
+        return False
+    values = np.asarray(value)
+    if values.size == 0:
+        return False
+    info = np.iinfo(dtype)
+    return bool(values.min() < info.min or values.max() > info.max)
+
+
 def plan_load(
     current: Mapping[str, Tensor],
     state_dict: Mapping[str, Any],
@@ -133,6 +145,13 @@ def plan_load(
             type_problems.append(
                 f"{name!r}: dtype {value.dtype} cannot load into a {param.dtype} "
                 f"parameter (only floating values load into floating parameters)"
+            )
+        elif _overflows(value, param.dtype):
+            # PyTorch's int64 num_batches_tracked loads into an int32 buffer
+            # (x64 off): a count past int32 would wrap around silently.
+            problems.append(
+                f"{name!r}: a value outside the range of the module's "
+                f"{param.dtype} (enable jax_enable_x64 for int64)"
             )
         updates[name] = value
     if type_problems or problems:

@@ -272,3 +272,19 @@ def test_layers_take_numpy_int_sizes_as_pytorch():
         rtol=1e-5,
         atol=1e-5,
     )
+
+
+def test_an_int64_count_past_int32_is_refused_not_wrapped():
+    # PyTorch's num_batches_tracked is int64; here the buffer is int32 (x64
+    # off): a value it cannot hold raises, all or nothing.
+    ours = nn.BatchNorm1d(2, momentum=None)
+    state = torch.nn.BatchNorm1d(2, momentum=None).state_dict()
+    state["running_mean"] = torch.tensor([1.0, 2.0])
+    state["num_batches_tracked"] = torch.tensor(2**31 + 5)
+    with pytest.raises(ValueError, match="num_batches_tracked.*outside the range"):
+        ours.load_state_dict(state)
+    assert ours.num_batches_tracked.item() == 0
+    assert ours.running_mean.tolist() == [0.0, 0.0]
+    state["num_batches_tracked"] = torch.tensor(7)
+    ours.load_state_dict(state)
+    assert ours.num_batches_tracked.item() == 7
