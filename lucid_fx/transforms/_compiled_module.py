@@ -160,7 +160,14 @@ class CompiledModule:
 
         return lift(run, "compiled_module"), jax.jit(apply)
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError(
+                f"lucid_fx.compile: a compiled {type(self.module).__name__} takes "
+                f"positional inputs only, got keyword(s) {sorted(kwargs)}. Pass "
+                f"them positionally, or compile the whole step (@lucid_fx.compile "
+                f"on a function taking the model), which takes any arguments."
+            )
         if self.eager:
             return self.module(*args)
         if self.module.training and any(True for _ in self.module.buffers()):

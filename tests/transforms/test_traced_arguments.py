@@ -206,3 +206,11 @@ def test_compiled_module_returning_a_pytree_raises_naming_the_fix(as_dict, what)
     eager = model(Tensor(X))
     for got, want in zip(jax.tree.leaves(out), jax.tree.leaves(eager), strict=True):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_compiled_module_keyword_arguments_raise_naming_the_fix():
+    model = nn.Linear(8, 2)
+    fast = lucid_fx.compile(model)
+    with pytest.raises(TypeError, match=r"positional inputs only, got keyword"):
+        fast(Tensor(X), scale=2.0)
+    np.testing.assert_array_equal(fast(Tensor(X)).numpy(), model(Tensor(X)).numpy())
