@@ -3,6 +3,10 @@
 Outputs use the biased variance (as PyTorch and lucid); running statistics are
 a separate pure update (:func:`batch_norm_stats`) with the unbiased variance,
 so the stateful layer above can store them as buffers.
+
+float16 and bfloat16 inputs are normalized in float32 and rounded once at the
+end, as PyTorch does: in 16 bits the squared deviations overflow float16 once
+``|x - mean| > 256``. Running statistics keep their own dtype.
 """
 
 from __future__ import annotations
@@ -11,6 +15,18 @@ import jax.numpy as jnp
 
 from lucid_fx._typing import Array, ArrayLike
 from lucid_fx.functional import _args
+
+_HALF_DTYPES = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+
+
+def _widen(x: Array) -> Array:
+    """``x`` in float32 if it is 16-bit (PyTorch's opmath), else ``x`` itself:
+    float32 and float64 take no extra cast."""
+    return x.astype(jnp.float32) if x.dtype in _HALF_DTYPES else x
+
+
+def _narrow(y: Array, dtype) -> Array:
+    return y if y.dtype == dtype else y.astype(dtype)
 
 
 def _channel_shape(x: Array) -> tuple:
@@ -117,7 +133,8 @@ def batch_norm(
       eps: added to the variance, >= 0. Default ``1e-5``.
 
     Returns:
-      An array of ``x``'s shape and dtype.
+      An array of ``x``'s shape and dtype; float16 and bfloat16 are normalized
+      in float32 and rounded once.
 
     Raises:
       ValueError: bad shapes, or a training batch with one value per channel.
@@ -131,6 +148,7 @@ def batch_norm(
     """
     args = (running_mean, running_var, weight, bias, training, momentum, eps)
     x, eps = _checked("batch_norm", x, *args)
+    dtype, x = x.dtype, _widen(x)
     shape = _channel_shape(x)
     axes = (0,) + tuple(range(2, x.ndim))
     if training or running_mean is None or running_var is None:
@@ -142,7 +160,7 @@ def batch_norm(
         y = _normalize(x, axes, eps)
     else:
         y = _normalize_running(x, running_mean, running_var, eps)
-    return _affine(y, weight, bias, shape)
+    return _narrow(_affine(y, weight, bias, shape), dtype)
 
 
 def batch_norm_stats(
@@ -181,7 +199,7 @@ def batch_norm_stats(
       >>> batch_norm_stats(x, jnp.zeros(1), jnp.ones(1), momentum=0.5).tolist()
       [[1.0], [1.5]]
     """
-    x = jnp.asarray(x)
+    x = _widen(jnp.asarray(x))
     rm, rv = jnp.asarray(running_mean), jnp.asarray(running_var)
     if per_instance:
         axes = tuple(range(2, x.ndim))
@@ -193,10 +211,17 @@ def batch_norm_stats(
         n = max(x.size // x.shape[1], 1)
         mean, var = x.mean(axes), x.var(axes)
     unbiased = var * (n / max(n - 1, 1))
-    m = jnp.asarray(momentum).astype(rm.dtype)
-    new_mean = (1 - m) * rm + m * mean.astype(rm.dtype)
-    new_var = (1 - m) * rv + m * unbiased.astype(rv.dtype)
-    return jnp.stack([new_mean, new_var])
+    new_mean = _running_update(rm, mean, momentum)
+    return jnp.stack([new_mean, _running_update(rv, unbiased, momentum)])
+
+
+def _running_update(running: Array, batch: Array, momentum: ArrayLike) -> Array:
+    """``(1 - m) * running + m * batch`` in ``running``'s dtype, computed in
+    float32 when that dtype is 16-bit (PyTorch: 18000.9 rounds to 18000 in
+    float16, where a float16 batch variance of 180000 would be inf)."""
+    wide = _widen(running)
+    m = jnp.asarray(momentum).astype(wide.dtype)
+    return _narrow((1 - m) * wide + m * batch.astype(wide.dtype), running.dtype)
 
 
 def layer_norm(
@@ -224,7 +249,8 @@ def layer_norm(
       eps: added to the variance, >= 0. Default ``1e-5``.
 
     Returns:
-      An array of ``x``'s shape and dtype.
+      An array of ``x``'s shape and dtype; float16 and bfloat16 are normalized
+      in float32 and rounded once.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -252,8 +278,8 @@ def layer_norm(
                 f"layer_norm: {name} must have shape {shape}, got "
                 f"{tuple(jnp.shape(value))}."
             )
-    y = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
-    return _affine(y, weight, bias, shape)
+    y = _normalize(_widen(x), tuple(range(x.ndim - k, x.ndim)), eps)
+    return _narrow(_affine(y, weight, bias, shape), x.dtype)
 
 
 def instance_norm(
@@ -287,7 +313,8 @@ def instance_norm(
       eps: added to the variance. Default ``1e-5``.
 
     Returns:
-      An array of ``x``'s shape and dtype.
+      An array of ``x``'s shape and dtype; float16 and bfloat16 are normalized
+      in float32 and rounded once.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -302,9 +329,10 @@ def instance_norm(
             f"instance_norm: input must be (N, C, *spatial), got shape "
             f"{tuple(x.shape)}."
         )
+    dtype, x = x.dtype, _widen(x)
     shape = _channel_shape(x)
     if training or running_mean is None or running_var is None:
         y = _normalize(x, tuple(range(2, x.ndim)), eps)
     else:
         y = _normalize_running(x, running_mean, running_var, eps)
-    return _affine(y, weight, bias, shape)
+    return _narrow(_affine(y, weight, bias, shape), dtype)
