@@ -3,7 +3,8 @@
 Windows follow lucid's signatures (``kernel_size=1, stride=1, padding=0``
 defaults; PyTorch's stride defaults to the kernel size). Average pooling
 counts padded zeros (PyTorch's ``count_include_pad=True``); max pooling pads
-with ``-inf``. Output sizes round down.
+with ``-inf``. Output sizes round down. Average pooling sums float16 and
+bfloat16 windows in float32 and rounds the mean once, as PyTorch does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 
 from lucid_fx._typing import Array, ArrayLike
 from lucid_fx.functional import _args
+
+_HALF_DTYPES = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
 
 
 def pool_args(n: int, kernel_size: object, stride: object, padding: object, api: str):
@@ -53,13 +56,17 @@ def _pool(x: ArrayLike, n: int, kind: str, kernel_size, stride, padding) -> Arra
         # window reducers.
         init = np.array(-np.inf, x.dtype)
         return jax.lax.reduce_window(x, init, jax.lax.max, window, steps, pad)
+    # 16-bit windows are summed in float32 and rounded once (PyTorch's
+    # opmath): a float16 sum of 16 values of 5000 would be inf.
+    wide = x.astype(jnp.float32) if x.dtype in _HALF_DTYPES else x
     total = jax.lax.reduce_window(
-        x, np.array(0, x.dtype), jax.lax.add, window, steps, pad
+        wide, np.array(0, wide.dtype), jax.lax.add, window, steps, pad
     )
     count = 1
     for k in kernel:
         count *= k
-    return total / jnp.array(count, x.dtype)
+    mean = total / jnp.array(count, wide.dtype)
+    return mean if mean.dtype == x.dtype else mean.astype(x.dtype)
 
 
 _POOL_DOC = r"""{Kind} pooling over {n} spatial dimension(s).
@@ -78,7 +85,8 @@ _POOL_DOC = r"""{Kind} pooling over {n} spatial dimension(s).
       padding: int or tuple, at most half the kernel. Default 0.
 
     Returns:
-      The pooled array; spatial sizes ``(size + 2 pad - k) // stride + 1``.
+      The pooled array in ``x``'s dtype; spatial sizes
+      ``(size + 2 pad - k) // stride + 1``.{half}
 
     Raises:
       ValueError: bad shapes, kernel larger than the input, bad padding.
@@ -139,4 +147,8 @@ for _fn, _n in (
         if _max
         else "The gradient spreads evenly, 1/prod(k) to each window position.",
         value=float(2**_n - 1) if _max else (2**_n - 1) / 2,
+        half=""
+        if _max
+        else "\n      float16 and bfloat16 windows are summed in float32 and the "
+        "mean\n      rounded once, as PyTorch does.",
     )

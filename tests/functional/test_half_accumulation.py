@@ -1,8 +1,9 @@
-"""float16 and bfloat16 normalization accumulates in float32.
+"""float16 and bfloat16 normalization and average pooling accumulate in float32.
 
-PyTorch computes 16-bit batch, layer and instance norm statistics in float32
-and rounds the result once. In 16 bits the squared deviations overflow float16
-once ``|x - mean| > 256`` (outputs 0, running variance inf).
+PyTorch computes 16-bit batch, layer and instance norm statistics and average
+pool window sums in float32 and rounds the result once. In 16 bits the squared
+deviations overflow float16 once ``|x - mean| > 256`` (outputs 0, running
+variance inf) and a window of 16 values of 5000 sums to inf.
 
 The oracle is PyTorch float32 autograd on the 16-bit-rounded data, parameters
 and output seed. Ours runs on 16-bit Tensors and, computing in float32 and
@@ -147,6 +148,14 @@ def test_instance_norm_of_minus_and_plus_300_is_minus_and_plus_one(dtype="float1
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool_of_a_window_of_5000s_is_5000_rounded(dtype):
+    out = F.avg_pool2d(Tensor(np.full((1, 1, 4, 4), 5000.0), dtype=dtype), 4, 4)
+    assert out.dtype == jnp.dtype(dtype)
+    # bfloat16 holds 5000 as 4992 (8 significant bits), as PyTorch gives.
+    assert out.tolist() == [[[[5000.0 if dtype == "float16" else 4992.0]]]]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_repros_match_torch_in_16_bit_with_gradients(dtype):
     x = np.array([[-300.0, 300.0]])
     check_tensors(
@@ -159,6 +168,10 @@ def test_repros_match_torch_in_16_bit_with_gradients(dtype):
         dtype,
     )
     check_tensors(F.instance_norm, TF.instance_norm, [x[None]], dtype)
+    pool = np.full((1, 1, 4, 4), 5000.0)
+    check_tensors(
+        lambda v: F.avg_pool2d(v, 4, 4), lambda v: TF.avg_pool2d(v, 4, 4), [pool], dtype
+    )
 
 
 def test_half_module_keeps_16_bit_running_statistics_rounded_once(dtype="float16"):
@@ -249,6 +262,23 @@ def test_functional_norms_with_affine_match_torch(dtype):
         dtype,
         params=[w, b],
     )
+
+
+POOLS = {
+    "avg_pool1d": ((2, 3, 11), dict(kernel_size=5, stride=2, padding=2)),
+    "avg_pool2d": ((2, 2, 7, 8), dict(kernel_size=4, stride=1, padding=1)),
+    "avg_pool3d": ((1, 2, 4, 5, 4), dict(kernel_size=3, stride=1, padding=1)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_avg_pool_of_large_values_matches_torch(name, dtype):
+    """Values near 20000: a float16 window sum of 4 or more overflows."""
+    shape, kw = POOLS[name]
+    x = large(*shape, dtype=dtype, loc=20000.0)
+    ours, theirs = getattr(F, name), getattr(TF, name)
+    check_tensors(lambda v: ours(v, **kw), lambda v: theirs(v, **kw), [x], dtype)
 
 
 # ------------------------------------------------- the pure core, jit or not
