@@ -122,9 +122,9 @@ def huber_loss(
       [0.125, 2.5]
     """
     reduction = _args.reduction(reduction, "huber_loss")
-    delta = _args.number(delta, "huber_loss", "delta", low=0.0)
-    if delta == 0.0:
-        raise ValueError("huber_loss: delta must be > 0, got 0.0.")
+    delta = _args.number(delta, "huber_loss", "delta")
+    if not delta > 0.0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}.")
     x, t = _paired(x, target, "huber_loss")
     d = x - t
     small = jnp.abs(d) < delta

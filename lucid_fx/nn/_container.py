@@ -6,6 +6,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import numpy as np
+
 from lucid_fx.nn._module import Module
 
 
@@ -69,10 +71,9 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def __getitem__(self, index: int | slice) -> Any:
-        modules = list(self._modules.items())
         if isinstance(index, slice):
-            return Sequential(OrderedDict(modules[index]))
-        return modules[index][1]
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return self._modules[self._key(index)]  # errors name Sequential
 
     def __setitem__(self, index: int, module: Module) -> None:
         """Replace the module at ``index`` (negative counts from the end)."""
@@ -93,11 +94,12 @@ class Sequential(Module):
         self.changed()
 
     def _key(self, index: int) -> str:
-        if isinstance(index, bool) or not isinstance(index, int):
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
             raise TypeError(
                 f"Sequential: indices must be ints or slices, got "
                 f"{type(index).__name__}."
             )
+        index = int(index)
         keys = list(self._modules)
         if not -len(keys) <= index < len(keys):
             raise IndexError(

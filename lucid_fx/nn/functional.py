@@ -432,7 +432,9 @@ def huber_loss(
       Tensor(2.625)
     """
     reduction = _core_args.reduction(reduction, "huber_loss")
-    delta = _core_args.number(delta, "huber_loss", "delta", low=0.0)
+    delta = _core_args.number(delta, "huber_loss", "delta")
+    if not delta > 0.0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}.")
     return _huber_op(input, target, delta=delta, reduction=reduction)
 
 

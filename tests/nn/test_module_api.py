@@ -288,3 +288,12 @@ def test_an_int64_count_past_int32_is_refused_not_wrapped():
     state["num_batches_tracked"] = torch.tensor(7)
     ours.load_state_dict(state)
     assert ours.num_batches_tracked.item() == 7
+
+
+def test_sequential_index_errors_name_sequential_and_numpy_ints_work():
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    assert isinstance(seq[np.int64(1)], nn.ReLU) and isinstance(seq[-2], nn.Linear)
+    with pytest.raises(TypeError, match="Sequential: indices must be ints"):
+        seq["0"]
+    with pytest.raises(IndexError, match="Sequential: index 10 is out of range"):
+        seq[10]

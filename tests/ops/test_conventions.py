@@ -190,6 +190,11 @@ ERRORS = [
     (lambda: lucid_fx.pad(T([1.0]), (1.5,)), TypeError, r"pad: pad_width must be"),
     (lambda: lucid_fx.tile(T([1.0]), (2, -1)), ValueError, r"tile: reps must be"),
     (lambda: lucid_fx.outer(T([1.0]), "a"), TypeError, r"outer: got a str"),
+    (
+        lambda: lucid_fx.nn.functional.huber_loss(T([1.0]), T([0.0]), delta=-1.0),
+        ValueError,
+        r"huber_loss: delta must be > 0, got -1.0",
+    ),
     (lambda: lucid_fx.stack([T([1.0]), "a"]), TypeError, r"stack: got a str"),
     (lambda: T(np.zeros((3, 0), np.float32)).max(axis=1), ValueError, r"max: cannot"),
     (lambda: lucid_fx.argmin(T(np.zeros(0, np.float32))), ValueError, "argmin: "),
