@@ -104,7 +104,8 @@ def norm(
         axis = None  # axis 0 or -1 of a 0-d input: itself, as PyTorch
     # |a| with PyTorch's gradient sign(a), 0 at a == 0 (JAX's abs gives 1
     # there, which ord=1 and inf would pass on to a zero entry).
-    x = jnp.where(a == 0, jnp.zeros_like(a), jnp.abs(a))
+    x = jnp.abs(a)
+    x = jnp.where(a == 0, jnp.zeros_like(x), x)
     if math.isinf(ord):
         return jnp.max(x, axis=axis, keepdims=keepdims)
     if ord == 1:
