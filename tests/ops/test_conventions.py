@@ -319,3 +319,10 @@ def test_a_value_that_does_not_broadcast_to_the_selection_names_setitem():
     with pytest.raises(ValueError, match=r"__setitem__: a value of shape \(2,\)"):
         t[0] = Tensor([1.0, 2.0])
     assert t.tolist() == [[0.0] * 3] * 2 and t._version == 0
+
+
+def test_norm_of_a_complex_array_is_real_as_numpy():
+    a = jnp.array([3 + 4j, 0j], jnp.complex64)
+    out = _linalg.norm(a)
+    assert out.dtype == np.float32
+    assert float(out) == float(np.linalg.norm(np.asarray(a)))
