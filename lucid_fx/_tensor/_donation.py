@@ -52,7 +52,7 @@ class deferred_interrupts:  # noqa: N801 - used like a function, as contextlib's
 
     Only the main thread receives signals; elsewhere (and when a handler other
     than Python's default is installed) the block runs unchanged. Entered at
-    every compiled step, so it is kept to two C-level ``signal`` calls.
+    every compiled step, so it is kept to three C-level ``signal`` calls.
 
     Examples:
       >>> from lucid_fx._tensor._donation import deferred_interrupts
@@ -68,12 +68,14 @@ class deferred_interrupts:  # noqa: N801 - used like a function, as contextlib's
         self._previous = None
         if threading.get_ident() != _MAIN:
             return
-        previous = _signal.signal(_SIGINT, _hold)
-        if previous is not signal.default_int_handler:
-            _signal.signal(_SIGINT, previous)
+        # Nested in another block, or a handler of the user's: leave it be.
+        if _signal.getsignal(_SIGINT) is not signal.default_int_handler:
             return
+        # Cleared before _hold goes in: a Ctrl-C held between the two would
+        # be dropped (the block would run on and never raise it). Only the
+        # main thread sets handlers, so none changes between the two calls.
         _HELD.clear()
-        self._previous = previous
+        self._previous = _signal.signal(_SIGINT, _hold)
 
     def __exit__(self, *exc: object) -> None:
         if self._previous is None:

@@ -343,9 +343,12 @@ def test_100_random_sigints_during_eager_training_leave_usable_state():
         model = nn.Sequential(Linear(8, 16), nn.LeakyReLU(0.1), Linear(16, 3))
         opt = optim.Adam(model.parameters(), lr=0.01)
         timer = threading.Timer(rng.uniform(0, 0.03), os.kill, (pid, signal.SIGINT))
+        deadline = time.monotonic() + 30.0  # a lost Ctrl-C fails, never hangs
         try:
             timer.start()
             while True:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"trial {trial}: the Ctrl-C was lost, never raised")
                 opt.zero_grad()
                 F.cross_entropy(model(x), y).backward()
                 opt.step()
