@@ -11,9 +11,9 @@ import jax.numpy as jnp
 
 from lucid_fx import _validate
 from lucid_fx._typing import Array, ArrayLike
+from lucid_fx.functional._opmath import HALF_DTYPES as _HALF_DTYPES
 
 _API = "leaky_relu"
-_HALF_DTYPES = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
 _LINEARIZE = inspect.unwrap(jax.linearize).__code__
 _REVERSE = inspect.unwrap(jax.vjp).__code__
 _MSG_LINEARIZE = (

@@ -15,18 +15,8 @@ import jax.numpy as jnp
 
 from lucid_fx._typing import Array, ArrayLike
 from lucid_fx.functional import _args
-
-_HALF_DTYPES = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
-
-
-def _widen(x: Array) -> Array:
-    """``x`` in float32 if it is 16-bit (PyTorch's opmath), else ``x`` itself:
-    float32 and float64 take no extra cast."""
-    return x.astype(jnp.float32) if x.dtype in _HALF_DTYPES else x
-
-
-def _narrow(y: Array, dtype) -> Array:
-    return y if y.dtype == dtype else y.astype(dtype)
+from lucid_fx.functional._opmath import narrow as _narrow
+from lucid_fx.functional._opmath import widen as _widen
 
 
 def _channel_shape(x: Array) -> tuple:

@@ -15,8 +15,7 @@ import numpy as np
 
 from lucid_fx._typing import Array, ArrayLike
 from lucid_fx.functional import _args
-
-_HALF_DTYPES = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+from lucid_fx.functional._opmath import narrow, widen
 
 
 def pool_args(n: int, kernel_size: object, stride: object, padding: object, api: str):
@@ -58,15 +57,14 @@ def _pool(x: ArrayLike, n: int, kind: str, kernel_size, stride, padding) -> Arra
         return jax.lax.reduce_window(x, init, jax.lax.max, window, steps, pad)
     # 16-bit windows are summed in float32 and rounded once (PyTorch's
     # opmath): a float16 sum of 16 values of 5000 would be inf.
-    wide = x.astype(jnp.float32) if x.dtype in _HALF_DTYPES else x
+    wide = widen(x)
     total = jax.lax.reduce_window(
         wide, np.array(0, wide.dtype), jax.lax.add, window, steps, pad
     )
     count = 1
     for k in kernel:
         count *= k
-    mean = total / jnp.array(count, wide.dtype)
-    return mean if mean.dtype == x.dtype else mean.astype(x.dtype)
+    return narrow(total / jnp.array(count, wide.dtype), x.dtype)
 
 
 _POOL_DOC = r"""{Kind} pooling over {n} spatial dimension(s).
