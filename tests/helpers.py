@@ -1,7 +1,15 @@
 """Shared test helpers."""
 
+import gc
 import importlib.util
+import os
 import pathlib
+import sys
+import threading
+import time
+from signal import SIGINT
+
+import pytest
 
 import lucid_fx.nn.functional as F
 
@@ -23,3 +31,54 @@ def train_step(model, opt, x, y):
     loss.backward()
     opt.step()
     return loss
+
+
+class CtrlC:
+    """Press Ctrl-C (SIGINT to this process) ``delay`` seconds after entry,
+    from a timer thread, and again whenever CPython dropped it.
+
+    CPython drops an exception raised inside a ``gc.callbacks`` function (it
+    reports it as unraisable). JAX registers one (``_xla_gc_callback``), so a
+    Ctrl-C whose handler happens to run there is lost, in any JAX program;
+    the user presses Ctrl-C again. ``poll()``, called at each iteration of the
+    interrupted loop, does the same, and fails the test if the Ctrl-C was lost
+    any other way (``deadline`` seconds with neither a KeyboardInterrupt nor a
+    drop in a gc callback). Other unraisable errors go to pytest's hook.
+    """
+
+    def __init__(self, delay, deadline=30.0):
+        self.delay, self.deadline = delay, deadline
+        self.dropped = []  # KeyboardInterrupts CPython dropped in gc callbacks
+        self.again = 0  # presses after the first
+
+    def _unraisable(self, info):
+        if issubclass(info.exc_type, KeyboardInterrupt) and info.object in gc.callbacks:
+            self.dropped.append(info.object)
+        else:
+            self._previous(info)
+
+    def __enter__(self):
+        self._previous, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        self._timer = threading.Timer(self.delay, os.kill, (os.getpid(), SIGINT))
+        self._until = time.monotonic() + self.delay + self.deadline
+        try:
+            self._timer.start()  # a short delay can fire while start() waits
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def poll(self):
+        if self.dropped:
+            self.dropped.clear()
+            self.again += 1
+            self._until = time.monotonic() + self.deadline
+            os.kill(os.getpid(), SIGINT)
+        elif time.monotonic() > self._until:
+            pytest.fail(f"a Ctrl-C was lost, never raised ({self.again} resent)")
+
+    def __exit__(self, *exc):
+        if self._timer.ident is not None:  # started
+            self._timer.join()
+        sys.unraisablehook = self._previous
+        return False

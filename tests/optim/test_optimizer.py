@@ -3,7 +3,6 @@
 import os
 import signal
 import threading
-import time
 
 import jax
 import numpy as np
@@ -14,6 +13,7 @@ import lucid_fx.nn as nn
 import lucid_fx.nn.functional as F
 from lucid_fx import Tensor, optim
 from lucid_fx.nn import Linear, Parameter
+from tests.helpers import CtrlC
 
 W0 = np.array([1.0, -2.0, 0.5], np.float32)
 GRADS = [
@@ -239,23 +239,20 @@ def _replay(steps):
 
 def test_ctrl_c_at_random_points_leaves_old_or_new_state():
     rng = np.random.default_rng(0)
-    pid = os.getpid()
     for trial in range(100):
         p = Parameter(W0)
         opt = optim.Adam([p], lr=0.01)
-        timer = threading.Timer(rng.uniform(0, 0.02), os.kill, (pid, signal.SIGINT))
         steps = 0
         try:
-            timer.start()  # a short delay can fire while start() waits
-            while True:
-                opt.zero_grad()
-                p.grad = GRADS[steps % 3]
-                opt.step()
-                steps += 1
-                time.sleep(0)
+            with CtrlC(rng.uniform(0, 0.02)) as ctrl_c:
+                while True:
+                    ctrl_c.poll()
+                    opt.zero_grad()
+                    p.grad = GRADS[steps % 3]
+                    opt.step()
+                    steps += 1
         except KeyboardInterrupt:
             pass
-        timer.join()
         done = int(opt.state[0]["step"])  # raises if a buffer was deleted
         assert done in (steps, steps + 1), trial
         np.testing.assert_array_equal(p.numpy(), _replay(done), err_msg=str(trial))
@@ -313,8 +310,6 @@ def test_an_error_inside_the_update_changes_nothing():
 
 
 def test_deferred_interrupt_is_raised_after_the_block_even_if_it_failed():
-    import os
-    import signal
 
     from lucid_fx._tensor._donation import deferred_interrupts
 
@@ -338,23 +333,18 @@ def test_100_random_sigints_during_eager_training_leave_usable_state():
     rng = np.random.default_rng(0)
     x = Tensor(rng.normal(size=(16, 8)).astype(np.float32))
     y = Tensor(rng.integers(0, 3, 16).astype(np.int32))
-    pid = os.getpid()
     for trial in range(100):
         model = nn.Sequential(Linear(8, 16), nn.LeakyReLU(0.1), Linear(16, 3))
         opt = optim.Adam(model.parameters(), lr=0.01)
-        timer = threading.Timer(rng.uniform(0, 0.03), os.kill, (pid, signal.SIGINT))
-        deadline = time.monotonic() + 30.0  # a lost Ctrl-C fails, never hangs
         try:
-            timer.start()
-            while True:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"trial {trial}: the Ctrl-C was lost, never raised")
-                opt.zero_grad()
-                F.cross_entropy(model(x), y).backward()
-                opt.step()
+            with CtrlC(rng.uniform(0, 0.03)) as ctrl_c:
+                while True:
+                    ctrl_c.poll()
+                    opt.zero_grad()
+                    F.cross_entropy(model(x), y).backward()
+                    opt.step()
         except KeyboardInterrupt:
             pass
-        timer.join()
         for p in model.parameters():  # raises if a buffer was deleted
             assert np.isfinite(p.numpy()).all(), trial
             if p.grad is not None:

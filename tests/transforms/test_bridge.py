@@ -2,11 +2,9 @@
 numbers, the donation rule, tied weights and all-or-nothing steps."""
 
 import gc
-import os
 import random as pyrandom
 import re
 import signal
-import threading
 import time
 import warnings
 import weakref
@@ -24,7 +22,7 @@ import lucid_fx.nn.functional as F
 from lucid_fx import Tensor, optim
 from lucid_fx._tensor import lift_inplace
 from lucid_fx.transforms import _signature
-from tests.helpers import train_step
+from tests.helpers import CtrlC, train_step
 
 RNG = np.random.default_rng(1)
 X = RNG.normal(size=(8, 4)).astype(np.float32)
@@ -383,14 +381,6 @@ def test_tied_weights_train_like_pytorch(tie):
 # ----------------------------------------------- issue 13: all or nothing
 
 
-def _interrupt_after(seconds):
-    def fire():
-        time.sleep(seconds)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    return threading.Thread(target=fire, daemon=True)
-
-
 def test_100_random_sigints_during_compiled_training_leave_usable_state():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     model = _model()
@@ -405,14 +395,13 @@ def test_100_random_sigints_during_compiled_training_leave_usable_state():
     rng = pyrandom.Random(0)
     unusable = 0
     for _ in range(100):
-        thread = _interrupt_after(rng.uniform(0.0, 3 * per_step))
         try:
-            thread.start()  # a short delay can fire while start() waits
-            while True:
-                step(model, opt, x, y)
+            with CtrlC(rng.uniform(0.0, 3 * per_step)) as ctrl_c:
+                while True:
+                    ctrl_c.poll()
+                    step(model, opt, x, y)
         except KeyboardInterrupt:
             pass
-        thread.join()
         unusable += not _readable(model, opt)
         assert all(np.isfinite(p.numpy()).all() for p in model.parameters())
     assert unusable == 0
