@@ -8,7 +8,7 @@ from lucid_fx._tensor._device import default_device, devices, resolve
 from lucid_fx._tensor._generators import leaf
 from lucid_fx._tensor._ops import lift, lift_inplace
 from lucid_fx._tensor._tape import is_grad_enabled, no_grad
-from lucid_fx._tensor._tensor import Tensor
+from lucid_fx._tensor._tensor import Tensor, set_data_each, set_grad_each
 
 __all__ = [
     "Tensor",
@@ -20,4 +20,6 @@ __all__ = [
     "lift_inplace",
     "no_grad",
     "resolve",
+    "set_data_each",
+    "set_grad_each",
 ]

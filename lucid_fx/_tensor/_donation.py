@@ -47,6 +47,30 @@ def donatable(array: Any, holders: int = 1) -> bool:
     return sys.getrefcount(array) <= _CALL_REFS + holders
 
 
+def sole(items: list[Any]) -> list[bool]:
+    """For each item of the list ``items``, whether it may be donated: held by
+    one library slot besides the list, and nothing else. :func:`donatable`
+    for a whole step's slots in one C-level pass (``None`` is never sole).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx._tensor._donation import sole
+      >>> class Box:
+      ...     pass
+      >>> a, b = Box(), Box()
+      >>> a.data, b.data = jnp.zeros(2), jnp.ones(2)
+      >>> alias = b.data
+      >>> sole([a.data, b.data, None])
+      [True, False, False]
+    """
+    return list(map(_SOLE_REFS.__ge__, map(sys.getrefcount, items)))
+
+
+# References to a sole item while ``sole`` counts: its slot, the list, and
+# getrefcount's argument.
+_SOLE_REFS = 3
+
+
 class deferred_interrupts:  # noqa: N801 - used like a function, as contextlib's
     """Hold SIGINT (Ctrl-C) until the block ends, then raise it.
 

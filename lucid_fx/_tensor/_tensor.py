@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import operator
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -960,3 +962,60 @@ def grad_enabled() -> bool:
       (True, False)
     """
     return _tape.is_grad_enabled()
+
+
+_SET_DATA = Tensor._data.__set__  # type: ignore[attr-defined]
+_RAW_DATA = operator.attrgetter("_data")
+
+
+def set_data_each(tensors: Sequence[Tensor], arrays: Iterable[jax.Array]) -> None:
+    """``t.set_data(a)`` for each tensor and array, in one C-level pass.
+
+    The write-back of a compiled step: each array is the program's own result,
+    of its tensor's shape and dtype, so nothing is checked. A tensor still
+    holding a deferred value (``set_data``'s one case) is computed first.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx import Tensor
+      >>> from lucid_fx._tensor import set_data_each
+      >>> a, b = Tensor([1.0]), Tensor([2.0])
+      >>> set_data_each([a, b], [jnp.array([3.0]), jnp.array([4.0])])
+      >>> a.tolist(), b.tolist()
+      ([3.0], [4.0])
+    """
+    if Pending in set(map(type, map(_RAW_DATA, tensors))):
+        for t in tensors:
+            if type(t._data) is Pending:  # users of the old value keep it
+                resolve(t._data)
+    deque(map(_SET_DATA, tensors, arrays), maxlen=0)
+
+
+def set_grad_each(
+    tensors: Sequence[Tensor],
+    arrays: Iterable[jax.Array | None],
+    reuse: Iterable[bool],
+) -> None:
+    """``t.set_grad(a)`` for each tensor and array (``None`` clears it).
+
+    Where ``reuse`` is true, the tensor's current grad Tensor, which nothing
+    else holds (the caller checked, and donated its array), takes the new
+    array in place of a new Tensor: a compiled step's write-back makes no
+    objects. Nothing is checked.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from lucid_fx import Tensor
+      >>> from lucid_fx._tensor import set_grad_each
+      >>> a = Tensor([1.0], requires_grad=True)
+      >>> set_grad_each([a], [jnp.array([0.5])], [False])
+      >>> a.grad
+      Tensor([0.5])
+    """
+    for t, array, alone in zip(tensors, arrays, reuse, strict=False):
+        if array is None:
+            t._grad = None
+        elif alone:
+            t._grad._data = array  # type: ignore[union-attr]
+        else:
+            t._grad = Tensor._wrap(array)

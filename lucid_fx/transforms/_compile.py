@@ -40,7 +40,7 @@ from lucid_fx.transforms._fallback import (
 from lucid_fx.transforms._signature import (
     ProgramCache,
 )
-from lucid_fx.transforms._state import Collected, output_leaves
+from lucid_fx.transforms._state import Collected, output_leaves, spread
 
 _MSG_TARGET = (
     "compile: expected an nn.Module or a callable, got {kind}. Use "
@@ -282,7 +282,7 @@ class CompiledFunction:
         program = self._programs.get(layout, _missing)
         _, _, _, _, treedefs, mask, ties = layout  # type: ignore[misc]
         kept, tensors, numbers, hyper, key = inputs
-        values = [d if m else k for d, k, m in zip(donated, kept, mask, strict=True)]
+        values = spread(mask, donated, kept)
         for j, first in ties:
             values[j] = values[first]
         args, kwargs = _with_numbers(args, kwargs, state.number_at, numbers)
@@ -338,7 +338,7 @@ class CompiledFunction:
         # output all the same, to be discarded: a donated buffer with no output
         # of its shape makes JAX warn, and passing it through costs nothing.
         dropped = [
-            d for d, n in zip(donated, new, strict=True) if d is not None and n is None
+            v for v, m, n in zip(values, mask, new, strict=True) if m and n is None
         ]
         return new, changed, arrays, dropped, new_key if program.new_key else None
 
@@ -368,7 +368,7 @@ class CompiledFunction:
                 new, changed, arrays, _, new_key = program.jitted(donated, inputs)
                 for j, first in layout[-1]:  # type: ignore[index]
                     new[j] = new[first]
-                state.put(new, layout[4], changed)  # type: ignore[index]
+                state.put(new, layout[4], changed, layout[5])  # type: ignore[index]
                 if new_key is not None:
                     random.set_rng_state_data(new_key)
         except UNTRACEABLE as error:

@@ -15,6 +15,7 @@ nothing here.
 from __future__ import annotations
 
 import collections
+import operator
 import warnings
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -86,11 +87,16 @@ def fingerprint(dicts: list[dict[str, Any]]) -> list[Any]:
     dict or set config can also change in place, which no count sees: the
     contents of those (the names a Module keeps in ``_containers``) are part
     of the fingerprint. Compare two with :func:`same`."""
-    counts: list[Any] = [d.get("_mutations", 0) for d in dicts]
-    for d in dicts:
-        for name in d.get("_containers", ()):
-            counts.append(_frozen(d.get(name)))
+    counts: list[Any] = list(map(_MUTATIONS, dicts))
+    if any(map(_CONTAINERS, dicts)):  # rare: skip the loop when none has one
+        for d in dicts:
+            for name in d.get("_containers", ()):
+                counts.append(_frozen(d.get(name)))
     return counts
+
+
+_MUTATIONS = operator.methodcaller("get", "_mutations", 0)
+_CONTAINERS = operator.methodcaller("get", "_containers", ())
 
 
 def same(a: list[int], b: list[int]) -> bool:

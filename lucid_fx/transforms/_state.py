@@ -21,14 +21,15 @@ import contextlib
 import operator
 import weakref
 from collections.abc import Hashable, Iterator
+from itertools import compress
 from typing import Any
 
 import jax
 import numpy as np
 
 from lucid_fx import random
-from lucid_fx._tensor import Tensor
-from lucid_fx._tensor._donation import donatable
+from lucid_fx._tensor import Tensor, set_data_each, set_grad_each
+from lucid_fx._tensor._donation import donatable, sole
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
 from lucid_fx.transforms._signature import (
@@ -40,6 +41,7 @@ from lucid_fx.transforms._signature import (
 )
 
 _DATA = operator.attrgetter("data")
+_GRAD = operator.attrgetter("grad")
 _REQUIRES_GRAD = operator.attrgetter("requires_grad")
 _NUMBER = (int, float)
 
@@ -103,6 +105,7 @@ class Collected:
         self.structure = Key((described, tuple(sorted(self.owned))))
         self.params = [self.tensors[i] for i in sorted(self.owned)]
         self.buffers = [slots[name] for slots, name in self.buffer_slots]
+        self.holders = self.params + self.buffers  # the slots holding ``.data``
         self.inputs = [t for i, t in enumerate(self.tensors) if i not in self.owned]
         # An argument Tensor a new call may replace (the next batch): not a
         # Parameter, passed once. Others must be the same object again.
@@ -216,52 +219,47 @@ class Collected:
     ) -> tuple[list[Any], list[Any], Hashable]:
         """``(donated, inputs, layout)``: this call's arrays and their layout.
 
-        ``donated`` holds the state slots the library owns alone (others are
-        ``None`` there and passed in ``inputs``); ``layout`` says the input
+        ``donated`` holds the state slots the library owns alone, in order,
+        and ``inputs[0]`` the others (``layout``'s mask says which is which:
+        :func:`spread` puts them back in slot order); ``layout`` says the input
         shapes (each shape is one program in a bounded cache), which, which
         slots share one array (tied by ``.data``), which grads exist and the
         optimizers' signatures. Shapes and dtypes are the jitted program's own
         cache key.
         """
         optimizers = self.optimizers()
-        slots = list(map(_DATA, self.params))
-        slots += map(_DATA, self.buffers)
+        slots = list(map(_DATA, self.holders))
         ties = _ties(slots) if len(set(map(id, slots))) != len(slots) else ()
-        # Locals holding arrays count as holders below: each is released
-        # (or counted) before the next donation check.
-        g = h = state = leaves = a = None
-        for t in self.tensors:
-            g = t.grad
-            # holders: the tensor's grad slot and the local ``g``. A grad
-            # Tensor someone else holds travels as the Tensor: kept.
-            slots.append(None if g is None else g.data if donatable(g, 2) else g)
+        # A grad Tensor someone else holds (``g = p.grad``) travels as the
+        # Tensor: never donated, its array is passed as kept.
+        grads = list(map(_GRAD, self.tensors))
+        shared, g = False, None
+        for g, alone in zip(grads, sole(grads), strict=True):
+            shared = shared or not alone and g is not None
+            slots.append(g.data if alone else g)
+        del grads, g
         hyper, treedefs = [], []
+        first = len(slots)  # the optimizers' leaves from here on
         for o in optimizers:
             h, state = o.bridge_state()
             hyper.append(h)
             leaves, treedef = (state, None) if type(state) is list else _flat(state)
             slots += leaves
             treedefs.append((treedef, len(leaves)))
-        del g, h, state, leaves
-        donated, kept, mask = [], [], []
-        for a in slots:
-            # holders: the owning slot, the ``slots`` list and the local ``a``;
-            # a parameter's optimizer state (a dict) also needs each array in
-            # it held by the dict alone (``opt.state_dict()`` shares them).
-            if (
-                a is not None
-                and not isinstance(a, Tensor)
-                and donatable(a, 3)
-                and (type(a) is not dict or _owned(a))
-            ):
-                donated.append(a)
-                kept.append(None)
-                mask.append(True)
-            else:
-                donated.append(None)
-                kept.append(a.data if isinstance(a, Tensor) else a)
-                mask.append(False)
-        del a, slots
+            del h, state, leaves
+        mask = sole(slots)
+        # A parameter's optimizer state (a dict) is donated only when each
+        # array in it is held by the dict alone (``opt.state_dict()`` shares).
+        for i in range(first, len(slots)):
+            a = slots[i]
+            if mask[i] and type(a) is dict and a and not _owned(a):
+                mask[i] = False
+        a = None
+        donated = list(compress(slots, mask))
+        kept = list(compress(slots, map(operator.not_, mask)))
+        del slots
+        if shared:
+            kept = [a.data if isinstance(a, Tensor) else a for a in kept]
         numbers = [args[w] if type(w) is int else kwargs[w] for w in self.number_at]
         tensors = list(map(_DATA, self.inputs))
         # The key travels as its raw uint32 data: a typed key array argument
@@ -279,19 +277,29 @@ class Collected:
         return donated, [kept, tensors, numbers, hyper, key], layout
 
     # --------------------------------------------------------- install, put
-    def put(self, values: list[Any], treedefs: tuple, new_inputs: list[Any]) -> None:
+    def put(
+        self,
+        values: list[Any],
+        treedefs: tuple,
+        new_inputs: list[Any],
+        reuse: tuple[bool, ...] | None = None,
+    ) -> None:
         """Rebind every slot to ``values`` (same layout as ``arrays``); an input
         Tensor given ``None`` keeps its data. The arrays are the program's
-        own results (or its tracers), of the slots' shapes: no checks."""
-        n = len(self.params)
-        for t, v in zip(self.params, values, strict=False):
-            t.set_data(v)
-        for t, v in zip(self.buffers, values[n:], strict=False):
-            t.set_data(v)
-        n += len(self.buffers)
-        for t, v in zip(self.tensors, values[n:], strict=False):
-            t.set_grad(v)
+        own results (or its tracers), of the slots' shapes: no checks.
+
+        ``reuse``, the donation mask of the call that made ``values``: a
+        grad Tensor whose array was donated (so nothing else held it) takes
+        its new array in place (never while tracing: the real grads must
+        stay as they are)."""
+        set_data_each(self.holders, values)
+        n = len(self.holders)
         start = n + len(self.tensors)
+        if reuse is None:
+            for t, v in zip(self.tensors, values[n:start], strict=True):
+                t.set_grad(v)
+        else:
+            set_grad_each(self.tensors, values[n:start], reuse[n:start])
         for o, (treedef, n) in zip(self.optimizers(), treedefs, strict=True):
             leaves = values[start : start + n]
             start += n
@@ -356,6 +364,12 @@ class Collected:
             _, state = o.bridge_state()
             values += state if treedef is None else jax.tree.leaves(state)
         return values
+
+
+def spread(mask: tuple[bool, ...], donated: list[Any], kept: list[Any]) -> list[Any]:
+    """The state slots in order, from ``arrays``' donated and kept lists."""
+    donated_, kept_ = iter(donated), iter(kept)
+    return [next(donated_) if m else next(kept_) for m in mask]
 
 
 def output_leaves(out: Any) -> tuple[list[Any], Any, tuple[bool, ...]]:

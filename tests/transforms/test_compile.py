@@ -228,6 +228,28 @@ class TestCompiledStep:
         assert len(after) == len(before) and set(after) <= set(before)
         assert not x.data.is_deleted()  # inputs are only read
 
+    def test_a_grad_held_across_steps_keeps_its_values(self):
+        # The write-back reuses a grad Tensor that nothing else holds; one the
+        # user kept (``g = p.grad``) is neither donated nor changed.
+        eager_model, model = _model(), _model()
+        eager_opt = optim.SGD(eager_model.parameters(), lr=0.1, momentum=0.9)
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        step = lucid_fx.compile(_eager_step)
+        held, want = [], []
+        for i in range(4):
+            _eager_step(eager_model, eager_opt, Tensor(X), Tensor(Y))
+            step(model, opt, Tensor(X), Tensor(Y))
+            eager_w = eager_model[0].weight.grad.numpy().copy()
+            np.testing.assert_allclose(
+                model[0].weight.grad.numpy(), eager_w, rtol=1e-5, atol=1e-7
+            )
+            if i % 2 == 0:  # hold this step's grad Tensor
+                held.append(model[0].weight.grad)
+                want.append(eager_w)
+        assert held[0] is not model[0].weight.grad
+        for g, w in zip(held, want, strict=True):
+            np.testing.assert_allclose(g.numpy(), w, rtol=1e-5, atol=1e-7)
+
     def test_zero_grad_last_matches_eager_and_keeps_no_grads(self):
         def step(model, opt, x, y):
             loss = F.cross_entropy(model(x), y)
