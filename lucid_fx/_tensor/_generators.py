@@ -23,6 +23,35 @@ from lucid_fx._tensor._ops import lift
 from lucid_fx._tensor._pending import at_top_level
 from lucid_fx._tensor._shape_ops import _ints, astype
 
+try:  # JAX's config states: ``.value`` is what ``jax.config.jax_...`` reads
+    # (the thread's ``with jax.default_device(...)`` first, else the global),
+    # without the config object's property lookup (~0.1 us a call less).
+    from jax._src.config import default_device as _DEVICE
+    from jax._src.config import enable_x64 as _X64
+
+    _DEVICE.value, _X64.value  # noqa: B018  (fail here, not on a call)
+except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
+
+    class _Read:
+        def __init__(self, name: str):
+            self.name = name
+
+        @property
+        def value(self) -> Any:
+            return getattr(jax.config, self.name)
+
+    _DEVICE = _Read("jax_default_device")
+    _X64 = _Read("jax_enable_x64")
+
+
+def _wrap(array: jax.Array) -> Any:
+    """``Tensor._wrap(array)``; the first call replaces this module global by
+    the bound classmethod itself (``Tensor`` is imported after this module),
+    so later calls skip the lookups (~0.1 us)."""
+    global _wrap
+    _wrap = _ops._tensor.Tensor._wrap
+    return _wrap(array)
+
 
 def _one(kind: str, shape: tuple[int, ...], dtype: Any, k: int) -> jax.Array:
     if kind == "eye":
@@ -58,8 +87,7 @@ def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Ar
     """A new constant array: from its kind's pool when small, else from one
     compiled call (one dispatch instead of ``jnp.zeros``'s slow eager path;
     the programs live in ``jax.jit``'s own bounded cache)."""
-    config = jax.config
-    key = (kind, shape, dtype, k, config.jax_default_device, config.jax_enable_x64)
+    key = (kind, shape, dtype, k, _DEVICE.value, _X64.value)
     pool = _pools.get(key)
     if pool:
         # No lock to take an array: list.pop is atomic, and one that finds
@@ -68,6 +96,14 @@ def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Ar
             return pool.pop()
         except IndexError:
             pass
+    return _refill(key, pool)
+
+
+def _refill(key: tuple, pool: list[jax.Array] | None) -> jax.Array:
+    """A new array of the pool ``key`` (as :func:`_filled` builds it) whose
+    pool ``pool`` was found missing or empty: made on its own, or the first
+    of a batch whose others fill the pool."""
+    kind, shape, dtype, k = key[:4]
     dtype = jnp.dtype(dtype)
     n = min(BATCH, POOL_BYTES // max(1, math.prod(shape) * dtype.itemsize))
     if n < 2 or not at_top_level():  # big, or inside a trace: no pool
@@ -99,17 +135,50 @@ def leaf(
       >>> leaf(jnp.zeros(2), True, False)
       Tensor([0.0, 0.0], grad=None)
     """
-    tensor_type = _ops._tensor.Tensor
     if keep_grad is False and (
         requires_grad is False
         or requires_grad is True
         and is_float(array.dtype if dtype is None else dtype)
     ):
         # Our own new array: no conversion or checks to run (~1 us less).
-        out = tensor_type._wrap(array)
+        out = _wrap(array)
         out._requires_grad = requires_grad
         return out
-    return tensor_type(array, requires_grad=requires_grad, keep_grad=keep_grad)
+    return _ops._tensor.Tensor(array, requires_grad=requires_grad, keep_grad=keep_grad)
+
+
+def _constant(
+    kind: str, shape: Any, dtype: Any, requires_grad: bool, keep_grad: bool
+) -> Any:
+    """``zeros``/``ones``: ``leaf(_filled(kind, _shape(kind, shape), dtype),
+    ...)`` with the pooled case inlined (one Python call instead of five; the
+    pool key is built as ``_filled`` builds it)."""
+    if type(shape) is int and shape >= 0:  # the common case, checked cheaply
+        shape = (shape,)
+    else:
+        shape = _shape(kind, shape)
+    key = (kind, shape, dtype, 0, _DEVICE.value, _X64.value)
+    pool = _pools.get(key)
+    array = None
+    if pool:
+        try:  # no lock: list.pop is atomic (see _filled)
+            array = pool.pop()
+        except IndexError:
+            pass
+    if array is None:
+        array = _refill(key, pool)
+    if keep_grad is False and (
+        requires_grad is False
+        or requires_grad is True
+        and (dtype is _FLOAT32 or is_float(dtype))
+    ):
+        out = _wrap(array)  # leaf's fast case
+        out._requires_grad = requires_grad
+        return out
+    return leaf(array, requires_grad, keep_grad, dtype)
+
+
+_FLOAT32 = np.float32  # the default dtype, known to be float
 
 
 def _shape(op: str, shape: Any) -> tuple[int, ...]:
@@ -155,8 +224,7 @@ def zeros(
       >>> z.tolist(), z.requires_grad
       ([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], True)
     """
-    array = _filled("zeros", _shape("zeros", shape), dtype)
-    return leaf(array, requires_grad, keep_grad, dtype)
+    return _constant("zeros", shape, dtype, requires_grad, keep_grad)
 
 
 def ones(
@@ -185,8 +253,7 @@ def ones(
       >>> lucid_fx.ones(3).tolist(), lucid_fx.ones((1, 2), dtype="int32").tolist()
       ([1.0, 1.0, 1.0], [[1, 1]])
     """
-    array = _filled("ones", _shape("ones", shape), dtype)
-    return leaf(array, requires_grad, keep_grad, dtype)
+    return _constant("ones", shape, dtype, requires_grad, keep_grad)
 
 
 def zeros_like(

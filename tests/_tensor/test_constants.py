@@ -1,6 +1,8 @@
 """Small constants (zeros, ones, eye) come from bounded pools: each array is
 handed out once, so users may donate or delete it like any array of theirs."""
 
+import warnings
+
 import jax
 import numpy as np
 
@@ -102,3 +104,97 @@ def test_constants_made_inside_a_trace_are_not_pooled():
     np.testing.assert_array_equal(f(np.ones(7, np.float32)), np.ones(7))
     assert not _generators._pools
     np.testing.assert_array_equal(lucid_fx.zeros(7).numpy(), np.zeros(7))
+
+
+def _pool_of(kind, shape, dtype, device, x64):
+    return _generators._pools.get((kind, shape, dtype, 0, device, x64))
+
+
+def _f64_off(make, shape):
+    """``make(shape, dtype="float64")`` with x64 off (JAX warns: float32)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return make(shape, dtype="float64")
+
+
+def test_a_global_x64_switch_never_gets_an_array_pooled_before_it():
+    # dtype="float64" without x64 makes float32 arrays; their pool must not
+    # serve the same call once x64 is on (globally, then by context).
+    for _ in range(3):
+        assert _f64_off(lucid_fx.zeros, 6).dtype == np.float32
+    assert _pool_of("zeros", (6,), "float64", None, False)
+    try:
+        jax.config.update("jax_enable_x64", True)
+        for _ in range(_generators.BATCH + 2):
+            assert lucid_fx.zeros(6, dtype="float64").dtype == np.float64
+    finally:
+        jax.config.update("jax_enable_x64", False)
+    assert _f64_off(lucid_fx.zeros, 6).dtype == np.float32
+    with jax.enable_x64(True):
+        assert lucid_fx.ones(6, dtype="float64").dtype == np.float64
+        assert lucid_fx.zeros(6, dtype="float64").dtype == np.float64
+
+
+def test_a_default_device_set_globally_or_by_context_has_its_own_pool():
+    cpu = jax.devices("cpu")[0]
+    for _ in range(3):
+        lucid_fx.zeros(9)
+    pooled = _pool_of("zeros", (9,), np.float32, None, False)
+    before = {a.unsafe_buffer_pointer() for a in pooled}
+    got = []
+    with jax.default_device(cpu):
+        got += [lucid_fx.zeros(9).data for _ in range(3)]
+    try:
+        jax.config.update("jax_default_device", cpu)
+        got += [lucid_fx.zeros(9).data for _ in range(3)]
+    finally:
+        jax.config.update("jax_default_device", None)
+    assert {a.unsafe_buffer_pointer() for a in pooled} == before
+    assert not before & {a.unsafe_buffer_pointer() for a in got}
+    assert len(_pool_of("zeros", (9,), np.float32, cpu, False)) > 0
+
+
+def test_a_context_in_one_thread_does_not_reach_another_threads_calls():
+    import threading
+
+    for _ in range(3):  # both kinds pooled
+        _f64_off(lucid_fx.zeros, 11)
+        with jax.enable_x64(True):
+            lucid_fx.zeros(11, dtype="float64")
+    inside, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def in_context():
+        with jax.enable_x64(True):
+            inside.set()
+            done.wait(60)
+            seen["context"] = lucid_fx.zeros(11, dtype="float64").dtype
+
+    thread = threading.Thread(target=in_context)
+    thread.start()
+    try:
+        assert inside.wait(60)
+        seen["plain"] = _f64_off(lucid_fx.zeros, 11).dtype
+    finally:
+        done.set()
+        thread.join()
+    assert seen == {"plain": np.float32, "context": np.float64}
+
+
+def test_the_fast_path_keeps_the_checks_and_the_flags():
+    import pytest
+
+    for _ in range(3):
+        lucid_fx.zeros(4, dtype="int32")
+    with pytest.raises(TypeError, match="only floating tensors"):
+        lucid_fx.zeros(4, dtype="int32", requires_grad=True)
+    with pytest.raises(ValueError):
+        lucid_fx.ones(-1)
+    with pytest.raises(TypeError):
+        lucid_fx.zeros(2.0)
+    t = lucid_fx.zeros(4, requires_grad=True)
+    assert t.requires_grad and t.is_leaf and t.grad is None
+    assert not lucid_fx.ones(4).requires_grad
+    kept = lucid_fx.ones((2, 2), requires_grad=True, keep_grad=True)
+    assert kept.keep_grad and kept.requires_grad and kept.shape == (2, 2)
+    assert lucid_fx.ones(3, dtype=np.float16, requires_grad=True).requires_grad
