@@ -7,8 +7,10 @@ twice in a row, nothing else touching the generator in between) computes a
 *run*: the next ``n`` samples of that spec and the ``n + 1`` chain states in
 one call (:func:`draw`). While the run is live the generator's key is
 implicitly the chain state after the last issued sample; reading the key (or
-drawing another spec) makes that state explicit (one small compiled call) and
-drops the run, and setting the key drops it. The values are exactly those of
+drawing another spec) makes that state explicit (one small compiled call, or
+none once every sample is issued: the run holds its last state apart, so the
+next run of a spec drawn on starts without one) and drops the run, and setting
+the key drops it. The values are exactly those of
 one split and one draw at a time. The generator calls this module through the
 hooks it installs at import (:func:`lucid_fx.random._generator.set_run_hooks`).
 
@@ -48,14 +50,23 @@ RUN_BYTES = 64 * 1024
 
 class _Run:
     """Samples of one spec computed ahead, each handed out once (a user may
-    donate or delete it). ``states[i]`` is the raw key after ``i`` draws."""
+    donate or delete it). ``states[i]`` is the raw key after ``i`` draws;
+    ``last`` is ``states[-1]`` as its own array, the key once every sample
+    is issued (no dispatch to read it)."""
 
-    __slots__ = ("spec", "samples", "states")
+    __slots__ = ("spec", "samples", "states", "last")
 
-    def __init__(self, spec: Hashable, samples: list[jax.Array], states: jax.Array):
+    def __init__(
+        self,
+        spec: Hashable,
+        samples: list[jax.Array],
+        states: jax.Array,
+        last: jax.Array,
+    ):
         self.spec = spec
         self.samples = samples[::-1]  # pop() hands out the next one
         self.states = states
+        self.last = last
 
     def issued(self) -> int:
         return self.states.shape[0] - 1 - len(self.samples)
@@ -89,7 +100,13 @@ def _settle() -> None:
     unissued samples are discarded). The caller holds ``lock``."""
     global _run, _last
     run, _run, _last = _run, None, None
-    if run is not None:
+    if run is None:
+        return
+    if not run.samples:  # all issued (the common case): no dispatch
+        put_raw(run.last)
+    elif at_top_level():
+        put_raw(_row(run.states, run.issued()))
+    else:
         with jax.ensure_compile_time_eval():  # concrete, even inside a trace
             put_raw(_row(run.states, run.issued()))
 
@@ -120,17 +137,18 @@ def take(spec: Hashable) -> jax.Array | None:
 def draw(
     spec: Hashable,
     one: Callable[[jax.Array, Any], tuple[jax.Array, jax.Array]],
-    run: Callable[[jax.Array, Any, int], tuple[list[jax.Array], jax.Array]],
+    run: Callable[[jax.Array, Any, int], tuple[list[jax.Array], jax.Array, jax.Array]],
     sample_bytes: int,
     compile: Callable[[jax.ShapeDtypeStruct, Any, int], None],
 ) -> jax.Array:
     """The next sample of ``spec``, split from the global key as ``next_key``.
 
     ``one(raw, spec)`` returns the raw key and the sample of one split and
-    draw; ``run(raw, spec, n)`` the next ``n`` samples (``n`` arrays) and the
-    ``(n + 1, 2)`` raw chain states from ``raw`` on, exactly as ``n`` calls of
-    ``one``. ``spec`` must tell apart everything that changes a sample (kind,
-    shape, bounds, default device, x64). A run starts when ``spec`` is drawn
+    draw; ``run(raw, spec, n)`` the next ``n`` samples (``n`` arrays), the
+    ``(n + 1, 2)`` raw chain states from ``raw`` on and the last of them as
+    its own array, exactly as ``n`` calls of ``one``. ``spec`` must tell
+    apart everything that changes a sample (kind, shape, bounds, default
+    device, x64). A run starts when ``spec`` is drawn
     again from the chained key, eagerly, and ``n = min(RUN_LENGTH, RUN_BYTES //
     sample_bytes)`` is at least 2, once ``run``'s program for ``spec`` is
     compiled: ``compile(like, spec, n)`` compiles it in any thread, by calling
@@ -147,8 +165,7 @@ def draw(
         top = at_top_level()
         _settle()
         if again and n >= 2 and top and _compiled_for(spec, compile, n):
-            samples, states = run(current_raw(), spec, n)
-            _run = _Run(spec, samples, states)
+            _run = _Run(spec, *run(current_raw(), spec, n))
             return _run.samples.pop()
         raw, sample = one(current_raw(), spec)
         put_raw(raw)

@@ -72,13 +72,15 @@ def _split_and_draw(state: jax.Array, spec: Spec) -> tuple[jax.Array, jax.Array]
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _split_and_draw_run(
     state: jax.Array, spec: Spec, n: int
-) -> tuple[list[jax.Array], jax.Array]:
+) -> tuple[list[jax.Array], jax.Array, jax.Array]:
     """``n`` calls of ``_split_and_draw`` chained from ``state``: the samples
-    as ``n`` arrays (XLA returns distinct buffers) and the ``(n + 1, 2)`` raw
-    states, ``state`` first. The chain is a scan (the splits are sequential;
-    unrolled it dispatched ~3x slower here), the samples one vmapped draw: the
-    bits are threefry's and the float math per element is unchanged, so the
-    values are bitwise those of single draws (``tests/ops/test_random_runs.py``).
+    as ``n`` arrays (XLA returns distinct buffers), the ``(n + 1, 2)`` raw
+    states, ``state`` first, and the last state again as its own array (the
+    key after the run, read without a dispatch). The chain is a scan (the
+    splits are sequential; unrolled it dispatched ~3x slower here), the
+    samples one vmapped draw: the bits are threefry's and the float math per
+    element is unchanged, so the values are bitwise those of single draws
+    (``tests/ops/test_random_runs.py``).
     """
     kind, shape, lo, hi = spec[:4]
 
@@ -87,9 +89,10 @@ def _split_and_draw_run(
         return key, (jax.random.key_data(key), sub)
 
     key = jax.random.wrap_key_data(state)
-    _, (states, keys) = jax.lax.scan(split, key, None, length=n)
+    last, (states, keys) = jax.lax.scan(split, key, None, length=n)
     samples = jax.vmap(lambda k: _SAMPLERS[kind](k, shape, lo, hi))(keys)
-    return list(samples), jnp.concatenate([state[None], states])
+    states = jnp.concatenate([state[None], states])
+    return list(samples), states, jax.random.key_data(last)
 
 
 def _compile_run(like: jax.ShapeDtypeStruct, spec: Spec, n: int) -> None:

@@ -215,6 +215,25 @@ def test_one_bounded_run_is_held():
     assert _runs._run is None
 
 
+def test_a_used_up_run_hands_on_its_last_state_without_a_dispatch(monkeypatch):
+    # A run holds its last chain state apart: the next run of the spec, and a
+    # key read once every sample is issued, need no _row call (a key read in
+    # the middle of a run still makes one). The values stay the reference's.
+    rows = []
+    row = _runs._row
+    monkeypatch.setattr(_runs, "_row", lambda *a: rows.append(1) or row(*a))
+    random.seed(25)
+    ref = Reference(25)
+    for _ in range(1 + 3 * _runs.RUN_LENGTH):  # one alone, then three runs
+        assert_same(ours("rand", 6), ref.rand(6))
+    assert_state(ref)
+    assert rows == []
+    for _ in range(3):
+        assert_same(ours("rand", 6), ref.rand(6))
+    assert_state(ref)
+    assert rows == [1]
+
+
 def test_requires_grad_draws_continue_the_sequence():
     random.seed(17)
     ref = Reference(17)
