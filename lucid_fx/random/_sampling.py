@@ -24,7 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor, leaf
+from lucid_fx._tensor._generators import _DEVICE, _X64
 from lucid_fx.random import _runs
+
+_wrap = Tensor._wrap  # resolved once: the draws' hot path
 
 _MSG_SHAPE = (
     "{op}: the shape must be ints, given as {op}(2, 3) or {op}((2, 3)), got {shape!r}."
@@ -114,19 +117,45 @@ def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Ar
     programs live in ``jax.jit``'s own bounded cache, keyed by the static
     arguments.
     """
-    config = jax.config
-    spec = (kind, shape, lo, hi, config.jax_default_device, config.jax_enable_x64)
+    spec = (kind, shape, lo, hi, _DEVICE.value, _X64.value)
     sample = _runs.take(spec)
     if sample is None:
-        itemsize = 8 if kind == "randint" and spec[5] else 4
-        sample = _runs.draw(
-            spec,
-            _split_and_draw,
-            _split_and_draw_run,
-            math.prod(shape) * itemsize,
-            _compile_run,
-        )
+        sample = _draw_spec(spec)
     return sample
+
+
+def _draw_spec(spec: Spec) -> jax.Array:
+    """:func:`_draw` of a built ``spec`` once ``_runs.take`` had no sample."""
+    kind, shape = spec[:2]
+    itemsize = 8 if kind == "randint" and spec[5] else 4
+    return _runs.draw(
+        spec,
+        _split_and_draw,
+        _split_and_draw_run,
+        math.prod(shape) * itemsize,
+        _compile_run,
+    )
+
+
+def _float_leaf(
+    kind: str, op: str, shape: tuple[Any, ...], requires_grad: bool, keep_grad: bool
+) -> Tensor:
+    """``rand``/``randn``: ``leaf(_draw(kind, _shape(op, shape)), ...,
+    float32)`` with the common case inlined (one Python call instead of five;
+    a float32 sample may always require grad, so ``leaf``'s check is moot)."""
+    for n in shape:  # ints >= 0, as _shape's own fast check
+        if type(n) is not int or n < 0:
+            shape = _shape(op, shape)
+            break
+    spec = (kind, shape, 0, 0, _DEVICE.value, _X64.value)
+    sample = _runs.take(spec)
+    if sample is None:
+        sample = _draw_spec(spec)
+    if keep_grad is False and (requires_grad is False or requires_grad is True):
+        out = _wrap(sample)  # leaf's fast case
+        out._requires_grad = requires_grad
+        return out
+    return leaf(sample, requires_grad, keep_grad, jnp.float32)
 
 
 def rand(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> Tensor:
@@ -154,8 +183,7 @@ def rand(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> T
       >>> lucid_fx.random.rand((2, 3)).tolist() == x.tolist()
       True
     """
-    values = _draw("uniform", _shape("rand", shape))
-    return leaf(values, requires_grad, keep_grad, jnp.float32)
+    return _float_leaf("uniform", "rand", shape, requires_grad, keep_grad)
 
 
 def randn(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> Tensor:
@@ -181,8 +209,7 @@ def randn(*shape: Any, requires_grad: bool = False, keep_grad: bool = False) -> 
       >>> a.tolist() == lucid_fx.random.randn(3).tolist(), a.dtype
       (True, dtype('float32'))
     """
-    values = _draw("normal", _shape("randn", shape))
-    return leaf(values, requires_grad, keep_grad, jnp.float32)
+    return _float_leaf("normal", "randn", shape, requires_grad, keep_grad)
 
 
 def randint(

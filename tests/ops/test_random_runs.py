@@ -234,6 +234,43 @@ def test_a_used_up_run_hands_on_its_last_state_without_a_dispatch(monkeypatch):
     assert rows == [1]
 
 
+@pytest.mark.parametrize("how", ["global", "context"])
+def test_an_x64_or_device_switch_mid_run_changes_the_spec(how):
+    # The spec reads the default device and x64 at every draw: a switch in the
+    # middle of a run, by jax.config.update or a context, never gets a sample
+    # of the run drawn before it, and the sequence goes on.
+    cpu = jax.devices("cpu")[0]
+    random.seed(26)
+    ref = Reference(26)
+    for _ in range(5):
+        assert_same(ours("randint", 0, 9, (2,)), ref.randint(0, 9, (2,)))
+    assert _runs._run is not None
+    for name, value, off in [
+        ("jax_enable_x64", True, False),
+        ("jax_default_device", cpu, None),
+    ]:
+        if how == "global":
+            scope = contextlib.ExitStack()
+            jax.config.update(name, value)
+            scope.callback(jax.config.update, name, off)
+        else:
+            switch = jax.enable_x64 if name == "jax_enable_x64" else jax.default_device
+            scope = switch(value)
+        with scope:
+            with jax.enable_x64(jax.config.jax_enable_x64):  # the reference's
+                for _ in range(3):
+                    got = ours("randint", 0, 9, (2,))
+                    assert_same(got, ref.randint(0, 9, (2,)))
+                for _ in range(3):
+                    assert_same(ours("randn", 2), ref.randn(2))
+                config = jax.config.jax_default_device, jax.config.jax_enable_x64
+                assert _runs._run.spec[4:] == config
+            assert got.dtype == (np.int64 if name == "jax_enable_x64" else np.int32)
+        for _ in range(3):
+            assert_same(ours("randint", 0, 9, (2,)), ref.randint(0, 9, (2,)))
+    assert_state(ref)
+
+
 def test_requires_grad_draws_continue_the_sequence():
     random.seed(17)
     ref = Reference(17)
