@@ -10,9 +10,9 @@ implicitly the chain state after the last issued sample; reading the key (or
 drawing another spec) makes that state explicit (one small compiled call, or
 none once every sample is issued: the run holds its last state apart, so the
 next run of a spec drawn on starts without one) and drops the run, and setting
-the key drops it. The values are exactly those of
-one split and one draw at a time. The generator calls this module through the
-hooks it installs at import (:func:`lucid_fx.random._generator.set_run_hooks`).
+the key drops it. The values are exactly those of one split and one draw at a
+time. The generator calls this module through the hooks it installs at import
+(:func:`lucid_fx.random._generator.set_run_hooks`).
 
 A run's program takes ~1-2 s to compile, too long to wait for on a spec that
 may not recur. With ``BACKGROUND`` (the default) the second draw in a row of a
@@ -148,12 +148,12 @@ def draw(
     ``(n + 1, 2)`` raw chain states from ``raw`` on and the last of them as
     its own array, exactly as ``n`` calls of ``one``. ``spec`` must tell
     apart everything that changes a sample (kind, shape, bounds, default
-    device, x64). A run starts when ``spec`` is drawn
-    again from the chained key, eagerly, and ``n = min(RUN_LENGTH, RUN_BYTES //
-    sample_bytes)`` is at least 2, once ``run``'s program for ``spec`` is
-    compiled: ``compile(like, spec, n)`` compiles it in any thread, by calling
-    ``run`` once on a dummy raw key shaped as ``like`` (``like.sharding`` is
-    None for an uncommitted key) and blocking on the result.
+    device, x64). A run starts when ``spec`` is drawn again from the chained
+    key, eagerly, and ``n = min(RUN_LENGTH, RUN_BYTES // sample_bytes)`` is at
+    least 2, once ``run``'s program for ``spec`` is compiled: ``compile(like,
+    spec, n)`` compiles it in any thread, by calling ``run`` once on a dummy
+    raw key shaped as ``like`` (``like.sharding`` is None for an uncommitted
+    key) and blocking on the result.
     """
     global _run, _last
     with lock:
