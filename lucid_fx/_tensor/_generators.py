@@ -23,13 +23,15 @@ from lucid_fx._tensor._ops import lift
 from lucid_fx._tensor._pending import at_top_level
 from lucid_fx._tensor._shape_ops import _ints, astype
 
-try:  # JAX's config states: ``.value`` is what ``jax.config.jax_...`` reads
-    # (the thread's ``with jax.default_device(...)`` first, else the global),
-    # without the config object's property lookup (~0.1 us a call less).
-    from jax._src.config import default_device as _DEVICE
-    from jax._src.config import enable_x64 as _X64
+# JAX's config states, read here and by lucid_fx.random's draws (pool and run
+# keys): ``.value`` is what ``jax.config.jax_...`` reads (the thread's ``with
+# jax.default_device(...)`` first, else the global), without the config
+# object's property lookup (~0.1 us a call less).
+try:
+    from jax._src.config import default_device as DEFAULT_DEVICE
+    from jax._src.config import enable_x64 as ENABLE_X64
 
-    _DEVICE.value, _X64.value  # noqa: B018  (fail here, not on a call)
+    DEFAULT_DEVICE.value, ENABLE_X64.value  # noqa: B018  (fail here, not on a call)
 except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
 
     class _Read:
@@ -40,8 +42,8 @@ except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
         def value(self) -> Any:
             return getattr(jax.config, self.name)
 
-    _DEVICE = _Read("jax_default_device")
-    _X64 = _Read("jax_enable_x64")
+    DEFAULT_DEVICE = _Read("jax_default_device")
+    ENABLE_X64 = _Read("jax_enable_x64")
 
 
 def _wrap(array: jax.Array) -> Any:
@@ -87,7 +89,7 @@ def _filled(kind: str, shape: tuple[int, ...], dtype: Any, k: int = 0) -> jax.Ar
     """A new constant array: from its kind's pool when small, else from one
     compiled call (one dispatch instead of ``jnp.zeros``'s slow eager path;
     the programs live in ``jax.jit``'s own bounded cache)."""
-    key = (kind, shape, dtype, k, _DEVICE.value, _X64.value)
+    key = (kind, shape, dtype, k, DEFAULT_DEVICE.value, ENABLE_X64.value)
     pool = _pools.get(key)
     if pool:
         # No lock to take an array: list.pop is atomic, and one that finds
@@ -157,7 +159,7 @@ def _constant(
         shape = (shape,)
     else:
         shape = _shape(kind, shape)
-    key = (kind, shape, dtype, 0, _DEVICE.value, _X64.value)
+    key = (kind, shape, dtype, 0, DEFAULT_DEVICE.value, ENABLE_X64.value)
     pool = _pools.get(key)
     array = None
     if pool:

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor, leaf
-from lucid_fx._tensor._generators import _DEVICE, _X64
+from lucid_fx._tensor._generators import DEFAULT_DEVICE, ENABLE_X64
 from lucid_fx.random import _runs
 
 _wrap = Tensor._wrap  # resolved once: the draws' hot path
@@ -117,7 +117,7 @@ def _draw(kind: str, shape: tuple[int, ...], lo: int = 0, hi: int = 0) -> jax.Ar
     programs live in ``jax.jit``'s own bounded cache, keyed by the static
     arguments.
     """
-    spec = (kind, shape, lo, hi, _DEVICE.value, _X64.value)
+    spec = (kind, shape, lo, hi, DEFAULT_DEVICE.value, ENABLE_X64.value)
     sample = _runs.take(spec)
     if sample is None:
         sample = _draw_spec(spec)
@@ -147,7 +147,7 @@ def _float_leaf(
         if type(n) is not int or n < 0:
             shape = _shape(op, shape)
             break
-    spec = (kind, shape, 0, 0, _DEVICE.value, _X64.value)
+    spec = (kind, shape, 0, 0, DEFAULT_DEVICE.value, ENABLE_X64.value)
     sample = _runs.take(spec)
     if sample is None:
         sample = _draw_spec(spec)
