@@ -21,7 +21,7 @@ import contextlib
 import operator
 import weakref
 from collections.abc import Hashable, Iterator
-from itertools import compress
+from itertools import chain, compress
 from typing import Any
 
 import jax
@@ -42,6 +42,7 @@ from lucid_fx.transforms._signature import (
 
 _DATA = operator.attrgetter("data")
 _GRAD = operator.attrgetter("grad")
+_VALUES = dict.values
 _REQUIRES_GRAD = operator.attrgetter("requires_grad")
 _NUMBER = (int, float)
 
@@ -249,12 +250,16 @@ class Collected:
             del h, state, leaves
         mask = sole(slots)
         # A parameter's optimizer state (a dict) is donated only when each
-        # array in it is held by the dict alone (``opt.state_dict()`` shares).
-        for i in range(first, len(slots)):
-            a = slots[i]
-            if mask[i] and type(a) is dict and a and not _owned(a):
-                mask[i] = False
-        a = None
+        # array in it is held by the dict alone (``opt.state_dict()`` shares):
+        # one pass over all their arrays, a dict at a time only if one fails.
+        states = [a for a in slots[first:] if type(a) is dict]
+        if states and not all(sole(list(chain.from_iterable(map(_VALUES, states))))):
+            for i in range(first, len(slots)):
+                a = slots[i]
+                if mask[i] and type(a) is dict and not _owned(a):
+                    mask[i] = False
+            a = None
+        del states
         donated = list(compress(slots, mask))
         kept = list(compress(slots, map(operator.not_, mask)))
         del slots
