@@ -147,11 +147,19 @@ def _float_leaf(
         if type(n) is not int or n < 0:
             shape = _shape(op, shape)
             break
+    fast = keep_grad is False and (requires_grad is False or requires_grad is True)
+    if not fast:  # checked before the draw: a bad flag leaves the key as it was
+        for name, value in (("requires_grad", requires_grad), ("keep_grad", keep_grad)):
+            if not isinstance(value, bool):
+                raise TypeError(
+                    f"{op}: {name} must be True or False, got "
+                    f"{type(value).__name__} {value!r}."
+                )
     spec = (kind, shape, 0, 0, DEFAULT_DEVICE.value, ENABLE_X64.value)
     sample = _runs.take(spec)
     if sample is None:
         sample = _draw_spec(spec)
-    if keep_grad is False and (requires_grad is False or requires_grad is True):
+    if fast:
         out = _wrap(sample)  # leaf's fast case
         out._requires_grad = requires_grad
         return out

@@ -225,13 +225,21 @@ ERRORS = [
     (lambda: lucid_fx.random.randint(5, 2), ValueError, r"randint: high"),
     (lambda: lucid_fx.random.randint(0, 2, 3, requires_grad=True), TypeError,
      r"randint: integer tensors"),
+    (lambda: lucid_fx.random.randn(2, requires_grad="yes"), TypeError,
+     r"randn: requires_grad must be True or False"),
+    (lambda: lucid_fx.random.rand(2, keep_grad=1), TypeError,
+     r"rand: keep_grad must be True or False"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("call,error,match", ERRORS, ids=[e[2][:30] for e in ERRORS])
 def test_bad_arguments_raise_errors_naming_the_op(call, error, match):
+    key = jax.random.key_data(lucid_fx.random.get_rng_state())
     with pytest.raises(error, match=match):
         call()
+    # and the global generator is as it was (no draw was consumed)
+    after = jax.random.key_data(lucid_fx.random.get_rng_state())
+    np.testing.assert_array_equal(after, key)
 
 
 def test_log_and_sqrt_at_zero_match_torch():
