@@ -89,6 +89,36 @@ def resolve(spec: Any) -> jax.Device:
     return found[position]
 
 
+def put(array: jax.Array, target: jax.Device, *, fresh: bool = False) -> jax.Array:
+    """``array`` placed on ``target``, never as a second Array over its buffer.
+
+    ``jax.device_put`` to the device an uncommitted array already lives on
+    returns a new Array object sharing the old one's buffer. Donating either
+    then deletes both, which the donation rule's holder counts cannot see (a
+    ``w = p.data`` kept by a user would be deleted by the next step). So an
+    array already committed to ``target`` is returned as it is (as PyTorch's
+    ``.to`` returns the tensor itself), one uncommitted there is copied unless
+    ``fresh`` (the caller made it and holds it alone), and one elsewhere is
+    transferred (a buffer of its own).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from lucid_fx._tensor._device import put
+      >>> cpu = jax.devices("cpu")[0]
+      >>> held = jnp.ones(2)
+      >>> moved = put(held, cpu)
+      >>> moved.committed, moved.unsafe_buffer_pointer() != held.unsafe_buffer_pointer()
+      (True, True)
+      >>> put(moved, cpu) is moved
+      True
+    """
+    if array.devices() == {target}:
+        if array.committed:
+            return array
+        return jax.device_put(array, target, may_alias=fresh)
+    return jax.device_put(array, target)
+
+
 def describe(array: Any) -> str:
     """A short name for where an array lives (``cpu:0``, or its sharding)."""
     placed = array.devices()

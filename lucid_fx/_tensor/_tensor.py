@@ -192,9 +192,12 @@ class Tensor(TensorOperators):
                     f"Tensor: {flag} must be True or False, got "
                     f"{type(value).__name__} {value!r}."
                 )
-        array = to_array(_ops.unwrap(data), dtype)
+        given = _ops.unwrap(data)
+        array = to_array(given, dtype)
         if device is not None:
-            array = jax.device_put(array, _device.resolve(device))
+            array = _device.put(
+                array, _device.resolve(device), fresh=array is not given
+            )
         if requires_grad and not is_float(array.dtype):
             raise TypeError(_MSG_INT_GRAD.format(dtype=array.dtype))
         self._data: jax.Array = array

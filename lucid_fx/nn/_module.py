@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from lucid_fx._tensor import Tensor, _tape, resolve
+from lucid_fx._tensor._device import put
 from lucid_fx.nn._parameter import Parameter
 from lucid_fx.nn._state_dict import IncompatibleKeys, plan_configs, plan_load
 
@@ -504,9 +505,12 @@ class Module:
             )
 
         def convert(array: jax.Array) -> jax.Array:
+            held = array  # the module's own: a user may hold it too
             if dtype is not None and jnp.issubdtype(array.dtype, jnp.floating):
                 array = array.astype(dtype)
-            return array if target is None else jax.device_put(array, target)
+            if target is None:
+                return array
+            return put(array, target, fresh=array is not held)
 
         for param in self.parameters():
             param.data = convert(param.data)

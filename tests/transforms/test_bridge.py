@@ -717,3 +717,28 @@ def test_running_statistics_of_a_model_reached_by_closure_raise_not_vanish():
     passed = lucid_fx.compile(train_step)  # passing the model carries them
     passed(model, opt, Tensor(X), Tensor(Y))
     assert model[1].running_mean.tolist() != [0.0] * 6
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize(
+    "move",
+    [
+        lambda model, w: (model.to("cpu"), w)[1],  # already there: a no-op
+        lambda model, w: Tensor(w, device="cpu").data,
+        lambda model, w: Tensor(w, device=jax.devices("cpu")[0]).data,
+    ],
+    ids=["module.to", "Tensor(device=str)", "Tensor(device=Device)"],
+)
+def test_a_move_to_the_same_device_never_aliases_a_held_array(move, compiled):
+    # jax.device_put to the device an uncommitted array is on returns a new
+    # Array over the same buffer: donating one would delete the other.
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    w = model[0].weight.data
+    held = move(model, w)
+    saved = np.array(held)
+    step = lucid_fx.compile(train_step) if compiled else train_step
+    for _ in range(2):
+        step(model, opt, Tensor(X), Tensor(Y))
+    np.testing.assert_array_equal(np.asarray(held), saved)
+    np.testing.assert_array_equal(np.asarray(w), saved)
