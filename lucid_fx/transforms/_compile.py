@@ -320,10 +320,12 @@ class CompiledFunction:
                 for t, a in zip(state.inputs, tensors, strict=True)
             ]
             new_key = random.get_rng_state()
+            # Read while the tracers are installed: a returned Parameter or
+            # input Tensor holds its traced value here, a constant after.
+            arrays, program.treedef, program.mask = output_leaves(out)
         _tie(new, values, ties)
         for j, _ in ties:  # one output per shared array: still shared after
             new[j] = None
-        arrays, program.treedef, program.mask = output_leaves(out)
         # Leaves that are no arrays (a str tag, a Python number computed from
         # constants) were fixed while tracing: returned as they are, as eager.
         program.constants = {

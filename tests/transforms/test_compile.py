@@ -306,6 +306,22 @@ def test_compiled_module_forward_traces_once_per_signature():
     chex.clear_trace_counter()
 
 
+def test_a_step_returning_a_parameter_or_its_input_returns_their_values_now():
+    # Not the values they had when the program was traced (a constant then).
+    def step(model, opt, x, y):
+        loss = _eager_step(model, opt, x, y)
+        return loss, model[0].bias, x
+
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    compiled = lucid_fx.compile(step)
+    for k in range(3):
+        x = Tensor(X + k)
+        _, bias, same_x = compiled(model, opt, x, Tensor(Y))
+        np.testing.assert_array_equal(bias.numpy(), model[0].bias.numpy())
+        np.testing.assert_array_equal(same_x.numpy(), X + k)
+
+
 def test_a_step_returning_python_values_returns_them_as_eager_does():
     def step(model, opt, x, y, epoch):
         loss = _eager_step(model, opt, x, y)
