@@ -29,7 +29,7 @@ import numpy as np
 
 from lucid_fx import random
 from lucid_fx._tensor import Tensor, set_data_each, set_grad_each
-from lucid_fx._tensor._donation import donatable, sole
+from lucid_fx._tensor._donation import deferred_interrupts, donatable, sole
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
 from lucid_fx.transforms._signature import (
@@ -344,18 +344,25 @@ class Collected:
     def installed(
         self, values: list[Any], treedefs: tuple, inputs: list[Any]
     ) -> Iterator[None]:
-        """Tracers in place of the real state for the duration of a trace."""
+        """Tracers in place of the real state for the duration of a trace.
+
+        Installing and restoring run with Ctrl-C held (a trace itself may be
+        interrupted): a KeyboardInterrupt never leaves tracers in the objects.
+        """
         tensors, _numbers, hyper, key = inputs
         before = self.snapshot()
+        hypers = contextlib.ExitStack()
         try:
-            self.put(values, treedefs, tensors)
-            random.set_rng_state_data(key)
-            with contextlib.ExitStack() as stack:
+            with deferred_interrupts():
+                self.put(values, treedefs, tensors)
+                random.set_rng_state_data(key)
                 for o, h in zip(self.optimizers(), hyper, strict=True):
-                    stack.enter_context(o.traced_hyper(h))
-                yield
+                    hypers.enter_context(o.traced_hyper(h))
+            yield
         finally:
-            self.restore(before)
+            with deferred_interrupts():
+                hypers.close()
+                self.restore(before)
 
     def read(self, treedefs: tuple) -> list[Any]:
         """The current value of every state slot (inside a trace: tracers).

@@ -742,3 +742,32 @@ def test_a_move_to_the_same_device_never_aliases_a_held_array(move, compiled):
         step(model, opt, Tensor(X), Tensor(Y))
     np.testing.assert_array_equal(np.asarray(held), saved)
     np.testing.assert_array_equal(np.asarray(w), saved)
+
+
+def test_a_ctrl_c_while_a_trace_restores_the_state_leaves_no_tracer():
+    # The signal lands in the middle of restoring the real state after a
+    # trace (the second set_grad of this Parameter: the first put a tracer).
+    calls = []
+
+    class Interrupting(nn.Parameter):
+        __slots__ = ()
+
+        def set_grad(self, array):
+            super().set_grad(array)
+            calls.append(array)
+            if len(calls) == 2:
+                signal.raise_signal(signal.SIGINT)
+
+    model = _model()
+    model[0].weight = Interrupting(model[0].weight.data)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    step = lucid_fx.compile(train_step)
+    with pytest.raises(KeyboardInterrupt):
+        step(model, opt, Tensor(X), Tensor(Y))
+    assert len(calls) >= 2
+    for p in model.parameters():
+        assert not isinstance(p.data, jax.core.Tracer)
+        assert p.grad is None  # as before the call
+    assert _readable(model, opt)
+    step(model, opt, Tensor(X), Tensor(Y))  # and it trains on
+    assert _readable(model, opt)
