@@ -22,6 +22,8 @@ import sys
 import threading
 from typing import Any
 
+from lucid_fx._tensor._config import DEBUG_INFS, DEBUG_NANS
+
 # References that are not owners: getrefcount's argument and donatable's own.
 _CALL_REFS = 2
 
@@ -29,7 +31,9 @@ _CALL_REFS = 2
 def donatable(array: Any, holders: int = 1) -> bool:
     """Whether ``array`` may be donated: held by ``holders`` library slots and
     nothing else. Call it as ``donatable(t.data)``: a local variable of the
-    caller holding the array counts as one more holder.
+    caller holding the array counts as one more holder. Never while JAX's
+    ``jax_debug_nans`` or ``jax_debug_infs`` is on: JAX then re-runs a
+    program that made a NaN on its inputs, which must still exist.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -44,6 +48,8 @@ def donatable(array: Any, holders: int = 1) -> bool:
       >>> donatable(box.data)
       False
     """
+    if DEBUG_NANS.value or DEBUG_INFS.value:
+        return False
     return sys.getrefcount(array) <= _CALL_REFS + holders
 
 
@@ -63,6 +69,8 @@ def sole(items: list[Any]) -> list[bool]:
       >>> sole([a.data, b.data, None])
       [True, False, False]
     """
+    if DEBUG_NANS.value or DEBUG_INFS.value:
+        return [False] * len(items)
     return list(map(_SOLE_REFS.__ge__, map(sys.getrefcount, items)))
 
 

@@ -18,32 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import _checks, _ops
+from lucid_fx._tensor._config import DEFAULT_DEVICE, ENABLE_X64
 from lucid_fx._tensor._convert import is_float
 from lucid_fx._tensor._ops import lift
 from lucid_fx._tensor._pending import at_top_level
 from lucid_fx._tensor._shape_ops import _ints, astype
-
-# JAX's config states, read here and by lucid_fx.random's draws (pool and run
-# keys): ``.value`` is what ``jax.config.jax_...`` reads (the thread's ``with
-# jax.default_device(...)`` first, else the global), without the config
-# object's property lookup (~0.1 us a call less).
-try:
-    from jax._src.config import default_device as DEFAULT_DEVICE
-    from jax._src.config import enable_x64 as ENABLE_X64
-
-    DEFAULT_DEVICE.value, ENABLE_X64.value  # noqa: B018  (fail here, not on a call)
-except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
-
-    class _Read:
-        def __init__(self, name: str):
-            self.name = name
-
-        @property
-        def value(self) -> Any:
-            return getattr(jax.config, self.name)
-
-    DEFAULT_DEVICE = _Read("jax_default_device")
-    ENABLE_X64 = _Read("jax_enable_x64")
 
 
 def _wrap(array: jax.Array) -> Any:

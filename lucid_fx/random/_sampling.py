@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor, leaf
-from lucid_fx._tensor._generators import DEFAULT_DEVICE, ENABLE_X64
+from lucid_fx._tensor._config import DEFAULT_DEVICE, ENABLE_X64
 from lucid_fx.random import _runs
 
 _wrap = Tensor._wrap  # resolved once: the draws' hot path

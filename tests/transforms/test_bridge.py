@@ -771,3 +771,31 @@ def test_a_ctrl_c_while_a_trace_restores_the_state_leaves_no_tracer():
     assert _readable(model, opt)
     step(model, opt, Tensor(X), Tensor(Y))  # and it trains on
     assert _readable(model, opt)
+
+
+@pytest.mark.parametrize("where", ["compiled step", "optimizer step"])
+def test_a_nan_under_jax_debug_nans_raises_and_keeps_every_buffer(where):
+    # JAX re-runs a program that made a NaN on its inputs: none is donated.
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    step = lucid_fx.compile(train_step)
+    for _ in range(2):  # both of its programs compiled
+        step(model, opt, Tensor(X), Tensor(Y))
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    bad, y = Tensor(np.full_like(X, np.nan)), Tensor(Y)  # made before: JAX
+    for p in model.parameters():  # checks every op's result from now on
+        p.grad = Tensor(np.full(p.shape, np.nan, np.float32))
+    jax.config.update("jax_debug_nans", True)
+    try:
+        with pytest.raises(FloatingPointError):
+            if where == "compiled step":
+                step(model, opt, bad, y)
+            else:
+                opt.step()
+    finally:
+        jax.config.update("jax_debug_nans", False)
+    assert _readable(model, opt)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    step(model, opt, Tensor(X), Tensor(Y))
+    assert _readable(model, opt)
