@@ -308,8 +308,17 @@ def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -
             data = tensor._data  # one compiled call each, no walk per tensor
             tensor._data = data.value if data.value is not None else run(data)
         new = walk(plan, tuple(n.backward for n in steps), seed, old)
-    grads = [type(t)._wrap(g) for t, g in zip(targets, new, strict=True)]
+    # Plain Tensors, as PyTorch's: a Parameter's grad is no Parameter (else
+    # ``module.saved = p.grad`` would register a new parameter).
+    wrap = _tensor_type()._wrap
+    grads = [wrap(g) for g in new]
     _install(targets, grads, () if retain_graph else steps)
+
+
+def _tensor_type() -> type:
+    from lucid_fx._tensor._tensor import Tensor  # a cycle: Tensor builds on the tape
+
+    return Tensor
 
 
 def _nbytes(tensors: list[Any]) -> int:

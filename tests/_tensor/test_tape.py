@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from lucid_fx import Tensor, no_grad
+from lucid_fx import Tensor, nn, no_grad
 from lucid_fx._tensor import _fused, _interp, _tape, lift_inplace
 
 double_ = lift_inplace(lambda x: x * 2.0, "double_")
@@ -193,24 +193,30 @@ class TestAllOrNothing:
         np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0])
         np.testing.assert_array_equal(b.grad.numpy(), [3.0])
 
-    def test_interrupt_before_install_leaves_every_grad_old(self):
+    def test_interrupt_before_install_leaves_every_grad_old(self, monkeypatch):
         fired = []
+        wrap = Tensor._wrap
 
-        class Interrupting(Tensor):
-            __slots__ = ()
+        def interrupting(array, node=None):
+            if node is None and not fired:  # making the first new grad
+                fired.append(True)
+                signal.raise_signal(signal.SIGINT)
+            return wrap(array, node)
 
-            @classmethod
-            def _wrap(cls, array, node=None):
-                if node is None and not fired:  # making the first new grad
-                    fired.append(True)
-                    signal.raise_signal(signal.SIGINT)
-                return super()._wrap(array, node)
-
-        a = Interrupting(np.array([1.0, 2.0], np.float32), requires_grad=True)
-        b = Interrupting(np.array([3.0], np.float32), requires_grad=True)
+        a = Tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+        b = Tensor(np.array([3.0], np.float32), requires_grad=True)
+        loss = (a * b).sum()
+        monkeypatch.setattr(Tensor, "_wrap", interrupting)
         with pytest.raises(KeyboardInterrupt):
-            (a * b).sum().backward()
+            loss.backward()
         assert fired and a.grad is None and b.grad is None
+
+    def test_a_parameters_grad_is_a_plain_tensor_as_pytorchs(self):
+        model = nn.Linear(2, 1)
+        model(Tensor([[1.0, 2.0]])).sum().backward()
+        assert type(model.weight.grad) is Tensor
+        model.saved = model.weight.grad  # a plain attribute, no new parameter
+        assert [n for n, _ in model.named_parameters()] == ["weight", "bias"]
 
     def test_error_before_install_leaves_every_grad_unchanged(self):
         x = Tensor([1.0, 2.0], requires_grad=True)
