@@ -6,6 +6,7 @@ import operator
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
+from weakref import getweakrefcount
 
 import jax
 import jax.numpy as jnp
@@ -1004,7 +1005,8 @@ def set_grad_each(
     Where ``reuse`` is true, the tensor's current grad Tensor, which nothing
     else holds (the caller checked, and donated its array), takes the new
     array in place of a new Tensor: a compiled step's write-back makes no
-    objects. Nothing is checked.
+    objects. One with a weak reference to it is replaced all the same (the
+    reference dies, as in eager). Nothing else is checked.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -1018,7 +1020,7 @@ def set_grad_each(
     for t, array, alone in zip(tensors, arrays, reuse, strict=False):
         if array is None:
             t._grad = None
-        elif alone:
+        elif alone and not getweakrefcount(t._grad):
             t._grad._data = array  # type: ignore[union-attr]
         else:
             t._grad = Tensor._wrap(array)

@@ -1,6 +1,7 @@
 """lucid_fx.compile on modules and on whole training steps."""
 
 import copy
+import weakref
 
 import chex
 import jax
@@ -249,6 +250,10 @@ class TestCompiledStep:
         assert held[0] is not model[0].weight.grad
         for g, w in zip(held, want, strict=True):
             np.testing.assert_allclose(g.numpy(), w, rtol=1e-5, atol=1e-7)
+        # A grad known only by a weak reference dies at the next step, as eager.
+        ref = weakref.ref(model[0].weight.grad)
+        step(model, opt, Tensor(X), Tensor(Y))
+        assert ref() is None
 
     def test_zero_grad_last_matches_eager_and_keeps_no_grads(self):
         def step(model, opt, x, y):
