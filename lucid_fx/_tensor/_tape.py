@@ -315,6 +315,7 @@ def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -
     _install(targets, grads, () if retain_graph else steps)
 
 
+@functools.cache
 def _tensor_type() -> type:
     from lucid_fx._tensor._tensor import Tensor  # a cycle: Tensor builds on the tape
 
