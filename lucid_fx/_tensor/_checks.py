@@ -91,5 +91,23 @@ def distinct(op: str, axis: Any, ndim: int) -> None:
             )
 
 
+def flags(api: str, requires_grad: Any, keep_grad: Any) -> None:
+    """Raise ``TypeError`` unless both Tensor flags are Python bools.
+
+    Examples:
+      >>> from lucid_fx._tensor._checks import flags
+      >>> flags("randn", True, "no")
+      Traceback (most recent call last):
+      ...
+      TypeError: randn: keep_grad must be True or False, got str 'no'.
+    """
+    for name, value in (("requires_grad", requires_grad), ("keep_grad", keep_grad)):
+        if not isinstance(value, bool):
+            raise TypeError(
+                f"{api}: {name} must be True or False, got "
+                f"{type(value).__name__} {value!r}."
+            )
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)

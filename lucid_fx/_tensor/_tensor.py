@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lucid_fx._tensor import _device, _format, _math, _ops, _tape
+from lucid_fx._tensor import _checks, _device, _format, _math, _ops, _tape
 from lucid_fx._tensor._convert import is_float, operand, to_array
 from lucid_fx._tensor._operators import TensorOperators
 from lucid_fx._tensor._pending import Pending, resolve
@@ -187,12 +187,7 @@ class Tensor(TensorOperators):
         dtype: DTypeLike | None = None,
         device: _device.DeviceLike | None = None,
     ) -> None:
-        for flag, value in (("requires_grad", requires_grad), ("keep_grad", keep_grad)):
-            if not isinstance(value, bool):
-                raise TypeError(
-                    f"Tensor: {flag} must be True or False, got "
-                    f"{type(value).__name__} {value!r}."
-                )
+        _checks.flags("Tensor", requires_grad, keep_grad)
         given = _ops.unwrap(data)
         array = to_array(given, dtype)
         if device is not None:

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lucid_fx._tensor import Tensor, leaf
+from lucid_fx._tensor import Tensor, _checks, leaf
 from lucid_fx._tensor._config import DEFAULT_DEVICE, ENABLE_X64
 from lucid_fx.random import _runs
 
@@ -149,12 +149,7 @@ def _float_leaf(
             break
     fast = keep_grad is False and (requires_grad is False or requires_grad is True)
     if not fast:  # checked before the draw: a bad flag leaves the key as it was
-        for name, value in (("requires_grad", requires_grad), ("keep_grad", keep_grad)):
-            if not isinstance(value, bool):
-                raise TypeError(
-                    f"{op}: {name} must be True or False, got "
-                    f"{type(value).__name__} {value!r}."
-                )
+        _checks.flags(op, requires_grad, keep_grad)
     spec = (kind, shape, 0, 0, DEFAULT_DEVICE.value, ENABLE_X64.value)
     sample = _runs.take(spec)
     if sample is None:
