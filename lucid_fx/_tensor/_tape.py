@@ -27,7 +27,7 @@ from typing import Any
 
 import jax
 
-from lucid_fx._tensor import _fused, _interp
+from lucid_fx._tensor import _fused, _interp, _tensor
 from lucid_fx._tensor._donation import deferred_interrupts
 from lucid_fx._tensor._fused import _program, program  # noqa: F401
 from lucid_fx._tensor._grad_mode import (  # noqa: F401  (re-exported)
@@ -310,16 +310,9 @@ def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -
         new = walk(plan, tuple(n.backward for n in steps), seed, old)
     # Plain Tensors, as PyTorch's: a Parameter's grad is no Parameter (else
     # ``module.saved = p.grad`` would register a new parameter).
-    wrap = _tensor_type()._wrap
+    wrap = _tensor.Tensor._wrap  # looked up late: _tensor builds on the tape
     grads = [wrap(g) for g in new]
     _install(targets, grads, () if retain_graph else steps)
-
-
-@functools.cache
-def _tensor_type() -> type:
-    from lucid_fx._tensor._tensor import Tensor  # a cycle: Tensor builds on the tape
-
-    return Tensor
 
 
 def _nbytes(tensors: list[Any]) -> int:
