@@ -21,7 +21,7 @@ import contextlib
 import operator
 import weakref
 from collections.abc import Hashable, Iterator
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 from typing import Any
 
 import jax
@@ -300,11 +300,8 @@ class Collected:
         set_data_each(self.holders, values)
         n = len(self.holders)
         start = n + len(self.tensors)
-        if reuse is None:
-            for t, v in zip(self.tensors, values[n:start], strict=True):
-                t.set_grad(v)
-        else:
-            set_grad_each(self.tensors, values[n:start], reuse[n:start])
+        reused = reuse[n:start] if reuse else repeat(False)
+        set_grad_each(self.tensors, values[n:start], reused)
         for o, (treedef, n) in zip(self.optimizers(), treedefs, strict=True):
             leaves = values[start : start + n]
             start += n
