@@ -8,7 +8,12 @@ from lucid_fx._tensor._device import default_device, devices, resolve
 from lucid_fx._tensor._generators import leaf
 from lucid_fx._tensor._ops import lift, lift_inplace
 from lucid_fx._tensor._tape import is_grad_enabled, no_grad
-from lucid_fx._tensor._tensor import Tensor, set_data_each, set_grad_each
+from lucid_fx._tensor._tensor import (
+    Tensor,
+    requires_grad_each,
+    set_data_each,
+    set_grad_each,
+)
 
 __all__ = [
     "Tensor",
@@ -19,6 +24,7 @@ __all__ = [
     "lift",
     "lift_inplace",
     "no_grad",
+    "requires_grad_each",
     "resolve",
     "set_data_each",
     "set_grad_each",

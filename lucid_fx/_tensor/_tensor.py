@@ -990,6 +990,22 @@ def set_data_each(tensors: Sequence[Tensor], arrays: Iterable[jax.Array]) -> Non
     deque(map(_SET_DATA, tensors, arrays), maxlen=0)
 
 
+_RAW_REQUIRES_GRAD = operator.attrgetter("_requires_grad")
+
+
+def requires_grad_each(tensors: Sequence[Tensor]) -> tuple[bool, ...]:
+    """``tuple(t.requires_grad for t in tensors)`` in one C-level pass (no
+    property call per tensor): part of a compiled step's signature.
+
+    Examples:
+      >>> from lucid_fx import Tensor
+      >>> from lucid_fx._tensor import requires_grad_each
+      >>> requires_grad_each([Tensor([1.0], requires_grad=True), Tensor([2.0])])
+      (True, False)
+    """
+    return tuple(map(_RAW_REQUIRES_GRAD, tensors))
+
+
 def set_grad_each(
     tensors: Sequence[Tensor],
     arrays: Iterable[jax.Array | None],

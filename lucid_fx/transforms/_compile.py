@@ -170,20 +170,23 @@ class _Program:
     def check_labels(self, inputs: list[Tensor]) -> None:
         """Raise the eager loss's ``ValueError`` for an invalid label. An
         array checked at the last call (the same batch again) is not re-read."""
-        checked = []
+        checked = self._checked
         for n, (i, classes, ignore_index, api) in enumerate(self.labels):
             array = inputs[i].data
-            last = self._checked[n] if n < len(self._checked) else None
-            if last is None or last() is not array:
-                # A batch sharded over processes: each checks its own rows.
-                parts = (
-                    [array]
-                    if array.is_fully_addressable
-                    else [shard.data for shard in array.addressable_shards]
-                )
-                for part in parts:
-                    check_class_target(part, classes, ignore_index, api)
-            checked.append(weakref.ref(array))
+            last = checked[n] if n < len(checked) else None
+            if last is not None and last() is array:
+                continue
+            # A batch sharded over processes: each checks its own rows.
+            parts = (
+                [array]
+                if array.is_fully_addressable
+                else [shard.data for shard in array.addressable_shards]
+            )
+            for part in parts:
+                check_class_target(part, classes, ignore_index, api)
+            if checked is self._checked:  # the first new array: copy, then edit
+                checked = checked + [None] * (len(self.labels) - len(checked))
+            checked[n] = weakref.ref(array)
         self._checked = checked
 
 

@@ -28,7 +28,12 @@ import jax
 import numpy as np
 
 from lucid_fx import random
-from lucid_fx._tensor import Tensor, set_data_each, set_grad_each
+from lucid_fx._tensor import (
+    Tensor,
+    requires_grad_each,
+    set_data_each,
+    set_grad_each,
+)
 from lucid_fx._tensor._donation import deferred_interrupts, donatable, sole
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
@@ -43,7 +48,6 @@ from lucid_fx.transforms._signature import (
 _DATA = operator.attrgetter("data")
 _GRAD = operator.attrgetter("grad")
 _VALUES = dict.values
-_REQUIRES_GRAD = operator.attrgetter("requires_grad")
 _NUMBER = (int, float)
 
 
@@ -182,6 +186,7 @@ class Collected:
     def rebind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         """Take this call's argument Tensors (a new batch) in place of the
         last call's, if the structure allows; False if it does not."""
+        replaced = False
         for where, i, replaceable in self.tensor_at:
             new = args[where] if type(where) is int else kwargs[where]
             old = self.tensors[i]
@@ -192,7 +197,8 @@ class Collected:
             del self._index[id(old)]
             self._index[id(new)] = i
             self.tensors[i] = new
-        if self.tensor_at:
+            replaced = True
+        if replaced:
             self.inputs = [t for i, t in enumerate(self.tensors) if i not in self.owned]
         return self.unchanged()
 
@@ -232,39 +238,42 @@ class Collected:
         slots = list(map(_DATA, self.holders))
         ties = _ties(slots) if len(set(map(id, slots))) != len(slots) else ()
         # A grad Tensor someone else holds (``g = p.grad``) travels as the
-        # Tensor: never donated, its array is passed as kept.
+        # Tensor: never donated (its array is unwrapped into ``kept`` below).
         grads = list(map(_GRAD, self.tensors))
-        shared, g = False, None
-        for g, alone in zip(grads, sole(grads), strict=True):
-            shared = shared or not alone and g is not None
-            slots.append(g.data if alone else g)
-        del grads, g
-        hyper, treedefs = [], []
-        first = len(slots)  # the optimizers' leaves from here on
+        slots += [g.data if alone else g for g, alone in zip(grads, sole(grads))]
+        del grads
+        hyper, treedefs, dicts = [], [], []
         for o in optimizers:
             h, state = o.bridge_state()
             hyper.append(h)
-            leaves, treedef = (state, None) if type(state) is list else _flat(state)
-            slots += leaves
-            treedefs.append((treedef, len(leaves)))
-            del h, state, leaves
+            start = len(slots)
+            if type(state) is list:  # one dict per parameter
+                slots += state
+                treedefs.append((None, len(state)))
+                dicts.append((start, len(slots)))
+            else:
+                leaves, treedef = _flat(state)
+                slots += leaves
+                treedefs.append((treedef, len(leaves)))
+                del leaves
+            del h, state
         mask = sole(slots)
         # A parameter's optimizer state (a dict) is donated only when each
         # array in it is held by the dict alone (``opt.state_dict()`` shares):
         # one pass over all their arrays, a dict at a time only if one fails.
-        states = [a for a in slots[first:] if type(a) is dict]
+        states = list(chain.from_iterable(slots[a:b] for a, b in dicts))
         if states and not all(sole(list(chain.from_iterable(map(_VALUES, states))))):
-            for i in range(first, len(slots)):
-                a = slots[i]
-                if mask[i] and type(a) is dict and not _owned(a):
-                    mask[i] = False
-            a = None
+            for a, b in dicts:
+                for i in range(a, b):
+                    if mask[i] and not _owned(slots[i]):
+                        mask[i] = False
         del states
         donated = list(compress(slots, mask))
-        kept = list(compress(slots, map(operator.not_, mask)))
+        kept = [
+            a.data if isinstance(a, Tensor) else a
+            for a in compress(slots, map(operator.not_, mask))
+        ]
         del slots
-        if shared:
-            kept = [a.data if isinstance(a, Tensor) else a for a in kept]
         numbers = [args[w] if type(w) is int else kwargs[w] for w in self.number_at]
         tensors = list(map(_DATA, self.inputs))
         # The key travels as its raw uint32 data: a typed key array argument
@@ -273,7 +282,7 @@ class Collected:
         layout = (
             tuple([(a.shape, a.dtype) for a in tensors]),
             self.structure,
-            tuple(map(_REQUIRES_GRAD, self.tensors)),
+            requires_grad_each(self.tensors),
             tuple([o.bridge_signature() for o in optimizers]),
             tuple(treedefs),
             tuple(mask),
