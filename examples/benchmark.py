@@ -722,7 +722,9 @@ def bench_ops(repeats: int) -> dict:
     """One op per family on 4 elements, forward + backward, vs PyTorch eager.
 
     Each call is the op, a ``sum`` where the op's result is not a scalar, and
-    ``backward()``: the overhead a user pays per op in an eager loop.
+    ``backward()``: the overhead a user pays per op in an eager loop. For the
+    generators the op makes a leaf that requires grad, so the gradient reaches
+    it. Two more rows time the generators' creation alone, for reference.
     """
     data, pair = [0.5, -1.0, 2.0, 0.25], [1.5, 2.0, -0.5, 1.0]
     t, u = Tensor(data, requires_grad=True), Tensor(pair, requires_grad=True)
@@ -733,9 +735,17 @@ def bench_ops(repeats: int) -> dict:
         "reduction max": lambda: lucid_fx.max(t).backward(),
         "product dot": lambda: lucid_fx.dot(t, u).backward(),
         "utility stack": lambda: lucid_fx.stack([t, u]).sum().backward(),
-        "generator zeros": lambda: lucid_fx.zeros(4, requires_grad=True),
+        "generator zeros": lambda: (
+            lucid_fx.zeros(4, requires_grad=True).sum().backward()
+        ),
         "linalg det": lambda: lucid_fx.linalg.det(m).backward(),
-        "random randn": lambda: lucid_fx.random.randn(4),
+        "random randn": lambda: (
+            lucid_fx.random.randn(4, requires_grad=True).sum().backward()
+        ),
+        # Creation alone: no op, no backward (not the issue's measure; its
+        # floor is one XLA buffer made and freed per call).
+        "zeros, made only": lambda: lucid_fx.zeros(4, requires_grad=True),
+        "randn, made only": lambda: lucid_fx.random.randn(4),
     }
     result: dict = {"families": list(ours)}
     if torch is None:
@@ -752,9 +762,11 @@ def bench_ops(repeats: int) -> dict:
         "reduction max": lambda: torch.amax(tt).backward(),
         "product dot": lambda: torch.dot(tt, tu).backward(),
         "utility stack": lambda: torch.stack([tt, tu]).sum().backward(),
-        "generator zeros": lambda: torch.zeros(4, requires_grad=True),
+        "generator zeros": lambda: torch.zeros(4, requires_grad=True).sum().backward(),
         "linalg det": lambda: torch.linalg.det(tm).backward(),
-        "random randn": lambda: torch.randn(4),
+        "random randn": lambda: torch.randn(4, requires_grad=True).sum().backward(),
+        "zeros, made only": lambda: torch.zeros(4, requires_grad=True),
+        "randn, made only": lambda: torch.randn(4),
     }
     rows, micro = {}, {}
     for name in ours:
