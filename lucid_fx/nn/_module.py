@@ -520,6 +520,18 @@ class Module:
             buffer.data = convert(buffer.data)
         return self
 
+    def cpu(self) -> Module:
+        """Move parameters, grads and buffers to the first CPU device, in
+        place (``to("cpu")``, as PyTorch's ``Module.cpu``); returns the module.
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> layer = nn.Linear(2, 2).cpu()
+          >>> layer.weight.device.platform
+          'cpu'
+        """
+        return self.to("cpu")
+
     def float(self) -> Module:
         """Cast floating parameters to float32."""
         return self.to(dtype=jnp.float32)

@@ -34,6 +34,13 @@ def test_module_to_device_and_input_mismatch():
         model(Tensor(np.ones((1, 3), np.float32), device="cpu:0"))
     out = model(Tensor(np.ones((1, 3), np.float32), device="cpu:2"))
     assert out.device == _on(2)
+    out.sum().backward()
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    assert model.cpu() is model  # PyTorch's Module.cpu: to("cpu"), in place
+    for p in model.parameters():
+        assert p.device == _on(0) and p.grad.device == _on(0)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
 
 
 def test_grads_optimizer_state_and_compiled_steps_stay_on_the_device():
