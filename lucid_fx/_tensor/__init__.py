@@ -10,6 +10,7 @@ from lucid_fx._tensor._ops import lift, lift_inplace
 from lucid_fx._tensor._tape import is_grad_enabled, no_grad
 from lucid_fx._tensor._tensor import (
     Tensor,
+    data_each,
     requires_grad_each,
     set_data_each,
     set_grad_each,
@@ -17,6 +18,7 @@ from lucid_fx._tensor._tensor import (
 
 __all__ = [
     "Tensor",
+    "data_each",
     "default_device",
     "devices",
     "is_grad_enabled",

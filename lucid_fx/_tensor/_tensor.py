@@ -967,6 +967,24 @@ _SET_DATA = Tensor._data.__set__  # type: ignore[attr-defined]
 _RAW_DATA = operator.attrgetter("_data")
 
 
+def data_each(tensors: Sequence[Tensor]) -> list[jax.Array]:
+    """``[t.data for t in tensors]`` in C-level passes: a compiled step's
+    read-out. A tensor holding a deferred value has it computed, as ``data``
+    does.
+
+    Examples:
+      >>> from lucid_fx import Tensor
+      >>> from lucid_fx._tensor import data_each
+      >>> x = Tensor([1.0], requires_grad=True)
+      >>> [a.tolist() for a in data_each([x, x * 2.0])]
+      [[1.0], [2.0]]
+    """
+    arrays = list(map(_RAW_DATA, tensors))
+    if Pending in set(map(type, arrays)):
+        arrays = [t.data for t in tensors]
+    return arrays
+
+
 def set_data_each(tensors: Sequence[Tensor], arrays: Iterable[jax.Array]) -> None:
     """``t.set_data(a)`` for each tensor and array, in one C-level pass.
 

@@ -30,6 +30,7 @@ import numpy as np
 from lucid_fx import random
 from lucid_fx._tensor import (
     Tensor,
+    data_each,
     requires_grad_each,
     set_data_each,
     set_grad_each,
@@ -235,7 +236,7 @@ class Collected:
         cache key.
         """
         optimizers = self.optimizers()
-        slots = list(map(_DATA, self.holders))
+        slots = data_each(self.holders)
         ties = _ties(slots) if len(set(map(id, slots))) != len(slots) else ()
         # A grad Tensor someone else holds (``g = p.grad``) travels as the
         # Tensor: never donated (its array is unwrapped into ``kept`` below).
@@ -275,7 +276,7 @@ class Collected:
         ]
         del slots
         numbers = [args[w] if type(w) is int else kwargs[w] for w in self.number_at]
-        tensors = list(map(_DATA, self.inputs))
+        tensors = data_each(self.inputs)
         # The key travels as its raw uint32 data: a typed key array argument
         # sends every call down jit's Python path (~0.7 ms, measured).
         key = random.get_rng_state_data()
