@@ -258,6 +258,10 @@ class Collected:
                 treedefs.append((treedef, len(leaves)))
                 del leaves
             del h, state
+        # Read before the donation pass: an input that is also a state slot (a
+        # module's buffer passed as an argument) is then held twice, so never
+        # donated (XLA refuses a buffer donated and passed in one call).
+        tensors = data_each(self.inputs)
         mask = sole(slots)
         # A parameter's optimizer state (a dict) is donated only when each
         # array in it is held by the dict alone (``opt.state_dict()`` shares):
@@ -276,7 +280,6 @@ class Collected:
         ]
         del slots
         numbers = [args[w] if type(w) is int else kwargs[w] for w in self.number_at]
-        tensors = data_each(self.inputs)
         # The key travels as its raw uint32 data: a typed key array argument
         # sends every call down jit's Python path (~0.7 ms, measured).
         key = random.get_rng_state_data()

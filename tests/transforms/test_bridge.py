@@ -454,6 +454,43 @@ def test_buffers_are_state_written_back_by_a_compiled_step():
     assert model.by_rebind is slot and slot.tolist() == [6.0]
 
 
+class _HalvedScale(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.register_buffer("scale", Tensor(np.array([1.0, 2.0], np.float32)))
+
+    def forward(self, x):
+        self.scale.data = self.scale.data * 0.5  # the step changes the buffer
+        return self.fc(x) * self.scale
+
+
+def _buffer_argument_step(model, opt, x, scale):
+    opt.zero_grad()
+    loss = (model(x) * scale).sum()  # ``scale`` is also the model's buffer
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def test_a_buffer_passed_as_an_argument_too_is_not_donated_and_equals_eager():
+    # Its array was donated as state and passed as an input of the same
+    # call: XLA refused the call ("a buffer that was previously donated").
+    x = Tensor(X)
+    models = []
+    for _ in range(2):
+        lucid_fx.random.seed(0)
+        models.append(_HalvedScale())
+    opts = [optim.SGD(m.parameters(), lr=0.1) for m in models]
+    step = lucid_fx.compile(_buffer_argument_step)
+    for _ in range(3):
+        eager = _buffer_argument_step(models[0], opts[0], x, models[0].scale)
+        compiled = step(models[1], opts[1], x, models[1].scale)
+        np.testing.assert_allclose(compiled.item(), eager.item(), rtol=1e-6)
+    for a, b in zip(models[1].state_dict().values(), models[0].state_dict().values()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
 def _noisy_step(x):
     key = lucid_fx.random.next_key()
     return x + jax.random.uniform(key, x.shape)
