@@ -11,6 +11,7 @@ import pathlib
 import tempfile
 
 import numpy as np
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -20,6 +21,15 @@ import lucid_fx.nn as nn
 from lucid_fx import Tensor, optim
 from tests.fingerprint import fingerprint
 from tests.helpers import train_step
+
+# One compiled step serves every example (programs are shared between equal
+# models), and the machine sets random slopes, each a module config of its own
+# program: past 8 programs compile warns, as documented (tested in
+# tests/transforms). Here that warning is expected, not a failure: with it an
+# error, hypothesis seed 6 failed (a flaky test, at the ninth session's code too).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:lucid_fx.compile.*has been compiled:RuntimeWarning"
+)
 
 DOCUMENTED = (TypeError, ValueError, KeyError, RuntimeError, FileNotFoundError)
 VALUES = st.one_of(st.floats(-10, 10, width=32), st.sampled_from([0.0, -0.0]))
