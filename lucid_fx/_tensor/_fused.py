@@ -74,7 +74,7 @@ def program(
     """
     count = _sights.get(plan, 0)
     if count >= FUSE_AFTER:  # fused already: recency lives in _program's LRU
-        pending = _compiling.get(plan)
+        pending = _compiling.get(plan) if _compiling else None
         if pending is not None and not pending.is_set():
             return None
         misses = build.cache_info().misses  # type: ignore[attr-defined]

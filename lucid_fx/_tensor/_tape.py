@@ -219,17 +219,23 @@ def reverse_topological(root: Any) -> list[Any]:
     order: list[Any] = []
     seen: set[int] = set()
     stack: list[tuple[Any, bool]] = [(root, False)]
+    pop, push, mark, out = stack.pop, stack.append, seen.add, order.append
     while stack:
-        tensor, expanded = stack.pop()
+        tensor, expanded = pop()
         if expanded:
-            order.append(tensor)
+            out(tensor)
             continue
-        if id(tensor) in seen:
+        key = id(tensor)
+        if key in seen:
             continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor._node is not None:
-            stack.extend((p, False) for p in tensor._node.parents)
+        mark(key)
+        node = tensor._node
+        if node is None:  # a leaf: done at once
+            out(tensor)
+            continue
+        push((tensor, True))
+        for p in node.parents:
+            push((p, False))
     order.reverse()
     return order
 
@@ -260,28 +266,14 @@ def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -
     if retain_graph and type(root._data) is Pending:
         root.data  # noqa: B018  (compute the deferred ops: nodes keep residuals)
     order = reverse_topological(root)
-    plan, steps, targets, args, deferred = _plan(order, keep_grad)
-    for node, arg in zip(steps, args, strict=True):
-        if arg is None:
-            raise RuntimeError(_MSG_FREED)
-        for parent, then in zip(node.parents, node.versions, strict=True):
-            if parent._version != then:
-                raise RuntimeError(
-                    _MSG_MODIFIED.format(
-                        shape=parent.shape, now=parent._version, then=then
-                    )
-                )
+    plan, steps, targets, args, deferred, direct = _plan(order, keep_grad)
     if tracing():
         for t in targets:
             check_writable(t, t._birth, f"a tensor of shape {t.shape}")
     old = tuple(None if t._grad is None else t._grad.data for t in targets)
     fused = None
     nbytes = _nbytes(targets)
-    if (
-        len(steps) <= MAX_FUSED_NODES
-        and not any(node.direct for node in steps)
-        and nbytes <= MAX_FUSED_GRAD_BYTES
-    ):
+    if len(steps) <= MAX_FUSED_NODES and not direct and nbytes <= MAX_FUSED_GRAD_BYTES:
         # None until the wiring recurs and is compiled. Inside a trace
         # (lucid_fx.compile) the program is inlined: no background compile.
         arguments = None
@@ -341,8 +333,8 @@ def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> Non
 
 def _plan(
     order: list[Any], keep_all: bool
-) -> tuple[Hashable, list[Node], list[Any], tuple[Any, ...], list[Any]]:
-    """The graph's wiring by position in ``order`` (root first).
+) -> tuple[Hashable, list[Node], list[Any], tuple[Any, ...], list[Any], bool]:
+    """The graph's wiring by position in ``order`` (root first), checked.
 
     Returns the plan (each node step is ``(position, parent positions, rule,
     forward)``, -1 for a parent that does not require grad; ``forward`` is
@@ -351,42 +343,62 @@ def _plan(
     argument; then the targets' positions), the nodes of those steps, the
     targets (the leaves that receive a cotangent, and the non-leaves that keep
     their gradient), each step's argument for the fused program (its VJP or
-    residuals; a deferred op's array inputs; None for a freed node) and the
-    tensors of the deferred steps. Positions only, so graphs wired alike share
-    one program.
+    residuals; a deferred op's array inputs), the tensors of the deferred
+    steps, and whether a step is ``direct``. Positions only, so graphs wired
+    alike share one program.
+
+    Raises the freed-graph error for a step whose saved values are gone, and
+    the in-place error for a parent modified since its op was recorded, in
+    step order, before any deferred value is computed.
     """
     position = {id(t): i for i, t in enumerate(order)}
     reached = {0}
     wiring, steps, targets, target_positions, args, pending = [], [], [], [], [], []
+    direct = False
     for i, tensor in enumerate(order):
         if i not in reached:
             continue
         node = tensor._node
-        if node is None or keep_all or tensor.keep_grad:
+        if node is None:
             targets.append(tensor)
             target_positions.append(i)
-        if node is None:
             continue
-        parents = tuple(
-            position[id(p)] if p.requires_grad else -1 for p in node.parents
-        )
-        reached.update(parents)
-        wiring.append([i, parents, node.rule, None])
-        steps.append(node)
-        args.append(node.vjp_fn)
+        if keep_all or tensor.keep_grad:
+            targets.append(tensor)
+            target_positions.append(i)
         data = tensor._data
         # An op still to run: not computed, not a row of the interpreter's.
-        if type(data) is Pending and data.value is None and data.node is not None:
-            pending.append((len(steps) - 1, i, data))
+        waits = type(data) is Pending and data.value is None and data.node is not None
+        if not waits and node.vjp_fn is None:
+            raise RuntimeError(_MSG_FREED)
+        parents = []
+        for p, then in zip(node.parents, node.versions, strict=True):
+            if p._version != then:
+                raise RuntimeError(
+                    _MSG_MODIFIED.format(shape=p.shape, now=p._version, then=then)
+                )
+            if p._requires_grad:
+                j = position[id(p)]
+                parents.append(j)
+                reached.add(j)
+            else:
+                parents.append(-1)
+        if waits:
+            pending.append((len(steps), i, data))
+        direct = direct or node.direct
+        wiring.append((i, tuple(parents), node.rule, None))
+        steps.append(node)
+        args.append(node.vjp_fn)
     deferred = []
     if pending:
-        waiting = {id(data): i for _, i, data in pending}
-        if at_top_level() and all(_internal(data, waiting) for _, _, data in pending):
+        inputs = _deferred_inputs(pending) if at_top_level() else None
+        if inputs is not None:
             # Deferred ops of this graph run inside its fused program: where
             # each input comes from (computed in the program, or an array).
-            for k, i, data in pending:
-                spec, args[k] = _inputs(data, waiting)
-                wiring[k][3] = (data.flat.forward, spec)
+            for (k, i, data), (spec, arrays) in zip(pending, inputs, strict=True):
+                step, parents, rule, _ = wiring[k]
+                wiring[k] = (step, parents, rule, (data.flat.forward, spec))
+                args[k] = arrays
                 deferred.append(order[i])
         else:
             # Inside a trace (never store a tracer: compute concretely now),
@@ -395,32 +407,31 @@ def _plan(
             for k, _, data in reversed(pending):
                 resolve(data)
                 args[k] = steps[k].vjp_fn
-    plan = (tuple(map(tuple, wiring)), tuple(target_positions))
-    return plan, steps, targets, tuple(args), deferred
+    plan = (tuple(wiring), tuple(target_positions))
+    return plan, steps, targets, tuple(args), deferred, direct
 
 
-def _internal(pending: Pending, waiting: dict[int, int]) -> bool:
-    """Whether every uncomputed input of ``pending`` is a step of this plan."""
-    return all(
-        id(x) in waiting
-        for x in pending.inputs  # type: ignore[union-attr]
-        if type(x) is Pending and x.value is None
-    )
-
-
-def _inputs(pending: Pending, waiting: dict[int, int]) -> tuple[tuple, tuple]:
-    """A deferred op's inputs: where each comes from in the plan (a position,
-    or -1) and the arrays passed as arguments."""
-    spec, arrays = [], []
-    for x in pending.inputs:  # type: ignore[union-attr]
-        if type(x) is Pending:
-            if x.value is None:
-                spec.append(waiting[id(x)])
-                continue
-            x = x.value
-        spec.append(-1)
-        arrays.append(x)
-    return tuple(spec), tuple(arrays)
+def _deferred_inputs(pending: list[tuple[int, int, Pending]]) -> list | None:
+    """Each deferred op's inputs: where each comes from in the plan (the
+    position of a deferred input, or -1) and the arrays passed as arguments;
+    None if an uncomputed input is not a step of this plan."""
+    waiting = {id(data): i for _, i, data in pending}
+    found = []
+    for _, _, data in pending:
+        spec, arrays = [], []
+        for x in data.inputs:  # type: ignore[union-attr]
+            if type(x) is Pending:
+                if x.value is None:
+                    j = waiting.get(id(x))
+                    if j is None:
+                        return None
+                    spec.append(j)
+                    continue
+                x = x.value
+            spec.append(-1)
+            arrays.append(x)
+        found.append((tuple(spec), tuple(arrays)))
+    return found
 
 
 def walk(
