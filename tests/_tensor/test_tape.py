@@ -340,6 +340,26 @@ class TestInPlaceSinceUse:
             y.backward()
         assert x.grad is None
 
+    def test_the_error_comes_before_any_deferred_value_is_computed(self):
+        # y's deferred op reads a deferred value from outside its graph (a is
+        # no longer differentiated), so backward would compute it; the
+        # in-place check fails first, and nothing was computed or changed.
+        from lucid_fx._tensor._pending import Pending
+
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        w = Tensor([3.0, 4.0], requires_grad=True)
+        a = x * 2.0
+        a.requires_grad = False
+        y = (a * w).sum()
+        assert type(a._data) is Pending and a._data.value is None
+        with no_grad():
+            double_(w)
+        with pytest.raises(RuntimeError, match="modified by an in-place"):
+            y.backward()
+        assert type(a._data) is Pending and a._data.value is None
+        assert w.grad is None
+        np.testing.assert_allclose(a.numpy(), [2.0, 4.0])
+
     def test_augmented_item_assignment_in_the_graph_raises_not_cycles(self):
         # y[0] += 1 reads y[0] (recorded on y), then writes into y: the read's
         # node would route its gradient into y's new history (a cycle). It
