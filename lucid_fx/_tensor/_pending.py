@@ -15,6 +15,14 @@ forward and its inputs. The value is computed when something needs it:
   a new wiring of familiar ops; see ``_interp``), or node by node before the
   walk.
 
+The fused program returns only the values someone may read: the root's,
+and those of tensors referenced from outside the graph (a variable of the
+user's, another graph's node; ``_tape._plan`` counts references). The rest
+are read by nothing once ``backward`` frees the graph (it drops each node's
+links to its inputs, as PyTorch frees saved values), so they are never
+copied out; should a reference be missed, the tensor stays deferred, detached
+from the freed graph, and is computed when read.
+
 Inputs are captured by value when the op is recorded (an array, or the
 ``Pending`` of an input that is itself deferred), so a later in-place change
 to an input never alters the result, exactly as if the op had run at once;

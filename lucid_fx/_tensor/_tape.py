@@ -21,6 +21,7 @@ import contextvars
 import functools
 import itertools
 import math
+import sys
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
@@ -59,6 +60,21 @@ _STAMPS = itertools.count()
 # activations as it goes), and there one dispatch per node is cheap.
 MAX_FUSED_NODES = 512
 MAX_FUSED_GRAD_BYTES = 16 * 2**20
+
+
+def _graph_refs() -> int:
+    """References to a deferred tensor that nobody but its graph holds, while
+    ``_plan`` looks at it, besides one per step that reads it: the order list,
+    the loop variable, ``enumerate``'s reused result tuple and getrefcount's
+    argument (measured, in the loop's own shape, not assumed). More means
+    someone may read its value after backward, so the fused program returns
+    it. A wrong count is safe: a value not returned is computed when read."""
+    for _, probe in enumerate([object()]):
+        return sys.getrefcount(probe)
+    raise AssertionError  # pragma: no cover
+
+
+_GRAPH_REFS = _graph_refs()
 
 # Gradients are read, summed and written under this lock, so backward() calls
 # from several threads into one model accumulate every contribution.
@@ -147,12 +163,12 @@ def fused_calls(
         if forward is None:
             calls[k] = arg if rule is None else functools.partial(rule, arg)
             continue
-        run, spec = forward
+        run, spec, _ = forward
         given = iter(arg)
         arrays = [computed[j] if j >= 0 else next(given) for j in spec]
         computed[i], leaves = run(*arrays)
         calls[k] = functools.partial(rule, leaves)
-    values = tuple(computed[w[0]] for w in wiring if w[3] is not None)
+    values = tuple(computed[w[0]] for w in wiring if w[3] is not None and w[3][2])
     return tuple(calls), values
 
 
@@ -292,11 +308,16 @@ def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -
         new = _interp.backward(plan, args, order, seed, old)
     if fused is not None:
         new, values = fused(args, seed, old)
-        for tensor, value in zip(deferred, values, strict=True):
-            tensor._data.done(value)  # the lock is held: still this Pending
-            tensor._data = value
+        given = iter(values)
+        for tensor, held in deferred:
+            data = tensor._data  # the lock is held: still this Pending
+            if held:
+                data.done(next(given))
+                tensor._data = data.value
+            else:  # read by this graph only: dropped with it (or, if a
+                data.node = None  # reference was missed, computed when read)
     elif new is None:  # node by node: one compiled call per op and per sum
-        for tensor in reversed(deferred):  # their forwards, inputs first
+        for tensor, _ in reversed(deferred):  # their forwards, inputs first
             data = tensor._data  # one compiled call each, no walk per tensor
             tensor._data = data.value if data.value is not None else run(data)
         new = walk(plan, tuple(n.backward for n in steps), seed, old)
@@ -314,15 +335,17 @@ def _nbytes(tensors: list[Any]) -> int:
 
 
 def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> None:
-    """Free the used nodes, then set every target's grad with Ctrl-C held.
+    """Free the used nodes (their saved values and their links to their
+    inputs), then set every target's grad with Ctrl-C held.
 
     Freeing first means an interrupt leaves either the old grads (perhaps with
     the graph freed: a retried ``backward`` then raises the freed-graph error)
     or the new ones. One grad is one attribute store, which an interrupt
     cannot split; several are written under ``deferred_interrupts``.
     """
-    for node in freed:
-        node.vjp_fn = None
+    for node in freed:  # as PyTorch frees saved values: a held output of
+        node.vjp_fn = None  # the graph no longer keeps its inputs alive
+        node.parents = node.versions = ()
     if len(targets) == 1:
         targets[0]._grad = grads[0]
         return
@@ -344,7 +367,9 @@ def _plan(
     targets (the leaves that receive a cotangent, and the non-leaves that keep
     their gradient), each step's argument for the fused program (its VJP or
     residuals; a deferred op's array inputs), the tensors of the deferred
-    steps, and whether a step is ``direct``. Positions only, so graphs wired
+    steps (each with whether it is *held*: the root, or referenced from
+    outside this graph; the fused program returns only those values), and
+    whether a step is ``direct``. Positions only, so graphs wired
     alike share one program.
 
     Raises the freed-graph error for a step whose saved values are gone, and
@@ -353,6 +378,7 @@ def _plan(
     """
     position = {id(t): i for i, t in enumerate(order)}
     reached = {0}
+    uses = [0] * len(order)  # per position: the steps that read it
     wiring, steps, targets, target_positions, args, pending = [], [], [], [], [], []
     direct = False
     for i, tensor in enumerate(order):
@@ -381,10 +407,14 @@ def _plan(
                 j = position[id(p)]
                 parents.append(j)
                 reached.add(j)
+                uses[j] += 1
             else:
                 parents.append(-1)
         if waits:
-            pending.append((len(steps), i, data))
+            # Its value is returned by the fused program only if someone but
+            # this graph may read it: the root, or a tensor held elsewhere.
+            held = i == 0 or sys.getrefcount(tensor) > _GRAPH_REFS + uses[i]
+            pending.append((len(steps), i, data, held))
         direct = direct or node.direct
         wiring.append((i, tuple(parents), node.rule, None))
         steps.append(node)
@@ -394,30 +424,31 @@ def _plan(
         inputs = _deferred_inputs(pending) if at_top_level() else None
         if inputs is not None:
             # Deferred ops of this graph run inside its fused program: where
-            # each input comes from (computed in the program, or an array).
-            for (k, i, data), (spec, arrays) in zip(pending, inputs, strict=True):
+            # each input comes from (computed in the program, or an array),
+            # and whether the program returns its value.
+            for (k, i, data, held), (spec, arrays) in zip(pending, inputs, strict=True):
                 step, parents, rule, _ = wiring[k]
-                wiring[k] = (step, parents, rule, (data.flat.forward, spec))
+                wiring[k] = (step, parents, rule, (data.flat.forward, spec, held))
                 args[k] = arrays
-                deferred.append(order[i])
+                deferred.append((order[i], held))
         else:
             # Inside a trace (never store a tracer: compute concretely now),
             # or a deferred input from outside this graph's steps (detached,
             # or its requires_grad turned off since): compute them now.
-            for k, _, data in reversed(pending):
+            for k, _, data, _ in reversed(pending):
                 resolve(data)
                 args[k] = steps[k].vjp_fn
     plan = (tuple(wiring), tuple(target_positions))
     return plan, steps, targets, tuple(args), deferred, direct
 
 
-def _deferred_inputs(pending: list[tuple[int, int, Pending]]) -> list | None:
+def _deferred_inputs(pending: list[tuple[int, int, Pending, bool]]) -> list | None:
     """Each deferred op's inputs: where each comes from in the plan (the
     position of a deferred input, or -1) and the arrays passed as arguments;
     None if an uncomputed input is not a step of this plan."""
-    waiting = {id(data): i for _, i, data in pending}
+    waiting = {id(data): i for _, i, data, _ in pending}
     found = []
-    for _, _, data in pending:
+    for _, _, data, _ in pending:
         spec, arrays = [], []
         for x in data.inputs:  # type: ignore[union-attr]
             if type(x) is Pending:

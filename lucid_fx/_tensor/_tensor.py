@@ -439,7 +439,10 @@ class Tensor(TensorOperators):
         any ``grad`` changes, and Ctrl-C is held while they are installed.
         Calls from several threads into one model accumulate every contribution
         (gradients are written under a lock). A tensor that a recorded op used
-        and that was modified in place since makes it raise.
+        and that was modified in place since makes it raise. Without
+        ``retain_graph`` the graph is freed, as in PyTorch: its saved values
+        and its links to its inputs, so a result kept afterwards (a loss kept
+        for logging) keeps no intermediate tensor alive.
 
         Args:
           gradient: the cotangent, of this tensor's shape. Default: ones (for a

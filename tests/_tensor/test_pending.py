@@ -217,3 +217,90 @@ def test_deepcopy_and_pickle_of_a_deferred_tensor():
     y = x * 2.0
     np.testing.assert_array_equal(copy.deepcopy(y).numpy(), [2.0, 4.0])
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(y._data)), [2.0, 4.0])
+
+
+def _fused_sight(fn, x):
+    """Run fn(x).backward() until its wiring's fused program is ready; return
+    the last sight's (loss, held values) and the plan's "held" flags."""
+    from lucid_fx._tensor import _tape
+
+    flags = []
+    plan = _tape._plan
+
+    def spy(order, keep_all):
+        found = plan(order, keep_all)
+        flags.append([w[3][2] for w in found[0][0] if w[3] is not None])
+        return found
+
+    for _ in range(_fused.FUSE_AFTER + 1):
+        fn(x)[0].backward()
+    assert _fused.wait(timeout=120)
+    _tape._plan = spy
+    try:
+        x.grad = None
+        loss, held = fn(x)
+        loss.backward()
+    finally:
+        _tape._plan = plan
+    return loss, held, flags[-1]
+
+
+def _exp_of_square(x, hold):
+    h = (x * x).exp()  # two deferred intermediates: x * x, and h
+    return h.sum(), (h if hold else None)
+
+
+def test_fused_backward_returns_only_values_someone_holds():
+    want = np.exp(XV.astype(np.float64) ** 2)
+    x = Tensor(XV, requires_grad=True)
+    loss, h, flags = _fused_sight(lambda x: _exp_of_square(x, True), x)
+    # root (the loss), h (held by the test), x * x (held by nothing else)
+    assert flags == [True, True, False]
+    assert isinstance(h._data, jax.Array)  # computed by the backward itself
+    np.testing.assert_allclose(h.numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(loss.item(), want.sum(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * XV * want, rtol=1e-5)
+    x = Tensor(XV, requires_grad=True)
+    loss, _, flags = _fused_sight(lambda x: _exp_of_square(x, False), x)
+    assert flags == [True, False, False]
+    np.testing.assert_allclose(loss.item(), want.sum(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * XV * want, rtol=1e-5)
+
+
+def test_a_held_result_no_longer_keeps_the_graph_alive_after_backward():
+    # As in PyTorch: backward frees the graph, so a loss kept for logging does
+    # not keep the intermediates (or the arrays they read) alive.
+    import weakref
+
+    for sights in (1, _fused.FUSE_AFTER + 2):  # node by node, then fused
+        x = Tensor(XV, requires_grad=True)
+        for _ in range(sights):
+            h = (x * 2.0).tanh()
+            ref = weakref.ref(h)
+            loss = h.sum()
+            del h
+            loss.backward()
+            _fused.wait(timeout=120)
+        assert ref() is None, sights
+        np.testing.assert_allclose(
+            loss.item(), np.tanh(2.0 * XV.astype(np.float64)).sum(), rtol=1e-6
+        )
+        with pytest.raises(RuntimeError, match="already used by a backward"):
+            loss.backward()
+
+
+def test_a_value_the_count_missed_is_computed_when_read(monkeypatch):
+    # If the reference count ever misses a holder, the value was not returned
+    # by the fused program; it is computed, right, when read.
+    from lucid_fx._tensor import _tape
+
+    monkeypatch.setattr(_tape, "_GRAPH_REFS", 1000)  # nothing looks held
+    x = Tensor(XV, requires_grad=True)
+    loss, h, flags = _fused_sight(lambda x: _exp_of_square(x, True), x)
+    assert flags == [True, False, False]
+    assert _deferred(h)
+    want = np.exp(XV.astype(np.float64) ** 2)
+    np.testing.assert_allclose(h.numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * XV * want, rtol=1e-5)
+    with pytest.raises(RuntimeError, match="already used by a backward"):
+        (h * 2.0).sum().backward()
