@@ -61,8 +61,9 @@ class TestTiering:
         for _ in range(_fused.FUSE_AFTER + 3):
             x = Tensor(xv, requires_grad=True)
             loss = _unique_chain(x, 17)
-            order = _tape.reverse_topological(loss)
-            plan = _tape._plan(order, False)[0]
+            # (no list of the graph's tensors kept: holding one would make
+            # every value "held", and the program one that returns them)
+            plan = _tape._plan(_tape.reverse_topological(loss), False)[0]
             loss.backward()
             assert _fused.wait(timeout=120)
             calls.append(plan)
