@@ -315,7 +315,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
             raise TypeError(_MSG_OPERAND.format(op=op_name, kind=type(bad).__name__))
         diff = ()
         if mode == record:
-            diff = tuple([i for i in tensors if args[i].requires_grad])
+            diff = tuple([i for i in tensors if args[i]._requires_grad])
         key = (tuple(static.items()), diff) if static else diff
         signature = _signature(arrays) if diff else None
         if signature is not None:  # the recording hot path: flat residuals

@@ -21,6 +21,7 @@ import contextvars
 import functools
 import itertools
 import math
+import operator
 import sys
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -101,6 +102,9 @@ _MSG_MODIFIED = (
 )
 
 
+_VERSION = operator.attrgetter("_version")
+
+
 @jax.jit
 def _apply_vjp(vjp_fn: Callable, g: jax.Array) -> tuple[jax.Array, ...]:
     return vjp_fn(g)
@@ -130,7 +134,7 @@ class Node:
         rule: Callable | None = None,
     ) -> None:
         self.parents = tuple(parents)
-        self.versions = tuple([p._version for p in self.parents])
+        self.versions = tuple(map(_VERSION, self.parents))
         self.vjp_fn: Any = vjp_fn
         self.direct = direct
         self.rule = rule
@@ -172,9 +176,9 @@ def fused_calls(
     return tuple(calls), values
 
 
-def stamp() -> int:
-    """A creation stamp: increases with every tensor made."""
-    return next(_STAMPS)
+# A creation stamp: increases with every tensor made (called as ``stamp()``;
+# the counter's own C-level ``__next__``, as every op's output takes one).
+stamp = _STAMPS.__next__
 
 
 @contextlib.contextmanager
