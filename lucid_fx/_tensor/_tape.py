@@ -261,7 +261,11 @@ def reverse_topological(root: Any) -> list[Any]:
 
 
 def backward(
-    root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool = False
+    root: Any,
+    seed: jax.Array,
+    retain_graph: bool,
+    keep_grad: bool = False,
+    held: bool = True,
 ) -> None:
     """Accumulate d(root)/d(t) . seed into ``t.grad`` for every leaf ``t``, and
     for every non-leaf with ``keep_grad`` set (all of them if ``keep_grad``).
@@ -270,7 +274,8 @@ def backward(
     program as the backward once the wiring recurs, by the interpreter of the
     graph's op set for a new wiring of familiar ops (``_interp``), node by
     node before the walk otherwise (and always with ``retain_graph``, which
-    keeps residuals).
+    keeps residuals). ``held=False`` says the caller holds no reference to
+    ``root`` (a temporary): its value is not computed out either.
 
     All or nothing: every check runs and every gradient is computed before the
     first one is installed, and the install runs with Ctrl-C deferred, so an
@@ -279,14 +284,16 @@ def backward(
     """
     # GRAD_LOCK, then the deferred values' lock (resolve takes that one only).
     with GRAD_LOCK, PENDING_LOCK:
-        _backward(root, seed, retain_graph, keep_grad)
+        _backward(root, seed, retain_graph, keep_grad, held)
 
 
-def _backward(root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool) -> None:
+def _backward(
+    root: Any, seed: jax.Array, retain_graph: bool, keep_grad: bool, held: bool
+) -> None:
     if retain_graph and type(root._data) is Pending:
         root.data  # noqa: B018  (compute the deferred ops: nodes keep residuals)
     order = reverse_topological(root)
-    plan, steps, targets, args, deferred, direct = _plan(order, keep_grad)
+    plan, steps, targets, args, deferred, direct = _plan(order, keep_grad, held)
     if tracing():
         for t in targets:
             check_writable(t, t._birth, f"a tensor of shape {t.shape}")
@@ -359,7 +366,7 @@ def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> Non
 
 
 def _plan(
-    order: list[Any], keep_all: bool
+    order: list[Any], keep_all: bool, root_held: bool = True
 ) -> tuple[Hashable, list[Node], list[Any], tuple[Any, ...], list[Any], bool]:
     """The graph's wiring by position in ``order`` (root first), checked.
 
@@ -416,8 +423,12 @@ def _plan(
                 parents.append(-1)
         if waits:
             # Its value is returned by the fused program only if someone but
-            # this graph may read it: the root, or a tensor held elsewhere.
-            held = i == 0 or sys.getrefcount(tensor) > _GRAPH_REFS + uses[i]
+            # this graph may read it: a root the caller holds, or a tensor
+            # referenced from outside the graph.
+            if i:
+                held = sys.getrefcount(tensor) > _GRAPH_REFS + uses[i]
+            else:
+                held = root_held
             pending.append((len(steps), i, data, held))
         direct = direct or node.direct
         wiring.append((i, tuple(parents), node.rule, None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -38,6 +39,18 @@ _MSG_GRAD_ASSIGN = (
     "Tensor.grad: expected None or a floating array of shape {want}, got {got}. "
     "Assign None to clear, or a float array of the tensor's shape."
 )
+
+
+class _Probe:
+    def refs(self) -> int:
+        return sys.getrefcount(self)
+
+
+# References to a tensor inside its backward() called on a temporary, as in
+# ``loss_fn(out, y).backward()`` (measured in the same call's shape, not
+# assumed): the method's own and getrefcount's argument. Nobody can read that
+# tensor's value afterwards, so a deferred one is not computed out.
+_TEMPORARY_REFS = _Probe().refs()
 
 # Default backward seeds, one per (shape, dtype); cleared past MAX_SEEDS.
 MAX_SEEDS = 64
@@ -469,6 +482,7 @@ class Tensor(TensorOperators):
           >>> x.grad, h.grad
           (Tensor([6.0, 12.0]), Tensor([3.0, 3.0]))
         """
+        temporary = sys.getrefcount(self) <= _TEMPORARY_REFS  # (first: no refs)
         if not self.requires_grad:
             raise RuntimeError(_MSG_NO_GRAD)
         if not isinstance(keep_grad, bool):
@@ -487,7 +501,7 @@ class Tensor(TensorOperators):
                     _MSG_GRAD_SHAPE.format(got=tuple(seed.shape), want=self.shape)
                 )
             seed = seed.astype(self.dtype)
-        _tape.backward(self, seed, retain_graph, keep_grad)
+        _tape.backward(self, seed, retain_graph, keep_grad, not temporary)
 
     def zero_grad(self) -> None:
         """Clear the accumulated gradient (sets ``grad`` to ``None``)."""

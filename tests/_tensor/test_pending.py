@@ -227,8 +227,8 @@ def _fused_sight(fn, x):
     flags = []
     plan = _tape._plan
 
-    def spy(order, keep_all):
-        found = plan(order, keep_all)
+    def spy(*args):
+        found = plan(*args)
         flags.append([w[3][2] for w in found[0][0] if w[3] is not None])
         return found
 
@@ -304,3 +304,31 @@ def test_a_value_the_count_missed_is_computed_when_read(monkeypatch):
     np.testing.assert_allclose(x.grad.numpy(), 2 * XV * want, rtol=1e-5)
     with pytest.raises(RuntimeError, match="already used by a backward"):
         (h * 2.0).sum().backward()
+
+
+def test_backward_on_a_temporary_does_not_compute_its_value(monkeypatch):
+    # loss_fn(out, y).backward(): nobody can read that loss afterwards.
+    from lucid_fx._tensor import _tape
+
+    flags = []
+    plan = _tape._plan
+
+    def spy(*args):
+        found = plan(*args)
+        flags.append([w[3][2] for w in found[0][0] if w[3] is not None])
+        return found
+
+    monkeypatch.setattr(_tape, "_plan", spy)
+    x = Tensor(XV, requires_grad=True)
+    for _ in range(_fused.FUSE_AFTER + 1):  # fused from then on
+        (x * 3.0).sum().backward()
+        assert _fused.wait(timeout=120)
+    (x * 3.0).sum().backward()
+    loss = (x * 3.0).sum()
+    loss.backward()
+    assert flags[-2] == [False, False]  # the temporary's value: not computed
+    assert flags[-1] == [True, False]  # the held loss's: computed
+    np.testing.assert_allclose(loss.item(), 3.0 * XV.astype(np.float64).sum(), 1e-6)
+    np.testing.assert_allclose(
+        x.grad.numpy(), np.full(3, 3.0 * (_fused.FUSE_AFTER + 3))
+    )

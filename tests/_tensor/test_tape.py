@@ -88,7 +88,8 @@ class TestTiering:
         xv = np.array([0.3, -0.1], np.float32)
         for _ in range(_fused.FUSE_AFTER):
             x = Tensor(xv, requires_grad=True)
-            _unique_chain(x, 19).backward()
+            loss = _unique_chain(x, 19)  # held, as below: the same wiring
+            loss.backward()
             np.testing.assert_allclose(x.grad.numpy(), _chain_grad(xv, 19), rtol=1e-4)
         assert _fused.wait(timeout=120)
         assert started == [True]
