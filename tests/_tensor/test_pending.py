@@ -219,30 +219,39 @@ def test_deepcopy_and_pickle_of_a_deferred_tensor():
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(y._data)), [2.0, 4.0])
 
 
-def _fused_sight(fn, x):
-    """Run fn(x).backward() until its wiring's fused program is ready; return
-    the last sight's (loss, held values) and the plan's "held" flags."""
-    from lucid_fx._tensor import _tape
+class _HeldFlags:
+    """Stands in for ``_tape._plan`` and records, per backward, which
+    deferred values the plan has the fused program return."""
 
-    flags = []
-    plan = _tape._plan
+    def __init__(self):
+        from lucid_fx._tensor import _tape
 
-    def spy(*args):
-        found = plan(*args)
-        flags.append([w[3][2] for w in found[0][0] if w[3] is not None])
+        self.plan, self.flags = _tape._plan, []
+
+    def __call__(self, *args):
+        found = self.plan(*args)
+        self.flags.append([w[3][2] for w in found[0][0] if w[3] is not None])
         return found
 
+
+def _fused_sight(fn, x, monkeypatch):
+    """Run fn(x)'s loss backward, held as the last sight holds it, until its
+    wiring's fused program is ready; return the last, fused, sight's (loss,
+    held values) and the plan's "held" flags."""
+    from lucid_fx._tensor import _tape
+
     for _ in range(_fused.FUSE_AFTER + 1):
-        fn(x)[0].backward()
-    assert _fused.wait(timeout=120)
-    _tape._plan = spy
-    try:
-        x.grad = None
         loss, held = fn(x)
         loss.backward()
-    finally:
-        _tape._plan = plan
-    return loss, held, flags[-1]
+    assert _fused.wait(timeout=120)
+    spy = _HeldFlags()
+    monkeypatch.setattr(_tape, "_plan", spy)
+    x.grad = None
+    loss, held = fn(x)
+    calls = _fused._program.cache_info().hits
+    loss.backward()
+    assert _fused._program.cache_info().hits == calls + 1  # the fused program
+    return loss, held, spy.flags[-1]
 
 
 def _exp_of_square(x, hold):
@@ -250,10 +259,10 @@ def _exp_of_square(x, hold):
     return h.sum(), (h if hold else None)
 
 
-def test_fused_backward_returns_only_values_someone_holds():
+def test_fused_backward_returns_only_values_someone_holds(monkeypatch):
     want = np.exp(XV.astype(np.float64) ** 2)
     x = Tensor(XV, requires_grad=True)
-    loss, h, flags = _fused_sight(lambda x: _exp_of_square(x, True), x)
+    loss, h, flags = _fused_sight(lambda x: _exp_of_square(x, True), x, monkeypatch)
     # root (the loss), h (held by the test), x * x (held by nothing else)
     assert flags == [True, True, False]
     assert isinstance(h._data, jax.Array)  # computed by the backward itself
@@ -261,7 +270,7 @@ def test_fused_backward_returns_only_values_someone_holds():
     np.testing.assert_allclose(loss.item(), want.sum(), rtol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), 2 * XV * want, rtol=1e-5)
     x = Tensor(XV, requires_grad=True)
-    loss, _, flags = _fused_sight(lambda x: _exp_of_square(x, False), x)
+    loss, _, flags = _fused_sight(lambda x: _exp_of_square(x, False), x, monkeypatch)
     assert flags == [True, False, False]
     np.testing.assert_allclose(loss.item(), want.sum(), rtol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), 2 * XV * want, rtol=1e-5)
@@ -296,7 +305,7 @@ def test_a_value_the_count_missed_is_computed_when_read(monkeypatch):
 
     monkeypatch.setattr(_tape, "_GRAPH_REFS", 1000)  # nothing looks held
     x = Tensor(XV, requires_grad=True)
-    loss, h, flags = _fused_sight(lambda x: _exp_of_square(x, True), x)
+    loss, h, flags = _fused_sight(lambda x: _exp_of_square(x, True), x, monkeypatch)
     assert flags == [True, False, False]
     assert _deferred(h)
     want = np.exp(XV.astype(np.float64) ** 2)
@@ -310,15 +319,9 @@ def test_backward_on_a_temporary_does_not_compute_its_value(monkeypatch):
     # loss_fn(out, y).backward(): nobody can read that loss afterwards.
     from lucid_fx._tensor import _tape
 
-    flags = []
-    plan = _tape._plan
-
-    def spy(*args):
-        found = plan(*args)
-        flags.append([w[3][2] for w in found[0][0] if w[3] is not None])
-        return found
-
+    spy = _HeldFlags()
     monkeypatch.setattr(_tape, "_plan", spy)
+    flags = spy.flags
     x = Tensor(XV, requires_grad=True)
     for _ in range(_fused.FUSE_AFTER + 1):  # fused from then on
         (x * 3.0).sum().backward()
