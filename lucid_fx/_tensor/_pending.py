@@ -15,7 +15,8 @@ forward and its inputs. The value is computed when something needs it:
   a new wiring of familiar ops; see ``_interp``), or node by node before the
   walk.
 
-The fused program returns only the values someone may read: the root's,
+The fused program returns only the values someone may read: the root's
+(unless ``backward`` was called on a temporary, ``Tensor.backward`` counts),
 and those of tensors referenced from outside the graph (a variable of the
 user's, another graph's node; ``_tape._plan`` counts references). The rest
 are read by nothing once ``backward`` frees the graph (it drops each node's

@@ -320,9 +320,9 @@ def _backward(
     if fused is not None:
         new, values = fused(args, seed, old)
         given = iter(values)
-        for tensor, held in deferred:
+        for tensor, kept in deferred:
             data = tensor._data  # the lock is held: still this Pending
-            if held:
+            if kept:
                 data.done(next(given))
                 tensor._data = data.value
             else:  # read by this graph only: dropped with it (or, if a
