@@ -378,10 +378,10 @@ def _plan(
     targets (the leaves that receive a cotangent, and the non-leaves that keep
     their gradient), each step's argument for the fused program (its VJP or
     residuals; a deferred op's array inputs), the tensors of the deferred
-    steps (each with whether it is *held*: the root, or referenced from
-    outside this graph; the fused program returns only those values), and
-    whether a step is ``direct``. Positions only, so graphs wired
-    alike share one program.
+    steps (each with whether it is *held*: the root unless ``root_held`` is
+    False, or a tensor referenced from outside this graph; the fused program
+    returns only those values), and whether a step is ``direct``. Positions
+    only, so graphs wired alike share one program.
 
     Raises the freed-graph error for a step whose saved values are gone, and
     the in-place error for a parent modified since its op was recorded, in
