@@ -13,6 +13,10 @@ The rules (lucid's, PyTorch's where lucid is silent):
   as in PyTorch.
 - Strings, ``None`` and other foreign objects raise ``TypeError`` naming the
   object's type and module.
+- Host data is read when the call is made, as ``torch.tensor`` and lucid do:
+  NumPy (and PyTorch) memory is copied on the host before JAX sees it
+  (:func:`snapshot`), so changing the source afterwards never reaches the
+  Tensor.
 """
 
 from __future__ import annotations
@@ -206,6 +210,30 @@ def _canonical(target: Any) -> Any:
     return target
 
 
+def snapshot(host: Any, dtype: DTypeLike | None = None) -> jax.Array:
+    """A JAX array of the values ``host`` (a NumPy array) holds now.
+
+    On the CPU, JAX copies NumPy memory to its buffer asynchronously, when the
+    device gets to it, or aliases it outright (jax-ml/jax#37830; the same for
+    ``jnp.array(copy=True)`` and ``device_put(may_alias=False)``). A change
+    to the source after the call (a reused batch buffer, a PyTorch model
+    trained on after its ``state_dict()`` was loaded) may then reach the
+    array, depending on timing. A private host copy, which nothing else can
+    write, closes that window; it costs one ``memcpy``, as ``torch.tensor``
+    does. ``dtype``, if given, is cast on the host in the same copy.
+
+    Examples:
+      >>> import numpy as np
+      >>> from lucid_fx._tensor._convert import snapshot
+      >>> batch = np.zeros(3, np.float32)
+      >>> x = snapshot(batch)
+      >>> batch[:] = 7.0  # refilled for the next step
+      >>> x.tolist()
+      [0.0, 0.0, 0.0]
+    """
+    return jnp.asarray(np.array(host, dtype=dtype, copy=True))
+
+
 def to_array(data: Any, dtype: DTypeLike | None) -> jax.Array:
     """A JAX array from an array, a number or nested lists (rules above)."""
     if isinstance(data, jax.Array):
@@ -241,8 +269,14 @@ def to_array(data: Any, dtype: DTypeLike | None) -> jax.Array:
                 host = host.astype(target)
         else:
             host = host.astype(target)
+    elif type(data) not in _BUILT:  # may be the caller's memory: a snapshot
+        return snapshot(host)
     # Cast on the host first: jnp.asarray(host, dtype=...) is ~2x slower.
     return jnp.asarray(host)
+
+
+# Data that ``np.asarray`` always copies into a new array nobody else holds.
+_BUILT = frozenset({list, tuple, int, float, bool})
 
 
 def operand(value: Any, like: Any, op: str) -> Any:

@@ -21,9 +21,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lucid_fx._tensor import _device, _pending, _tape, _tensor
-from lucid_fx._tensor._convert import is_inexact
+from lucid_fx._tensor._convert import is_inexact, snapshot
 from lucid_fx._tensor._donation import donatable
 from lucid_fx._tensor._pending import Pending, plain_context, resolve
 
@@ -307,6 +308,9 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
             else:
                 if type(a) is str:
                     bad = a
+                elif isinstance(a, np.ndarray):  # read now, not when XLA runs
+                    a = snapshot(a)
+                    args = (*args[:i], a, *args[i + 1 :])
                 arrays.append(a)
         mode = mode_get()
         if not tensors or mode == pure:

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import _checks, _device, _format, _math, _ops, _tape
-from lucid_fx._tensor._convert import is_float, operand, to_array
+from lucid_fx._tensor._convert import is_float, operand, snapshot, to_array
 from lucid_fx._tensor._operators import TensorOperators
 from lucid_fx._tensor._pending import Pending, resolve
 from lucid_fx._typing import DTypeLike
@@ -113,7 +113,7 @@ def _checked_data(value: Any, current: jax.Array, api: str) -> jax.Array:
         if not isinstance(value, np.ndarray):
             raise TypeError(_MSG_DATA_TYPE.format(api=api, kind=_type_name(value)))
         if value.shape == current.shape and _kind(value.dtype) == _kind(current.dtype):
-            return jnp.asarray(value, current.dtype)  # NumPy: take this dtype
+            return snapshot(value, current.dtype)  # NumPy: take this dtype
     if value.shape != current.shape:
         raise ValueError(
             _MSG_DATA_SHAPE.format(
@@ -417,7 +417,7 @@ class Tensor(TensorOperators):
             )
         array = _ops.unwrap(value)
         if isinstance(array, np.ndarray) and array.dtype.kind == "f":
-            array = jnp.asarray(array, self._data.dtype)  # no float64 warning
+            array = snapshot(array, self._data.dtype)  # no float64 warning
         array = to_array(array, None)
         if array.shape != self._data.shape:
             raise ValueError(
@@ -708,6 +708,8 @@ class Tensor(TensorOperators):
             )
         if isinstance(other, Tensor):
             return _math.astype(other, dtype=mine)
+        if isinstance(other, np.ndarray):
+            return snapshot(other, mine)
         return jnp.asarray(other).astype(mine)
 
     def __iadd__(self, other: Any) -> Tensor:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor
-from lucid_fx._tensor._convert import from_torch, is_torch
+from lucid_fx._tensor._convert import from_torch, is_torch, snapshot
 
 
 class IncompatibleKeys(NamedTuple):
@@ -163,9 +163,13 @@ def plan_load(
         )
     # Copies, placed like each parameter: the module must own its buffers (a
     # compiled training step donates them) and keep its device and sharding.
+    # Host memory is copied now (snapshot): a PyTorch model trained on after
+    # its state_dict() was loaded must not reach ours.
     arrays = {
         name: jax.device_put(
-            jnp.array(value, dtype=current[name].dtype, copy=True),
+            jnp.array(value, dtype=current[name].dtype, copy=True)
+            if isinstance(value, jax.Array)
+            else snapshot(value, current[name].dtype),
             current[name].data.sharding,
         )
         for name, value in updates.items()

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import Tensor
+from lucid_fx._tensor._convert import snapshot
 from lucid_fx._tensor._donation import deferred_interrupts
 
 _MSG_LOAD = (
@@ -192,7 +193,7 @@ class StateDictMixin:
                     f"{fresh[name].shape}"
                 )
             else:
-                out[name] = jnp.array(value, fresh[name].dtype)
+                out[name] = snapshot(value, fresh[name].dtype)
         return out
 
 
