@@ -14,6 +14,10 @@ from tests import reference
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(6, 3)).astype(np.float32)
+# Outputs are float32 sums of a few O(1) products: an entry that cancels to
+# ~1e-4 carries an absolute rounding error of ~1e-7, which no relative
+# tolerance alone allows (seen: 5.5e-9 off at -1.26e-4 under pytest-xdist).
+ATOL = 1e-6
 
 
 def _model(slope=0.125):
@@ -31,8 +35,8 @@ def test_params_keyed_like_state_dict_and_apply_matches_module():
     apply, params = lucid_fx.functionalize(model)
     assert list(params) == list(model.state_dict())
     out = jax.jit(apply)(params, X)
-    np.testing.assert_allclose(out, model(Tensor(X)).numpy(), rtol=1e-6)
-    np.testing.assert_allclose(out, _reference_forward(params, X), rtol=1e-5)
+    np.testing.assert_allclose(out, model(Tensor(X)).numpy(), rtol=1e-6, atol=ATOL)
+    np.testing.assert_allclose(out, _reference_forward(params, X), rtol=1e-5, atol=ATOL)
 
 
 def test_grad_scan_and_optax_then_write_back():
@@ -53,13 +57,15 @@ def test_grad_scan_and_optax_then_write_back():
     (trained, _), losses = jax.lax.scan(step, (params, opt.init(params)), None, 25)
     assert losses[-1] < losses[0]
     model.load_state_dict(trained)
-    np.testing.assert_allclose(model(Tensor(X)).numpy(), apply(trained, X), rtol=1e-6)
+    np.testing.assert_allclose(
+        model(Tensor(X)).numpy(), apply(trained, X), rtol=1e-6, atol=ATOL
+    )
 
 
 def test_per_example_vmap_equals_batched_call():
     apply, params = lucid_fx.functionalize(_model())
     per_example = jax.vmap(apply, in_axes=(None, 0))(params, X)
-    np.testing.assert_allclose(per_example, apply(params, X), rtol=1e-6)
+    np.testing.assert_allclose(per_example, apply(params, X), rtol=1e-6, atol=ATOL)
 
 
 def test_ensemble_of_k_models_in_one_program():
@@ -69,7 +75,9 @@ def test_ensemble_of_k_models_in_one_program():
     stacked = lucid_fx.stack_params(all_params)
     together = jax.jit(jax.vmap(apply, in_axes=(0, None)))(stacked, X)
     for k, p in enumerate(all_params):
-        np.testing.assert_allclose(together[k], _reference_forward(p, X), rtol=1e-5)
+        np.testing.assert_allclose(
+            together[k], _reference_forward(p, X), rtol=1e-5, atol=ATOL
+        )
 
 
 def test_slope_sweep_through_vmapped_configs():
@@ -77,7 +85,9 @@ def test_slope_sweep_through_vmapped_configs():
     x = jnp.asarray(X[:, :2])
     out = jax.jit(jax.vmap(lambda cfg: cfg(x)))(LeakyReLU(slopes))
     for i, s in enumerate(np.asarray(slopes)):
-        np.testing.assert_allclose(out[i], reference.leaky_relu(X[:, :2], s), rtol=1e-6)
+        np.testing.assert_allclose(
+            out[i], reference.leaky_relu(X[:, :2], s), rtol=1e-6, atol=ATOL
+        )
 
 
 def test_apply_does_not_change_the_module():
