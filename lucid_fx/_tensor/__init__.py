@@ -11,6 +11,7 @@ from lucid_fx._tensor._tape import is_grad_enabled, no_grad
 from lucid_fx._tensor._tensor import (
     Tensor,
     data_each,
+    optional_data_each,
     requires_grad_each,
     set_data_each,
     set_grad_each,
@@ -26,6 +27,7 @@ __all__ = [
     "lift",
     "lift_inplace",
     "no_grad",
+    "optional_data_each",
     "requires_grad_each",
     "resolve",
     "set_data_each",

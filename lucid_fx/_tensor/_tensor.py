@@ -6,6 +6,7 @@ import operator
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
 from typing import Any
 from weakref import getweakrefcount
 
@@ -1001,6 +1002,23 @@ def data_each(tensors: Sequence[Tensor]) -> list[jax.Array]:
     arrays = list(map(_RAW_DATA, tensors))
     if Pending in set(map(type, arrays)):
         arrays = [t.data for t in tensors]
+    return arrays
+
+
+def optional_data_each(tensors: Sequence[Tensor | None]) -> list[jax.Array | None]:
+    """:func:`data_each` where an entry may be ``None`` (a gradient not made
+    yet), which stays ``None``: a compiled step's read-out of the grads.
+
+    Examples:
+      >>> from lucid_fx import Tensor
+      >>> from lucid_fx._tensor import optional_data_each
+      >>> [None if a is None else a.tolist() for a in optional_data_each(
+      ...     [Tensor([1.0]), None])]
+      [[1.0], None]
+    """
+    arrays = list(map(getattr, tensors, repeat("_data"), repeat(None)))
+    if Pending in set(map(type, arrays)):
+        arrays = [None if t is None else t.data for t in tensors]
     return arrays
 
 

@@ -11,14 +11,17 @@ import jax.numpy as jnp
 
 
 class BridgeMixin:
-    """``bridge_state``, ``load_bridge_state``, ``traced_hyper`` and
-    ``bridge_signature`` over an optimizer's param groups and states."""
+    """``bridge_state``, ``bridge_view``, ``load_bridge_state``,
+    ``traced_hyper`` and ``bridge_signature`` over an optimizer's param groups
+    and states."""
 
     param_groups: list[dict[str, Any]]
     _FLOATS: tuple[str, ...]
     _states: list[dict[str, Any]]
     _hyper_cache: list[tuple[Any, dict[str, Any]]]
     _traced: tuple[dict[str, Any], ...] | None
+    # (every group's options, hyper, signature) of the last ``bridge_view``
+    _view: tuple[list[Any], tuple[dict[str, jax.Array], ...], Hashable] | None = None
 
     def _check_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -45,6 +48,21 @@ class BridgeMixin:
                     hyper[n] = jnp.asarray(v, jnp.float32)
             self._hyper_cache[i] = (key, hyper)
         return hyper
+
+    def bridge_view(
+        self,
+    ) -> tuple[tuple[dict[str, jax.Array], ...], list[Any], Hashable]:
+        """``(hyper, state, signature)``: :meth:`bridge_state` and
+        :meth:`bridge_signature` in one call, what a compiled step reads at
+        every call. The hyper and signature are remade only when a group's
+        options changed (any value, the number of parameters, or of groups):
+        a step in a plain loop compares one tuple per group."""
+        key = [(len(g["params"]), tuple(g.items())) for g in self.param_groups]
+        view = self._view
+        if view is None or view[0] != key:
+            hyper, _ = self.bridge_state()
+            view = self._view = (key, hyper, self.bridge_signature())
+        return view[1], self._states, view[2]
 
     def load_bridge_state(self, state: list[Any]) -> None:
         """Rebind the per-parameter state (no validation, no copy)."""

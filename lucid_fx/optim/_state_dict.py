@@ -116,6 +116,7 @@ class StateDictMixin:
                 group.update(new)
             self._states = states
             self._hyper_cache = [(None, {}) for _ in self.param_groups]
+            self._view = None
 
     def _plan_load(
         self, state_dict: Mapping[str, Any]

@@ -31,6 +31,7 @@ from lucid_fx import random
 from lucid_fx._tensor import (
     Tensor,
     data_each,
+    optional_data_each,
     requires_grad_each,
     set_data_each,
     set_grad_each,
@@ -48,8 +49,11 @@ from lucid_fx.transforms._signature import (
 
 _DATA = operator.attrgetter("data")
 _GRAD = operator.attrgetter("grad")
+_RAW_GRAD = operator.attrgetter("_grad")
+_SHAPE_DTYPE = operator.attrgetter("shape", "dtype")
 _VALUES = dict.values
 _NUMBER = (int, float)
+_NONE = {type(None)}
 
 
 def _flat(state: Any) -> tuple[list[Any], Any]:
@@ -240,18 +244,27 @@ class Collected:
         ties = _ties(slots) if len(set(map(id, slots))) != len(slots) else ()
         # A grad Tensor someone else holds (``g = p.grad``) travels as the
         # Tensor: never donated (its array is unwrapped into ``kept`` below).
-        grads = list(map(_GRAD, self.tensors))
-        slots += [g.data if alone else g for g, alone in zip(grads, sole(grads))]
+        grads = list(map(_RAW_GRAD, self.tensors))
+        alone = sole(grads)
+        # The plain loop: each grad is held by its tensor alone, or is None.
+        if set(map(type, compress(grads, map(operator.not_, alone)))) <= _NONE:
+            slots += optional_data_each(grads)
+        else:
+            slots += [g.data if a else g for g, a in zip(grads, alone, strict=True)]
         del grads
-        hyper, treedefs, dicts = [], [], []
+        hyper, treedefs, signatures, shared = [], [], [], []
         for o in optimizers:
-            h, state = o.bridge_state()
+            h, state, signature = o.bridge_view()
             hyper.append(h)
-            start = len(slots)
+            signatures.append(signature)
             if type(state) is list:  # one dict per parameter
+                # Donated only where each array in it is held by the dict
+                # alone (``opt.state_dict()`` shares): one pass over all of
+                # them, a dict at a time only if one fails.
+                if not all(sole(list(chain.from_iterable(map(_VALUES, state))))):
+                    shared.append((len(slots), state))
                 slots += state
                 treedefs.append((None, len(state)))
-                dicts.append((start, len(slots)))
             else:
                 leaves, treedef = _flat(state)
                 slots += leaves
@@ -263,31 +276,25 @@ class Collected:
         # donated (XLA refuses a buffer donated and passed in one call).
         tensors = data_each(self.inputs)
         mask = sole(slots)
-        # A parameter's optimizer state (a dict) is donated only when each
-        # array in it is held by the dict alone (``opt.state_dict()`` shares):
-        # one pass over all their arrays, a dict at a time only if one fails.
-        states = list(chain.from_iterable(slots[a:b] for a, b in dicts))
-        if states and not all(sole(list(chain.from_iterable(map(_VALUES, states))))):
-            for a, b in dicts:
-                for i in range(a, b):
-                    if mask[i] and not _owned(slots[i]):
-                        mask[i] = False
-        del states
+        for start, state in shared:
+            for i in range(start, start + len(state)):
+                if mask[i] and not _owned(slots[i]):
+                    mask[i] = False
+        del shared
         donated = list(compress(slots, mask))
-        kept = [
-            a.data if isinstance(a, Tensor) else a
-            for a in compress(slots, map(operator.not_, mask))
-        ]
+        kept = list(compress(slots, map(operator.not_, mask)))
+        if any(map(isinstance, kept, repeat(Tensor))):  # grads held elsewhere
+            kept = [a.data if isinstance(a, Tensor) else a for a in kept]
         del slots
         numbers = [args[w] if type(w) is int else kwargs[w] for w in self.number_at]
         # The key travels as its raw uint32 data: a typed key array argument
         # sends every call down jit's Python path (~0.7 ms, measured).
         key = random.get_rng_state_data()
         layout = (
-            tuple([(a.shape, a.dtype) for a in tensors]),
+            tuple(map(_SHAPE_DTYPE, tensors)),
             self.structure,
             requires_grad_each(self.tensors),
-            tuple([o.bridge_signature() for o in optimizers]),
+            tuple(signatures),
             tuple(treedefs),
             tuple(mask),
             ties,

@@ -79,6 +79,38 @@ def test_bridge_hooks():
     assert opt.bridge_state()[1] is new_state
 
 
+def test_bridge_view_is_remade_exactly_when_a_group_option_changes():
+    model, opt, _ = resume_run.build("adam")
+    hyper, state, signature = opt.bridge_view()
+    again = opt.bridge_view()
+    assert again[0] is hyper and again[1] is opt._states and again[2] is signature
+    for name, value in [("lr", 0.25), ("betas", (0.5, 0.75)), ("amsgrad", True)]:
+        opt.param_groups[1][name] = value
+        hyper, _, signature = opt.bridge_view()
+        # equal to what the two single hooks compute from scratch
+        expected = opt.bridge_state()[0]
+        assert [{k: float(v) for k, v in h.items()} for h in hyper] == [
+            {k: float(v) for k, v in h.items()} for h in expected
+        ], name
+        assert signature == opt.bridge_signature(), name
+    assert float(hyper[1]["lr"]) == 0.25 and float(hyper[1]["beta2"]) == 0.75
+    # a parameter appended in place, a new group, a loaded state dict
+    extra = lucid_fx.nn.Parameter(np.ones(3, np.float32))
+    opt.param_groups[1]["params"].append(extra)
+    assert opt.bridge_view()[2] == opt.bridge_signature() != signature
+    opt.param_groups[1]["params"].pop()
+    opt.add_param_group({"params": [extra], "lr": 0.125})
+    hyper, _, signature = opt.bridge_view()
+    assert len(hyper) == 3 and float(hyper[2]["lr"]) == 0.125
+    assert signature == opt.bridge_signature()
+    saved = opt.state_dict()
+    opt.param_groups[0]["lr"] = 0.5
+    assert float(opt.bridge_view()[0][0]["lr"]) == 0.5
+    opt.load_state_dict(saved)
+    loaded = np.float32(saved["param_groups"][0]["lr"])
+    assert opt.bridge_view()[0][0]["lr"] == loaded != np.float32(0.5)
+
+
 def test_eager_step_compiles_its_update_once_while_a_scheduler_moves_lr():
     model, opt, sched = resume_run.build("adam")  # OneCycleLR: lr and betas move
     resume_run._step(model, opt, *_data(0))
