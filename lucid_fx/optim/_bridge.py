@@ -56,7 +56,19 @@ class BridgeMixin:
         :meth:`bridge_signature` in one call, what a compiled step reads at
         every call. The hyper and signature are remade only when a group's
         options changed (any value, the number of parameters, or of groups):
-        a step in a plain loop compares one tuple per group."""
+        a step in a plain loop compares one tuple per group.
+
+        Examples:
+          >>> import lucid_fx.nn as nn
+          >>> from lucid_fx import optim
+          >>> opt = optim.SGD(nn.Linear(2, 2).parameters(), lr=0.5)
+          >>> hyper, state, signature = opt.bridge_view()
+          >>> opt.bridge_view()[0] is hyper  # nothing changed: the same scalars
+          True
+          >>> opt.param_groups[0]["lr"] = 0.25
+          >>> float(opt.bridge_view()[0][0]["lr"])
+          0.25
+        """
         key = [(len(g["params"]), tuple(g.items())) for g in self.param_groups]
         view = self._view
         if view is None or view[0] != key:
