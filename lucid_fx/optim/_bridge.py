@@ -20,6 +20,7 @@ class BridgeMixin:
     _states: list[dict[str, Any]]
     _hyper_cache: list[tuple[Any, dict[str, Any]]]
     _traced: tuple[dict[str, Any], ...] | None
+    defaults: dict[str, Any]
     # (every group's options, hyper, signature) of the last ``bridge_view``
     _view: tuple[list[Any], tuple[dict[str, jax.Array], ...], Hashable] | None = None
 
@@ -55,8 +56,10 @@ class BridgeMixin:
         """``(hyper, state, signature)``: :meth:`bridge_state` and
         :meth:`bridge_signature` in one call, what a compiled step reads at
         every call. The hyper and signature are remade only when a group's
-        options changed (any value, the number of parameters, or of groups):
-        a step in a plain loop compares one tuple per group.
+        options changed (the value of an option named in ``defaults``, the
+        number of parameters, or of groups): a step in a plain loop compares
+        one tuple per group. Other keys a user keeps in a group (a name, a
+        scheduler's ``initial_lr``) are not compared.
 
         Examples:
           >>> import lucid_fx.nn as nn
@@ -69,7 +72,8 @@ class BridgeMixin:
           >>> float(opt.bridge_view()[0][0]["lr"])
           0.25
         """
-        key = [(len(g["params"]), tuple(g.items())) for g in self.param_groups]
+        names = self.defaults
+        key = [(len(g["params"]), *map(g.get, names)) for g in self.param_groups]
         view = self._view
         if view is None or view[0] != key:
             hyper, _ = self.bridge_state()

@@ -94,6 +94,10 @@ def test_bridge_view_is_remade_exactly_when_a_group_option_changes():
         ], name
         assert signature == opt.bridge_signature(), name
     assert float(hyper[1]["lr"]) == 0.25 and float(hyper[1]["beta2"]) == 0.75
+    # a key of the user's own, even an array replaced at every step, is no option
+    for i in range(2):
+        opt.param_groups[0]["mask"] = np.arange(3) + i
+        assert opt.bridge_view()[2] is signature
     # a parameter appended in place, a new group, a loaded state dict
     extra = lucid_fx.nn.Parameter(np.ones(3, np.float32))
     opt.param_groups[1]["params"].append(extra)
