@@ -10,6 +10,13 @@ import jax
 import jax.numpy as jnp
 
 
+def _value(option: Any) -> Any:
+    """An option as a cache key compares it: a list (``betas``) by its
+    contents, so a list edited in place and assigned again is a new value
+    (the key would otherwise hold the very list and compare equal to it)."""
+    return tuple(option) if type(option) is list else option
+
+
 class BridgeMixin:
     """``bridge_state``, ``bridge_view``, ``load_bridge_state``,
     ``traced_hyper`` and ``bridge_signature`` over an optimizer's param groups
@@ -37,7 +44,7 @@ class BridgeMixin:
         return hyper, self._states
 
     def _group_hyper(self, i: int, group: dict[str, Any]) -> dict[str, jax.Array]:
-        key = tuple(group[n] for n in self._FLOATS)
+        key = tuple([_value(group[n]) for n in self._FLOATS])
         cached_key, hyper = self._hyper_cache[i]
         if key != cached_key:
             self._check_group(group)  # a user may have written a bad value
@@ -73,7 +80,10 @@ class BridgeMixin:
           0.25
         """
         names = self.defaults
-        key = [(len(g["params"]), *map(g.get, names)) for g in self.param_groups]
+        key = [
+            (len(g["params"]), *map(_value, map(g.get, names)))
+            for g in self.param_groups
+        ]
         view = self._view
         if view is None or view[0] != key:
             hyper, _ = self.bridge_state()

@@ -115,6 +115,44 @@ def test_bridge_view_is_remade_exactly_when_a_group_option_changes():
     assert opt.bridge_view()[0][0]["lr"] == loaded != np.float32(0.5)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_betas_list_edited_in_place_and_assigned_again_is_used(compiled):
+    # The option caches must compare a list by its contents: keyed on the
+    # list object itself, the edited list compares equal to the cached key
+    # and the update keeps the first betas.
+    x, y = _data(0)
+    models = [resume_run.build("adam")[0] for _ in range(2)]
+    opts = [optim.Adam(m.parameters(), lr=0.01) for m in models]
+    step = lucid_fx.compile(resume_run._step) if compiled else resume_run._step
+    betas = [0.5, 0.9]
+    for first in (0.5, 0.1, 0.3):
+        betas[0] = first
+        opts[0].param_groups[0]["betas"] = betas
+        opts[1].param_groups[0]["betas"] = (first, 0.9)  # a new tuple: the oracle
+        step(models[0], opts[0], x, y)
+        resume_run._step(models[1], opts[1], x, y)
+    got, want = resume_run.params(models[0]), resume_run.params(models[1])
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_compiled_step_called_inside_a_compiled_function_never_bakes_in_lr():
+    inner = lucid_fx.compile(resume_run._step)
+
+    @lucid_fx.compile
+    def outer(model, opt, x, y):
+        return inner(model, opt, x, y)
+
+    (model, opt, _), (ref, ref_opt, _) = (resume_run.build("sgd") for _ in range(2))
+    for i, lr in enumerate([0.1, 0.5, 0.01, 0.3]):
+        opt.param_groups[0]["lr"] = ref_opt.param_groups[0]["lr"] = lr
+        outer(model, opt, *_data(i))
+        resume_run._step(ref, ref_opt, *_data(i))
+        got, want = resume_run.params(model), resume_run.params(ref)
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
 def test_eager_step_compiles_its_update_once_while_a_scheduler_moves_lr():
     model, opt, sched = resume_run.build("adam")  # OneCycleLR: lr and betas move
     resume_run._step(model, opt, *_data(0))
