@@ -357,7 +357,10 @@ class CompiledFunction:
 
     # ------------------------------------------------------------ the call
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.eager:
+        # Called while another compiled function traces: its code joins that
+        # trace (as a jit inside a jit is inlined), reading the outer step's
+        # traced state (learning rates, RNG key) rather than baking in ours.
+        if self.eager or _tape.tracing():
             return self.fn(*args, **kwargs)
         state = self._collect(args, kwargs)
         donated, inputs, layout = state.arrays(args, kwargs)
