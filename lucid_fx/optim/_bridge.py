@@ -49,11 +49,14 @@ class BridgeMixin:
         if key != cached_key:
             self._check_group(group)  # a user may have written a bad value
             hyper = {}
-            for name in self._FLOATS:
-                values = group[name] if name == "betas" else (group[name],)
-                names = ("beta1", "beta2") if name == "betas" else (name,)
-                for n, v in zip(names, values, strict=True):
-                    hyper[n] = jnp.asarray(v, jnp.float32)
+            # Concrete even when asked for inside a compile trace (a scheduler
+            # stepped in the step): a cached tracer would leak into later calls.
+            with jax.ensure_compile_time_eval():
+                for name in self._FLOATS:
+                    values = group[name] if name == "betas" else (group[name],)
+                    names = ("beta1", "beta2") if name == "betas" else (name,)
+                    for n, v in zip(names, values, strict=True):
+                        hyper[n] = jnp.asarray(v, jnp.float32)
             self._hyper_cache[i] = (key, hyper)
         return hyper
 

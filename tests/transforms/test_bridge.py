@@ -647,6 +647,32 @@ def test_python_only_state_changed_while_tracing_warns_once(change, what):
             model.train()
 
 
+def test_a_scheduler_stepped_while_tracing_leaves_no_tracer_in_the_optimizer():
+    # The trace reads the optimizer's state after the scheduler moved lr: the
+    # hyper scalars cached for that lr must be concrete arrays, not the
+    # trace's tracers (they would leak into every later step at that lr).
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+    def step(model, opt, x, y):
+        loss = train_step(model, opt, x, y)
+        sched.step()
+        return loss
+
+    with pytest.warns(RuntimeWarning, match="optimizer options"):
+        lucid_fx.compile(step)(model, opt, Tensor(X), Tensor(Y))
+    hyper, _ = opt.bridge_state()
+    assert not any(isinstance(v, jax.core.Tracer) for h in hyper for v in h.values())
+    assert hyper[0]["lr"] == np.float32(opt.param_groups[0]["lr"])
+    before = {k: v.numpy() for k, v in model.state_dict().items()}
+    train_step(model, opt, Tensor(X), Tensor(Y))  # eager, at that lr
+    assert all(
+        np.isfinite(v.numpy()).all() and not np.array_equal(v.numpy(), before[k])
+        for k, v in model.state_dict().items()
+    )
+
+
 def test_a_step_that_changes_no_python_state_does_not_warn():
     model = _model()
     opt = optim.SGD(model.parameters(), lr=0.1)
