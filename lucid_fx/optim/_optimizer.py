@@ -29,6 +29,11 @@ _MSG_OVERLAP = (
     "{api}: params[{i}] of the new group is already in another parameter group; "
     "each parameter may belong to one group only."
 )
+_MSG_EDITED = (
+    "{api}.step: param_groups[{k}]['params'] was changed in place (a parameter "
+    "added, removed or replaced after the optimizer was built). Add parameters "
+    "with add_param_group(); to drop or replace some, build a new optimizer."
+)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3), donate_argnums=(4,))
@@ -274,8 +279,15 @@ class Optimizer(BridgeMixin, StateDictMixin):
             _tape.check_writable(self, self._birth, f"a {api} optimizer")
         live, groups, ids = [], [], []
         i = 0
+        params, n = self.params, len(self.params)
         for k, group in enumerate(self.param_groups):
             for p in group["params"]:
+                # Each state is the one of self.params[i]: an edited list
+                # would update the wrong parameters. (A group or parameters
+                # dropped at the end leave the rest aligned: those are simply
+                # not updated, as in PyTorch.)
+                if i == n or p is not params[i]:
+                    raise ValueError(_MSG_EDITED.format(api=type(self).__name__, k=k))
                 ids.append(id(p.data))
                 if p.grad is not None:
                     if checked:

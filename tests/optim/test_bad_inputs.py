@@ -80,3 +80,58 @@ def test_bad_value_written_into_param_groups_fails_the_step_unchanged():
     opt.param_groups[0]["lr"] = 0.25
     opt.step()
     assert w.tolist() == [0.5 - 0.25 * 1.5]
+
+
+def _edited_run(compiled, how):
+    import lucid_fx
+    import lucid_fx.nn as nn
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.1), nn.Linear(8, 2))
+    groups = [
+        {"params": list(model[0].parameters())},
+        {"params": [model[2].bias], "lr": 0.5},
+    ]
+    opt = optim.SGD(groups, lr=0.1)
+
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+
+    run = lucid_fx.compile(step) if compiled else step
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.normal(size=(5, 4)).astype(np.float32))
+    y = Tensor(rng.normal(size=(5, 2)).astype(np.float32))
+    run(model, opt, x, y)
+    edited = opt.param_groups[0]["params"]
+    if how == "append":
+        edited.append(model[2].weight)
+    elif how == "replace":
+        edited[1] = model[2].weight
+    elif how == "insert":
+        edited.insert(0, model[2].weight)
+    else:  # the last group dropped: the others stay aligned
+        opt.param_groups.pop()
+    return model, opt, lambda: run(model, opt, x, y)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("how", ["append", "replace", "insert"])
+def test_a_params_list_edited_in_place_raises_and_changes_nothing(compiled, how):
+    model, _, again = _edited_run(compiled, how)
+    before = {k: v.numpy() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match=r"SGD.step: param_groups\[0\]\['params'\]"):
+        again()
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_param_group_dropped_at_the_end_leaves_its_parameters_alone(compiled):
+    model, _, again = _edited_run(compiled, "pop")
+    before = {k: v.numpy() for k, v in model.state_dict().items()}
+    again()
+    after = {k: v.numpy() for k, v in model.state_dict().items()}
+    np.testing.assert_array_equal(after["2.bias"], before["2.bias"])  # dropped
+    assert not np.array_equal(after["0.weight"], before["0.weight"])  # stepped
