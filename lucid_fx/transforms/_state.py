@@ -48,7 +48,6 @@ from lucid_fx.transforms._signature import (
 )
 
 _DATA = operator.attrgetter("data")
-_GRAD = operator.attrgetter("grad")
 _RAW_GRAD = operator.attrgetter("_grad")
 _SHAPE_DTYPE = operator.attrgetter("shape", "dtype")
 _VALUES = dict.values
