@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+import lucid_fx
+import lucid_fx.nn as nn
 from lucid_fx import Tensor, optim
 from lucid_fx.nn import Parameter
 
@@ -83,9 +85,6 @@ def test_bad_value_written_into_param_groups_fails_the_step_unchanged():
 
 
 def _edited_run(compiled, how):
-    import lucid_fx
-    import lucid_fx.nn as nn
-
     model = nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.1), nn.Linear(8, 2))
     groups = [
         {"params": list(model[0].parameters())},
