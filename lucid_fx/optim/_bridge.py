@@ -37,6 +37,9 @@ class BridgeMixin:
     def _static(self, group: dict[str, Any]) -> Hashable:
         raise NotImplementedError
 
+    def _sync_states(self, statics: tuple[Hashable, ...]) -> None:
+        raise NotImplementedError
+
     def bridge_state(self) -> tuple[tuple[dict[str, jax.Array], ...], list[Any]]:
         """``(hyper, state)``: each group's float options as float32 device
         scalars (made once per value), and the per-parameter state list."""
@@ -69,7 +72,8 @@ class BridgeMixin:
         options changed (the value of an option named in ``defaults``, the
         number of parameters, or of groups): a step in a plain loop compares
         one tuple per group. Other keys a user keeps in a group (a name, a
-        scheduler's ``initial_lr``) are not compared.
+        scheduler's ``initial_lr``) are not compared. When the options
+        changed, the states are first made to fit them, as ``step()`` does.
 
         Examples:
           >>> import lucid_fx.nn as nn
@@ -90,7 +94,11 @@ class BridgeMixin:
         view = self._view
         if view is None or view[0] != key:
             hyper, _ = self.bridge_state()
-            view = self._view = (key, hyper, self.bridge_signature())
+            signature = self.bridge_signature()
+            # The states the new options call for, before they are read out: a
+            # buffer an option no longer needs is not passed (nor donated).
+            self._sync_states(tuple(static for _, static in signature[1]))
+            view = self._view = (key, hyper, signature)
         return view[1], self._states, view[2]
 
     def load_bridge_state(self, state: list[Any]) -> None:

@@ -304,9 +304,7 @@ class Optimizer(BridgeMixin, StateDictMixin):
         ties = live_ties(tied, live) if tied else ()
         hyper = self._traced if self._traced is not None else self.bridge_state()[0]
         statics = tuple(self._static(g) for g in self.param_groups)
-        if statics != self._statics:
-            self._reconcile_states()
-            self._statics = statics
+        self._sync_states(statics)
         donated: list[Any] = []
         kept: list[Any] = []
         layout = []
@@ -355,15 +353,28 @@ class Optimizer(BridgeMixin, StateDictMixin):
                 if self.params[i].data is not array:
                     self.params[i].data = array
 
-    def _reconcile_states(self) -> None:
-        """Give each parameter the state its group's options now call for
-        (e.g. ``momentum`` turned on mid-run starts a buffer, as PyTorch)."""
+    def _sync_states(self, statics: tuple[Hashable, ...]) -> None:
+        """Give each parameter the state its group's options now call for, if
+        those options (``statics``, each group's ``_static``) changed since
+        the states were last made for them: e.g. ``momentum`` turned on
+        mid-run starts a buffer, as PyTorch; one turned off drops it."""
+        if statics != self._statics:
+            self._states[:] = self._states_for_options()
+            self._statics = statics
+
+    def _states_for_options(self) -> list[dict[str, Any]]:
+        """The per-parameter states as the group options call for them: the
+        names ``_init_state`` gives, each with its current value where the
+        state has one and a fresh one where not. A new list; a state that
+        already fits is the same dict."""
+        states = list(self._states)
         i = 0
         for group in self.param_groups:
             names = set(self._init_state(group, jnp.zeros(())))  # names only
             for p in group["params"]:
-                if names != set(self._states[i]):
-                    old = self._states[i]
+                if names != set(states[i]):
+                    old = states[i]
                     fresh = self._init_state(group, p.data)
-                    self._states[i] = {n: old.get(n, v) for n, v in fresh.items()}
+                    states[i] = {n: old.get(n, v) for n, v in fresh.items()}
                 i += 1
+        return states

@@ -35,6 +35,9 @@ class StateDictMixin:
     def _init_state(self, group: Mapping[str, Any], p: Any) -> dict[str, Any]:
         raise NotImplementedError
 
+    def _states_for_options(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
     def state_dict(self) -> dict[str, Any]:
         """The optimizer state in PyTorch's layout.
 
@@ -42,7 +45,10 @@ class StateDictMixin:
         "params": [index, ...]}]}``, parameters numbered across groups in
         order. Only parameters that have taken a step have state, as in
         PyTorch. The arrays are the optimizer's own (not copies): while you
-        hold them, steps do not donate those buffers.
+        hold them, steps do not donate those buffers. Each state has the
+        entries its group's options call for now, as the next step will use
+        them: an option turned on since the last step (RMSprop's
+        ``centered``) shows its fresh buffer, one turned off shows none.
 
         Examples:
           >>> from lucid_fx import Tensor
@@ -59,10 +65,11 @@ class StateDictMixin:
           ([0], 0.5)
         """
         with self._lock:
-            steps = jax.device_get([s.get("step") for s in self._states])
+            states = self._states_for_options()
+            steps = jax.device_get([s.get("step") for s in states])
             state = {
                 i: {n: v for n, v in s.items() if n not in self._HIDDEN}
-                for i, (s, step) in enumerate(zip(self._states, steps, strict=True))
+                for i, (s, step) in enumerate(zip(states, steps, strict=True))
                 if step is not None and step > 0
             }
             groups, start = [], 0

@@ -279,6 +279,46 @@ def test_turning_momentum_on_mid_run_starts_a_buffer_as_pytorch():
     )
 
 
+def test_state_dict_after_an_option_change_has_the_state_the_next_step_uses():
+    # RMSprop's centered turned on after two steps: the next step starts
+    # grad_avg at zero; state_dict shows it already, so it loads back (it
+    # raised: "state[0] has ['square_avg', 'step'], expected [...]") and a
+    # copy resumed from it steps as the original does.
+    def build():
+        w = Parameter(W0)
+        return w, optim.RMSprop([w], lr=0.1, alpha=0.5)
+
+    w, opt = build()
+    _train(opt, [w], GRADS[:2])
+    opt.param_groups[0]["centered"] = True
+    square_avg = np.asarray(opt.state[0]["square_avg"])
+    sd = opt.state_dict()
+    assert sorted(sd["state"][0]) == ["grad_avg", "square_avg", "step"]
+    np.testing.assert_array_equal(sd["state"][0]["grad_avg"], np.zeros(3))
+    np.testing.assert_array_equal(sd["state"][0]["square_avg"], square_avg)
+    opt.load_state_dict(sd)
+    copy, copy_opt = build()
+    copy.data = w.data
+    copy_opt.load_state_dict(sd)
+    _train(opt, [w], GRADS[2:])
+    _train(copy_opt, [copy], GRADS[2:])
+    np.testing.assert_array_equal(copy.numpy(), w.numpy())
+    # the rule by hand, in float64: centered from the third step on
+    p, sq = W0.astype(np.float64), np.zeros(3)
+    for k, g in enumerate(GRADS):
+        sq = 0.5 * sq + 0.5 * g * g
+        avg = 0.5 * g if k == 2 else 0.0  # grad_avg from zero at the third step
+        p = p - 0.1 * g / (np.sqrt(sq - avg * avg) + 1e-8)
+    np.testing.assert_allclose(w.numpy(), p, rtol=1e-5)
+    # momentum turned off: its buffer is no longer state
+    v = Parameter(W0)
+    sgd = optim.SGD([v], lr=0.1, momentum=0.9)
+    _train(sgd, [v])
+    sgd.param_groups[0]["momentum"] = 0.0
+    assert sgd.state_dict()["state"] == {}
+    sgd.load_state_dict(sgd.state_dict())
+
+
 def test_load_sgd_state_with_a_none_momentum_buffer():
     # PyTorch 2.13 keeps no state for SGD without momentum; older releases
     # stored momentum_buffer=None, which loads as no state.
