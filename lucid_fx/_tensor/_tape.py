@@ -65,14 +65,14 @@ MAX_FUSED_GRAD_BYTES = 16 * 2**20
 
 def _graph_refs() -> int:
     """References to a deferred tensor that nobody but its graph holds, while
-    ``_plan`` looks at it, besides one per step that reads it: the order list,
-    the loop variable, ``enumerate``'s reused result tuple and getrefcount's
-    argument (measured, in the loop's own shape, not assumed). More means
-    someone may read its value after backward, so the fused program returns
-    it. A wrong count is safe: a value not returned is computed when read."""
-    for _, probe in enumerate([object()]):
-        return sys.getrefcount(probe)
-    raise AssertionError  # pragma: no cover
+    ``_plan`` looks at it, besides one per step that reads it: the walk's
+    list, the local name and getrefcount's argument (measured, in the plan's
+    own shape, not assumed). More means someone may read its value after
+    backward, so the fused program returns it. A wrong count is safe: a value
+    not returned is computed when read."""
+    found = [object()]
+    probe = found[0]
+    return sys.getrefcount(probe)
 
 
 _GRAPH_REFS = _graph_refs()
@@ -234,32 +234,6 @@ def check_writable(obj: Any, birth: int, what: str) -> None:
         raise RuntimeError(_MSG_UNTRACKED.format(what=what))
 
 
-def reverse_topological(root: Any) -> list[Any]:
-    """Tensors reachable from ``root`` through nodes, outputs before inputs."""
-    order: list[Any] = []
-    seen: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    pop, push, mark, out = stack.pop, stack.append, seen.add, order.append
-    while stack:
-        tensor, expanded = pop()
-        if expanded:
-            out(tensor)
-            continue
-        key = id(tensor)
-        if key in seen:
-            continue
-        mark(key)
-        node = tensor._node
-        if node is None:  # a leaf: done at once
-            out(tensor)
-            continue
-        push((tensor, True))
-        for p in node.parents:
-            push((p, False))
-    order.reverse()
-    return order
-
-
 def backward(
     root: Any,
     seed: jax.Array,
@@ -292,8 +266,7 @@ def _backward(
 ) -> None:
     if retain_graph and type(root._data) is Pending:
         root.data  # noqa: B018  (compute the deferred ops: nodes keep residuals)
-    order = reverse_topological(root)
-    plan, steps, targets, args, deferred, direct = _plan(order, keep_grad, held)
+    plan, steps, targets, args, deferred, direct, order = _plan(root, keep_grad, held)
     if tracing():
         for t in targets:
             check_writable(t, t._birth, f"a tensor of shape {t.shape}")
@@ -366,9 +339,10 @@ def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> Non
 
 
 def _plan(
-    order: list[Any], keep_all: bool, root_held: bool = True
-) -> tuple[Hashable, list[Node], list[Any], tuple[Any, ...], list[Any], bool]:
-    """The graph's wiring by position in ``order`` (root first), checked.
+    root: Any, keep_all: bool, root_held: bool = True
+) -> tuple[Hashable, list[Node], list[Any], tuple[Any, ...], list[Any], bool, list]:
+    """The graph's wiring by position (the root 0, then every tensor that
+    requires grad reachable through nodes, outputs before inputs), checked.
 
     Returns the plan (each node step is ``(position, parent positions, rule,
     forward)``, -1 for a parent that does not require grad; ``forward`` is
@@ -380,104 +354,127 @@ def _plan(
     residuals; a deferred op's array inputs), the tensors of the deferred
     steps (each with whether it is *held*: the root unless ``root_held`` is
     False, or a tensor referenced from outside this graph; the fused program
-    returns only those values), and whether a step is ``direct``. Positions
-    only, so graphs wired alike share one program.
+    returns only those values), whether a step is ``direct``, and the tensors
+    by position. Positions only, so graphs wired alike share one program.
 
-    Raises the freed-graph error for a step whose saved values are gone, and
-    the in-place error for a parent modified since its op was recorded, in
-    step order, before any deferred value is computed.
+    One depth-first walk lists the tensors inputs first, as micrograd's does;
+    one pass over that list builds the steps, so a deferred op's inputs are
+    placed before it. Raises the freed-graph error for a step whose saved
+    values are gone, and the in-place error for a parent modified since its
+    op was recorded (the step nearest the root first), before any deferred
+    value is computed.
     """
-    position = {id(t): i for i, t in enumerate(order)}
-    reached = {0}
-    uses = [0] * len(order)  # per position: the steps that read it
-    wiring, steps, targets, target_positions, args, pending = [], [], [], [], [], []
-    direct = False
-    for i, tensor in enumerate(order):
-        if i not in reached:
+    post: list[Any] = []  # inputs before outputs: the root is last
+    index: dict[int, int] = {}  # a tensor's place in post (-1: on the way)
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    pop, push, out = stack.pop, stack.append, post.append
+    while stack:
+        tensor, expanded = pop()
+        if expanded:
+            index[id(tensor)] = len(post)
+            out(tensor)
             continue
+        key = id(tensor)
+        if key in index:
+            continue
+        node = tensor._node
+        if node is None:  # a leaf: done at once
+            index[key] = len(post)
+            out(tensor)
+            continue
+        index[key] = -1
+        push((tensor, True))
+        for p in node.parents:
+            if p._requires_grad:
+                push((p, False))
+    last = len(post) - 1  # a tensor's position: last - its place in post
+    uses = [0] * len(post)  # per place: the steps that read it
+    wiring, steps, targets, target_positions, args, pending = [], [], [], [], [], []
+    waiting: dict[int, int] = {}  # a deferred value (by id): its position
+    direct = False
+    error = None
+    inputs = None  # whether deferred ops run in the program (once one is seen)
+    for k, tensor in enumerate(post):
         node = tensor._node
         if node is None:
             targets.append(tensor)
-            target_positions.append(i)
+            target_positions.append(last - k)
             continue
         if keep_all or tensor.keep_grad:
             targets.append(tensor)
-            target_positions.append(i)
+            target_positions.append(last - k)
         data = tensor._data
         # An op still to run: not computed, not a row of the interpreter's.
         waits = type(data) is Pending and data.value is None and data.node is not None
-        if not waits and node.vjp_fn is None:
-            raise RuntimeError(_MSG_FREED)
+        problem = None
         parents = []
         for p, then in zip(node.parents, node.versions, strict=True):
-            if p._version != then:
-                raise RuntimeError(
-                    _MSG_MODIFIED.format(shape=p.shape, now=p._version, then=then)
-                )
+            if p._version != then and problem is None:
+                problem = _MSG_MODIFIED.format(shape=p.shape, now=p._version, then=then)
             if p._requires_grad:
-                j = position[id(p)]
-                parents.append(j)
-                reached.add(j)
+                j = index[id(p)]
                 uses[j] += 1
+                parents.append(last - j)
             else:
                 parents.append(-1)
+        if not waits and node.vjp_fn is None:
+            problem = _MSG_FREED
+        if problem is not None:
+            error = problem  # a later step is nearer the root: it wins
         if waits:
-            # Its value is returned by the fused program only if someone but
-            # this graph may read it: a root the caller holds, or a tensor
-            # referenced from outside the graph.
-            if i:
-                held = sys.getrefcount(tensor) > _GRAPH_REFS + uses[i]
+            if inputs is None:  # inside a trace: compute them now, concretely
+                inputs = at_top_level()
+            if inputs:  # where each input comes from: a deferred op's
+                spec, arrays = [], []  # position (placed before), or an array
+                for x in data.inputs:  # type: ignore[union-attr]
+                    if type(x) is Pending:
+                        if x.value is None:
+                            j = waiting.get(id(x), -1)
+                            if j < 0:  # not a step here: compute them all now
+                                inputs = False
+                                break
+                            spec.append(j)
+                            continue
+                        x = x.value
+                    spec.append(-1)
+                    arrays.append(x)
+                waiting[id(data)] = last - k
+                pending.append((len(steps), k, data, tuple(spec), tuple(arrays)))
             else:
-                held = root_held
-            pending.append((len(steps), i, data, held))
+                pending.append((len(steps), k, data, (), ()))
         direct = direct or node.direct
-        wiring.append((i, tuple(parents), node.rule, None))
+        wiring.append((last - k, tuple(parents), node.rule, None))
         steps.append(node)
         args.append(node.vjp_fn)
+    if error is not None:
+        raise RuntimeError(error)
     deferred = []
-    if pending:
-        inputs = _deferred_inputs(pending) if at_top_level() else None
-        if inputs is not None:
-            # Deferred ops of this graph run inside its fused program: where
-            # each input comes from (computed in the program, or an array),
-            # and whether the program returns its value.
-            for (k, i, data, held), (spec, arrays) in zip(pending, inputs, strict=True):
-                step, parents, rule, _ = wiring[k]
-                wiring[k] = (step, parents, rule, (data.flat.forward, spec, held))
-                args[k] = arrays
-                deferred.append((order[i], held))
-        else:
-            # Inside a trace (never store a tracer: compute concretely now),
-            # or a deferred input from outside this graph's steps (detached,
-            # or its requires_grad turned off since): compute them now.
-            for k, _, data, _ in reversed(pending):
-                resolve(data)
-                args[k] = steps[k].vjp_fn
+    p = tensor = None  # no loop variable may count as a holder below
+    if inputs:
+        # Deferred ops of this graph run inside its fused program; it returns
+        # a value only if someone but this graph may read it: a root the
+        # caller holds, or a tensor referenced from outside the graph.
+        for s, k, data, spec, arrays in reversed(pending):  # root first
+            if k == last:
+                held = root_held
+            else:
+                tensor = post[k]
+                held = sys.getrefcount(tensor) > _GRAPH_REFS + uses[k]
+            _, parents, rule, _ = wiring[s]
+            wiring[s] = (last - k, parents, rule, (data.flat.forward, spec, held))
+            args[s] = arrays
+            deferred.append((post[k], held))
+    else:
+        # Inside a trace (never store a tracer), or a deferred input from
+        # outside this graph's steps (detached, or its requires_grad turned
+        # off since): compute them now, inputs first.
+        for s, _, data, _, _ in pending:
+            resolve(data)
+            args[s] = steps[s].vjp_fn
+    for found in (wiring, steps, targets, target_positions, args):
+        found.reverse()  # root first
     plan = (tuple(wiring), tuple(target_positions))
-    return plan, steps, targets, tuple(args), deferred, direct
-
-
-def _deferred_inputs(pending: list[tuple[int, int, Pending, bool]]) -> list | None:
-    """Each deferred op's inputs: where each comes from in the plan (the
-    position of a deferred input, or -1) and the arrays passed as arguments;
-    None if an uncomputed input is not a step of this plan."""
-    waiting = {id(data): i for _, i, data, _ in pending}
-    found = []
-    for _, _, data, _ in pending:
-        spec, arrays = [], []
-        for x in data.inputs:  # type: ignore[union-attr]
-            if type(x) is Pending:
-                if x.value is None:
-                    j = waiting.get(id(x))
-                    if j is None:
-                        return None
-                    spec.append(j)
-                    continue
-                x = x.value
-            spec.append(-1)
-            arrays.append(x)
-        found.append((tuple(spec), tuple(arrays)))
-    return found
+    return plan, steps, targets, tuple(args), deferred, direct, post[::-1]
 
 
 def walk(
