@@ -270,9 +270,8 @@ def _backward(
     if tracing():
         for t in targets:
             check_writable(t, t._birth, f"a tensor of shape {t.shape}")
-    old = tuple(None if t._grad is None else t._grad.data for t in targets)
+    old, nbytes = _old_grads(targets)
     fused = None
-    nbytes = _nbytes(targets)
     if len(steps) <= MAX_FUSED_NODES and not direct and nbytes <= MAX_FUSED_GRAD_BYTES:
         # None until the wiring recurs and is compiled. Inside a trace
         # (lucid_fx.compile) the program is inlined: no background compile.
@@ -312,10 +311,22 @@ def _backward(
     _install(targets, grads, () if retain_graph else steps)
 
 
-def _nbytes(tensors: list[Any]) -> int:
-    """Total bytes of the tensors' data (from shapes: ``jax.Array.nbytes``
-    costs a property call through JAX's Python layer)."""
-    return sum([math.prod(t._data.shape) * t._data.dtype.itemsize for t in tensors])
+def _old_grads(targets: list[Any]) -> tuple[tuple[jax.Array | None, ...], int]:
+    """Each target's grad array (None where it has none), and the total bytes
+    of the targets' data (from shapes: ``jax.Array.nbytes`` costs a property
+    call through JAX's Python layer), in one pass."""
+    old = []
+    nbytes = 0
+    for t in targets:
+        grad = t._grad
+        if grad is not None:
+            grad = grad._data
+            if type(grad) is Pending:  # as ``.data`` would (the setter computes)
+                grad = t._grad.data
+        old.append(grad)
+        data = t._data
+        nbytes += math.prod(data.shape) * data.dtype.itemsize
+    return tuple(old), nbytes
 
 
 def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> None:
