@@ -349,6 +349,14 @@ def _install(targets: list[Any], grads: list[Any], freed: Sequence[Node]) -> Non
             t._grad = g
 
 
+def _modified(node: Node) -> str:
+    """The in-place error for the first of ``node``'s parents modified since."""
+    for p, then in zip(node.parents, node.versions, strict=True):
+        if p._version != then:
+            return _MSG_MODIFIED.format(shape=p.shape, now=p._version, then=then)
+    raise AssertionError("no parent was modified")  # pragma: no cover
+
+
 def _plan(
     root: Any, keep_all: bool, root_held: bool = True
 ) -> tuple[Hashable, list[Node], list[Any], tuple[Any, ...], list[Any], bool, list]:
@@ -377,27 +385,26 @@ def _plan(
     """
     post: list[Any] = []  # inputs before outputs: the root is last
     index: dict[int, int] = {}  # a tensor's place in post (-1: on the way)
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    pop, push, out = stack.pop, stack.append, post.append
+    stack: list[Any] = [root]
+    pop, push, out, place_of = stack.pop, stack.append, post.append, index.get
     while stack:
-        tensor, expanded = pop()
-        if expanded:
-            index[id(tensor)] = len(post)
-            out(tensor)
-            continue
+        tensor = pop()
         key = id(tensor)
-        if key in index:
-            continue
-        node = tensor._node
-        if node is None:  # a leaf: done at once
+        place = place_of(key)
+        if place is None:  # first met
+            node = tensor._node
+            if node is None:  # a leaf: done at once
+                index[key] = len(post)
+                out(tensor)
+                continue
+            index[key] = -1
+            push(tensor)  # met again once its inputs are placed (a DAG)
+            for p in node.parents:
+                if p._requires_grad:
+                    push(p)
+        elif place < 0:  # its inputs are placed
             index[key] = len(post)
             out(tensor)
-            continue
-        index[key] = -1
-        push((tensor, True))
-        for p in node.parents:
-            if p._requires_grad:
-                push((p, False))
     last = len(post) - 1  # a tensor's position: last - its place in post
     uses = [0] * len(post)  # per place: the steps that read it
     wiring, steps, targets, target_positions, args, pending = [], [], [], [], [], []
@@ -418,10 +425,10 @@ def _plan(
         # An op still to run: not computed, not a row of the interpreter's.
         waits = type(data) is Pending and data.value is None and data.node is not None
         problem = None
+        if tuple(map(_VERSION, node.parents)) != node.versions:
+            problem = _modified(node)
         parents = []
-        for p, then in zip(node.parents, node.versions, strict=True):
-            if p._version != then and problem is None:
-                problem = _MSG_MODIFIED.format(shape=p.shape, now=p._version, then=then)
+        for p in node.parents:
             if p._requires_grad:
                 j = index[id(p)]
                 uses[j] += 1
