@@ -100,6 +100,8 @@ def stack(
       ([1.0, 3.0], [2.0, 4.0])
     """
     arrays = _operands("stack", arr)
+    if dim is None and (axis is None or (type(axis) is int and axis == 0)):
+        return _stack(*arrays)  # along a new first axis: the op's default
     axis = _checks.axis_arg("stack", axis, dim)
     axis = 0 if axis is None else _ints("stack", "axis", axis)
     return _stack(*arrays, axis=axis)

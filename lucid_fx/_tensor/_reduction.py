@@ -61,8 +61,13 @@ _argmin = _reducer("argmin", jnp.argmin)
 _var_op = _reducer("var", _var)
 
 
+_OVER_ALL: dict = {}  # never mutated: passed as **_OVER_ALL, which copies
+
+
 def _static(name: str, axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> dict:
     if dim is None and keepdim is None and (axis is None or type(axis) is int):
+        if axis is None and not keepdims:
+            return _OVER_ALL  # the op's defaults: no keyword to key its programs by
         return {"axis": axis, "keepdims": bool(keepdims)}  # the common, fast case
     return {
         "axis": _checks.axis_arg(name, axis, dim),
@@ -295,7 +300,7 @@ _ARG_DOC = r"""The index of the {word} over ``axis`` (flattened by default).
 def _one_axis(op: str, static: dict[str, Any]) -> dict[str, Any]:
     """``static`` if its axis is one axis or None (PyTorch and NumPy take one
     axis for argmax/argmin), else a TypeError naming ``op``."""
-    if isinstance(static["axis"], tuple):
+    if isinstance(static.get("axis"), tuple):
         raise TypeError(
             f"{op}: axis must be an int or None (one axis, or the flattened "
             f"tensor), got the tuple {static['axis']}."
