@@ -100,6 +100,24 @@ class TestTiering:
         loss.backward()
         np.testing.assert_allclose(x.grad.numpy(), _chain_grad(xv, 19), rtol=1e-4)
 
+    def test_the_last_ready_wiring_is_found_without_the_lru(self, monkeypatch):
+        monkeypatch.setattr(_fused, "BACKGROUND", False)
+        plan = ("last ready", 1)
+        for _ in range(_fused.FUSE_AFTER):
+            _fused.program(plan, lambda: ())
+        ready = _fused.program(plan)  # ready: found in the LRU, and remembered
+        assert ready is not None
+        before = _fused._program.cache_info()
+        # an equal wiring (another object): the same program, no LRU lookup
+        assert _fused.program(tuple(["last ready", 1])) is ready
+        assert _fused._program.cache_info() == before
+        assert _fused.program(("last ready", 2)) is None  # another wiring
+        _fused.failed(("last ready", 2))  # a failure anywhere forgets it
+        assert _fused.program(plan) is ready
+        assert _fused._program.cache_info().hits == before.hits + 1
+        _fused.clear()  # so does clear: counted afresh
+        assert _fused.program(plan) is None
+
     def test_synchronous_when_background_is_off(self, monkeypatch):
         monkeypatch.setattr(_fused, "BACKGROUND", False)
         plan = object()
