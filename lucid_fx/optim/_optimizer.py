@@ -359,7 +359,7 @@ class Optimizer(BridgeMixin, StateDictMixin):
         the states were last made for them: e.g. ``momentum`` turned on
         mid-run starts a buffer, as PyTorch; one turned off drops it."""
         if statics != self._statics:
-            self._states[:] = self._states_for_options()
+            self._states = self._states_for_options()
             self._statics = statics
 
     def _states_for_options(self) -> list[dict[str, Any]]:
