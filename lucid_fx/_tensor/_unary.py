@@ -8,6 +8,7 @@ docstrings (``sqrt`` and ``log`` at 0 give ``inf``, ``abs`` at 0 gives 0).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,49 @@ def _abs_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
     return _abs(x), sgn * dx
 
 
+# ln 2 split for Cody and Waite's reduction: _LN2_HI has 15 significant bits, so
+# k * _LN2_HI is exact for |k| <= 2**8 and x - k * _LN2_HI is exact near x.
+_LN2_HI = 0.693145751953125
+_LN2_LO = 1.4286067653e-06
+
+
+@jax.custom_jvp
+def _exp(x: jax.Array) -> jax.Array:
+    """``e**x``; float32 in [64, 89) reduced as ``e**r * 2**k``, ``|r| <= ln2/2``.
+
+    XLA:CPU's float32 exp is within 1.01 ulp below 64 but up to 5.5 ulp on
+    [64, 88.72] (measured at every float32 there); PyTorch stays within 1. There
+    ``k = round(x / ln 2)``, ``r = (x - k ln2_hi) - k ln2_lo`` (error ~0.1 ulp),
+    XLA's exp of ``r`` (within 1 ulp), and two exact scalings by powers of 2
+    (``2**k`` alone overflows at k = 128), the last one rounding once.
+    """
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):  # as jnp.exp: the default float
+        x = x.astype(jax.dtypes.canonicalize_dtype(jnp.float64))
+    if x.dtype != jnp.float32:
+        return jnp.exp(x)
+    big = (x >= 64.0) & (x < 89.0)  # e**89 overflows: XLA's exp gives inf
+    xb = jnp.where(big, x, 64.0)  # the other branch stays finite (its grad too)
+    k = jnp.round(xb * (1.0 / math.log(2.0)))
+    r = (xb - k * _LN2_HI) - k * _LN2_LO
+    k = k.astype(jnp.int32)
+    half = k // 2
+    scaled = jnp.exp(r) * _pow2(half) * _pow2(k - half)
+    return jnp.where(big, scaled, jnp.exp(x))
+
+
+def _pow2(n: jax.Array) -> jax.Array:
+    """``2.0**n`` in float32, exactly, for integer ``-126 <= n <= 127``."""
+    return lax.bitcast_convert_type((n + 127) << 23, jnp.float32)
+
+
+@_exp.defjvp
+def _exp_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
+    (x,), (dx,) = primals, tangents
+    y = _exp(x)
+    return y, y * dx
+
+
 def _cube(x: jax.Array) -> jax.Array:
     # Integers stay integer (wrapping around), as PyTorch's x ** 3; bools count.
     x = jnp.asarray(x)
@@ -70,7 +114,8 @@ def _cube(x: jax.Array) -> jax.Array:
 # name: (math, summary, forward, derivative, note, x, y, dy/dx); y and dy/dx were
 # computed by PyTorch in float64 and rounded to 4 places.
 _TABLE: dict[str, tuple[Callable, str, str, str, str, list, list, list]] = {
-    "exp": (jnp.exp, "Exponential", r"e^x", r"e^x", "",
+    "exp": (_exp, "Exponential", r"e^x", r"e^x",
+            "float32 is within 1.1 ulp everywhere (XLA's own exp: 5.5 near overflow).",
             [0.0, 1.0, 2.0], [1.0, 2.7183, 7.3891], [1.0, 2.7183, 7.3891]),
     "log": (jnp.log, "Natural logarithm", r"\ln x", r"1 / x",
             "At 0 the value is ``-inf`` and the gradient ``inf``, as in PyTorch.",
