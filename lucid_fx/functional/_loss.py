@@ -304,7 +304,9 @@ def _picked_nll(
             f"{tuple(w.shape)}."
         )
     w_t = jnp.where(keep, w.astype(logp.dtype)[safe], jnp.zeros((), logp.dtype))
-    return -w_t * picked, w_t
+    # An ignored row reads class 0, which may be -inf (a masked class): 0 there,
+    # not -0 * -inf = NaN, as PyTorch.
+    return jnp.where(keep, -w_t * picked, jnp.zeros((), logp.dtype)), w_t
 
 
 def _reduce_weighted(loss: Array, w_t: Array, reduction: str) -> Array:

@@ -165,3 +165,24 @@ def test_a_batch_of_only_ignored_labels_has_a_nan_loss_and_zero_gradient(name):
     expected.backward()
     assert np.isnan(loss.item()) and np.isnan(expected.item())
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_an_ignored_row_with_a_masked_class_0_adds_nothing_as_torch(name, reduction):
+    # The ignored row's class 0 is -inf (a masked class): it must add 0, not
+    # -0 * -inf = NaN, to the loss, and no gradient.
+    data = np.array([[-np.inf, 0.5, 2.0], [0.5, -1.0, -0.25]], np.float32)
+    if name == "nll_loss":
+        data[1] = np.log(np.array([0.2, 0.3, 0.5], np.float32))
+    target = np.array([-100, 1])
+    x = Tensor(data, requires_grad=True)
+    loss = getattr(F, name)(x, Tensor(target), reduction=reduction)
+    tx = torch.tensor(data, requires_grad=True)
+    expected = getattr(torch.nn.functional, name)(
+        tx, torch.tensor(target), reduction=reduction
+    )
+    np.testing.assert_allclose(loss.numpy(), expected.detach().numpy(), rtol=1e-6)
+    loss.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
