@@ -9,6 +9,8 @@ bfloat16 windows in float32 and rounds the mean once, as PyTorch does.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -32,6 +34,32 @@ def pool_args(n: int, kernel_size: object, stride: object, padding: object, api:
     return kernel, strides, pads
 
 
+def _window_max(x: Array, window: tuple, steps: tuple, pad: tuple) -> Array:
+    # numpy (concrete) identity: JAX then uses its differentiable max reducer.
+    init = np.array(-np.inf, x.dtype)
+    return jax.lax.reduce_window(x, init, jax.lax.max, window, steps, pad)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
+def _max_window(x: Array, window: tuple, steps: tuple, pad: tuple) -> Array:
+    """Each window's maximum; its derivative is the tangent of the element
+    chosen: the first maximum, or the first NaN where the window holds one
+    (the output is then NaN), as PyTorch routes the gradient (it takes the
+    last of several NaNs). JAX's own rule compares with ``>=``, which a NaN
+    never passes: it picked another element than the output's."""
+    return _window_max(x, window, steps, pad)
+
+
+@_max_window.defjvp
+def _max_window_jvp(window, steps, pad, primals, tangents):
+    (x,), (dx,) = primals, tangents
+    # Choose as if each NaN were +inf; the chooser stays JAX's (linear in dx,
+    # transposed to a scatter for the gradient).
+    key = jnp.where(jnp.isnan(x), jnp.array(np.inf, x.dtype), x)
+    _, dy = jax.jvp(lambda k: _window_max(k, window, steps, pad), (key,), (dx,))
+    return _window_max(x, window, steps, pad), dy
+
+
 def _pool(x: ArrayLike, n: int, kind: str, kernel_size, stride, padding) -> Array:
     api = f"{kind}_pool{n}d"
     x = jnp.asarray(x)
@@ -53,8 +81,7 @@ def _pool(x: ArrayLike, n: int, kind: str, kernel_size, stride, padding) -> Arra
     if kind == "max":
         # numpy (concrete) identities: JAX then uses its differentiable max/add
         # window reducers.
-        init = np.array(-np.inf, x.dtype)
-        return jax.lax.reduce_window(x, init, jax.lax.max, window, steps, pad)
+        return _max_window(x, window, steps, tuple(pad))
     # 16-bit windows are summed in float32 and rounded once (PyTorch's
     # opmath): a float16 sum of 16 values of 5000 would be inf.
     wide = widen(x)
@@ -141,7 +168,8 @@ for _fn, _n in (
         if _max
         else r"\frac{1}{\prod k} \sum_{\mathbf k} x_{\mathbf p, \mathbf k}",
         grad="The gradient goes to the window's maximum (the first one on ties, "
-        "as XLA selects; PyTorch also takes one)."
+        "as PyTorch), or to its NaN where it holds one (the output is then NaN; "
+        "with several NaNs, the first: PyTorch takes the last)."
         if _max
         else "The gradient spreads evenly, 1/prod(k) to each window position.",
         value=float(2**_n - 1) if _max else (2**_n - 1) / 2,

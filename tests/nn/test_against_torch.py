@@ -472,3 +472,36 @@ def test_pytorch_batchnorm_checkpoint_loads_with_its_key_names():
     ours.load_state_dict(state)
     assert ours[1].num_batches_tracked.item() == 1
     _compare(ours[1].running_var.numpy(), state["1.running_var"], "running_var")
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 1), (2, 1)])
+def test_max_pool_gradient_goes_to_the_nan_it_outputs_as_torch(kernel, stride):
+    # A window holding one NaN outputs NaN; its gradient goes to that NaN (JAX's
+    # own rule, >=, never picks a NaN). Windows of -inf: the first, as torch.
+    x = np.float32([[[np.nan, 1.0, 3.0, np.nan, 0.5, 2.0, -np.inf, -np.inf, 4.0]]])
+    seed = np.float32(np.random.default_rng(kernel + stride).normal(size=9))
+    lx = Tensor(x, requires_grad=True)
+    out = F.max_pool1d(lx, kernel, stride)
+    tx = torch.tensor(x, requires_grad=True)
+    expected = TF.max_pool1d(tx, kernel, stride)
+    np.testing.assert_array_equal(out.numpy(), expected.detach().numpy())
+    cot = seed[: out.shape[-1]]
+    (out * Tensor(cot)).sum().backward()
+    (expected * torch.from_numpy(cot)).sum().backward()
+    np.testing.assert_array_equal(lx.grad.numpy(), tx.grad.numpy())
+
+
+def test_max_pool_keeps_forward_mode_derivatives():
+    import jax
+    import jax.numpy as jnp
+
+    from lucid_fx.functional import max_pool2d
+
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(1, 2, 4, 4)), jnp.float32)
+    dx = jnp.asarray(np.random.default_rng(1).normal(size=x.shape), jnp.float32)
+    _, fwd = jax.jvp(lambda v: max_pool2d(v, 2, 2), (x,), (dx,))
+    _, vjp = jax.vjp(lambda v: max_pool2d(v, 2, 2), x)
+    (rev,) = vjp(jnp.ones((1, 2, 2, 2), jnp.float32))
+    # Each output's tangent is its chosen input's: the positions the gradient
+    # marks; tangent and gradient agree on the choice.
+    assert np.allclose(np.asarray(fwd).sum(), float((rev * dx).sum()), rtol=1e-5)
