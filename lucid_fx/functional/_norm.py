@@ -11,6 +11,8 @@ end, as PyTorch does: in 16 bits the squared deviations overflow float16 once
 
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
 
 from lucid_fx._typing import Array, ArrayLike
@@ -306,6 +308,10 @@ def instance_norm(
       An array of ``x``'s shape and dtype; float16 and bfloat16 are normalized
       in float32 and rounded once.
 
+    Raises:
+      ValueError: bad shapes, or one spatial element per instance while
+        instance statistics are used (its variance is 0), as PyTorch.
+
     Examples:
       >>> import jax.numpy as jnp
       >>> from lucid_fx.functional import instance_norm
@@ -322,6 +328,12 @@ def instance_norm(
     dtype, x = x.dtype, _widen(x)
     shape = _channel_shape(x)
     if training or running_mean is None or running_var is None:
+        if math.prod(x.shape[2:]) == 1:
+            raise ValueError(
+                f"instance_norm: expected more than 1 spatial element when "
+                f"using instance statistics (training), got input of shape "
+                f"{tuple(x.shape)}."
+            )
         y = _normalize(x, tuple(range(2, x.ndim)), eps)
     else:
         y = _normalize_running(x, running_mean, running_var, eps)

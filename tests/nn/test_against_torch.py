@@ -505,3 +505,26 @@ def test_max_pool_keeps_forward_mode_derivatives():
     # Each output's tangent is its chosen input's: the positions the gradient
     # marks; tangent and gradient agree on the choice.
     assert np.allclose(np.asarray(fwd).sum(), float((rev * dx).sum()), rtol=1e-5)
+
+
+@pytest.mark.parametrize("spatial", [(1,), (1, 1)])
+def test_instance_norm_of_one_spatial_element_raises_as_torch_and_changes_nothing(
+    spatial,
+):
+    # Its variance is 0 (output all 0) and the running variance would be
+    # pulled toward 0: PyTorch raises, and so do we, before any update.
+    x = np.arange(4.0, dtype=np.float32).reshape((2, 2, *spatial))
+    cls = (nn.InstanceNorm1d, nn.InstanceNorm2d)[len(spatial) - 1]
+    tcls = (torch.nn.InstanceNorm1d, torch.nn.InstanceNorm2d)[len(spatial) - 1]
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        tcls(2, track_running_stats=True)(torch.from_numpy(x))
+    m = cls(2, track_running_stats=True)
+    before = {k: np.asarray(v.numpy()).copy() for k, v in m.state_dict().items()}
+    with pytest.raises(ValueError, match=r"instance_norm: .*more than 1 spatial"):
+        m(Tensor(x))
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(v.numpy()), before[k])
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        F.instance_norm(Tensor(x))
+    m.eval()  # running statistics: one element is fine, as in PyTorch
+    assert m(Tensor(x)).shape == x.shape
