@@ -131,6 +131,7 @@ class LRScheduler:
           ValueError: naming missing or unexpected keys (nothing changes).
         """
         state_dict = {k: v for k, v in state_dict.items() if k not in _TORCH_ONLY}
+        state_dict = self._from_torch(state_dict)
         want = set(self.state_dict())
         got = set(state_dict)
         if got - want or want - got - _ADDED:
@@ -140,6 +141,11 @@ class LRScheduler:
                 f"the state_dict() of the same scheduler class."
             )
         vars(self).update(state_dict)
+
+    def _from_torch(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """PyTorch's names for keys this class names otherwise (a hook for
+        subclasses; ``state_dict`` is a copy, free to edit)."""
+        return state_dict
 
     def _lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]

@@ -160,6 +160,12 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
+    def _from_torch(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        # PyTorch 2.x stores the annealing choice as ``_anneal_func_type``.
+        if "_anneal_func_type" in state_dict and "anneal_strategy" not in state_dict:
+            state_dict["anneal_strategy"] = state_dict.pop("_anneal_func_type")
+        return state_dict
+
     def get_lr(self) -> list[float]:
         t = self.last_epoch
         if t > self.total_steps:

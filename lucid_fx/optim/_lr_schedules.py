@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lucid_fx.optim._lr_base import (
@@ -52,6 +52,29 @@ class LambdaLR(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         return {k: v for k, v in super().state_dict().items() if k != "_lambdas"}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`, ours or PyTorch's. PyTorch's also
+        holds ``lr_lambdas``: ``None`` for a plain function, else the
+        callable object's attributes, which are restored as PyTorch does.
+
+        Raises:
+          ValueError: naming missing or unexpected keys, or an ``lr_lambdas``
+            of the wrong length (nothing changes).
+        """
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", None)
+        if saved is not None and (
+            not isinstance(saved, list | tuple) or len(saved) != len(self._lambdas)
+        ):
+            raise ValueError(
+                f"LambdaLR.load_state_dict: lr_lambdas must hold one entry per "
+                f"param group ({len(self._lambdas)}), got {saved!r}."
+            )
+        super().load_state_dict(state)
+        for f, attributes in zip(self._lambdas, saved or (), strict=False):
+            if attributes is not None:
+                vars(f).update(attributes)
 
     def get_lr(self) -> list[float]:
         return [

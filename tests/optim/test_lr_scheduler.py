@@ -200,3 +200,64 @@ def test_a_pytorch_scheduler_state_dict_loads(kind):
     assert ours.last_epoch == theirs.last_epoch
     with pytest.raises(ValueError, match="unexpected keys"):
         ours.load_state_dict({**ours.state_dict(), "surprise": 1})
+
+
+@pytest.mark.parametrize("name,cls,options", CASES, ids=[c[0] for c in CASES])
+def test_every_pytorch_scheduler_state_dict_resumes_as_pytorch(name, cls, options):
+    # Each class loads PyTorch's own state dict mid-run (OneCycleLR's key
+    # _anneal_func_type, LambdaLR's lr_lambdas), then both continue alike.
+    def run(sched, steps, start):
+        for i in range(start, start + steps):
+            sched.step(LOSSES[i]) if cls == "ReduceLROnPlateau" else sched.step()
+
+    opt, topt = _pair("SGD", options)
+    sched = getattr(lr_scheduler, cls)(opt, **options)
+    tsched = getattr(torch.optim.lr_scheduler, cls)(topt, **options)
+    for i in range(20):
+        topt.step()
+        run(tsched, 1, i)
+    opt.load_state_dict(
+        {
+            "state": {},
+            "param_groups": [
+                {k: v for k, v in g.items() if k in opt.param_groups[j]}
+                | {"params": g["params"]}
+                for j, g in enumerate(topt.state_dict()["param_groups"])
+            ],
+        }
+    )
+    sched.load_state_dict(tsched.state_dict())
+    for i in range(20, 40):
+        topt.step()
+        run(tsched, 1, i)
+        run(sched, 1, i)
+        assert sched.get_last_lr() == tsched.get_last_lr(), i
+
+
+class _Decay:
+    """A callable object: PyTorch stores its attributes in lr_lambdas."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, n):
+        return self.rate**n
+
+
+def test_lambda_lr_restores_a_callable_objects_attributes_as_pytorch():
+    topt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
+    tsched = torch.optim.lr_scheduler.LambdaLR(topt, _Decay(0.5))
+    for _ in range(3):
+        topt.step()
+        tsched.step()
+    opt = optim.SGD([Parameter([1.0])], lr=1.0)
+    decay = _Decay(0.9)
+    sched = lr_scheduler.LambdaLR(opt, decay)
+    sched.load_state_dict(tsched.state_dict())
+    assert decay.rate == 0.5
+    topt.step()
+    tsched.step()
+    sched.step()
+    assert sched.get_last_lr() == tsched.get_last_lr()
+    with pytest.raises(ValueError, match="one entry per param group"):
+        sched.load_state_dict({**sched.state_dict(), "lr_lambdas": [None, None]})
