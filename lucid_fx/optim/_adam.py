@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 import optax
@@ -69,6 +69,7 @@ class Adam(Optimizer):
 
     _FLOATS = ("lr", "betas", "eps", "weight_decay")
     _DECOUPLED = False
+    _FILLED_ON_LOAD: ClassVar[dict[str, Any]] = {"amsgrad": False, "maximize": False}
     _DEFAULT_DECAY = 0.0
 
     def __init__(

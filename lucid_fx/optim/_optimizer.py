@@ -109,6 +109,9 @@ class Optimizer(BridgeMixin, StateDictMixin):
 
     _FLOATS: ClassVar[tuple[str, ...]] = ("lr",)
     _HIDDEN: ClassVar[tuple[str, ...]] = ()  # internal state left out of state_dict
+    # Options PyTorch's __setstate__ fills in when a loaded group lacks them
+    # (a checkpoint older than the option), with its fixed values.
+    _FILLED_ON_LOAD: ClassVar[dict[str, Any]] = {"maximize": False}
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         api = type(self).__name__

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 import optax
@@ -59,6 +59,11 @@ class RMSprop(Optimizer):
     """
 
     _FLOATS = ("lr", "alpha", "eps", "weight_decay", "momentum")
+    _FILLED_ON_LOAD: ClassVar[dict[str, Any]] = {
+        "momentum": 0,
+        "centered": False,
+        "maximize": False,
+    }
 
     def __init__(
         self,

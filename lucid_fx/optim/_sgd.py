@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 import optax
@@ -59,6 +59,7 @@ class SGD(Optimizer):
 
     _FLOATS = ("lr", "momentum", "dampening", "weight_decay")
     _HIDDEN = ("step",)
+    _FILLED_ON_LOAD: ClassVar[dict[str, Any]] = {"nesterov": False, "maximize": False}
 
     def __init__(
         self,

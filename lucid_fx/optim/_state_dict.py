@@ -25,6 +25,8 @@ class StateDictMixin:
     param_groups: list[dict[str, Any]]
     params: list[Tensor]
     _HIDDEN: tuple[str, ...]
+    _FILLED_ON_LOAD: dict[str, Any]
+    defaults: dict[str, Any]
     _states: list[dict[str, Any]]
     _hyper_cache: list[tuple[Any, dict[str, Any]]]
     _lock: Any
@@ -145,12 +147,19 @@ class StateDictMixin:
         ):
             new = {n: v for n, v in dict(saved).items() if n != "params"}
             new["params"] = group["params"]
+            for name, value in self._FILLED_ON_LOAD.items():
+                new.setdefault(name, value)
+            missing = [n for n in self.defaults if n not in new]
             if len(saved.get("params", ())) != len(group["params"]):
                 problems.append(
                     f"param_groups[{k}] has {len(saved.get('params', ()))} "
                     f"parameters, this optimizer's has {len(group['params'])}"
                 )
             try:
+                if missing:
+                    raise ValueError(
+                        f"no option {missing} (expected {list(self.defaults)})"
+                    )
                 self._check_group(new)
                 shapes.append(new)
             except (TypeError, ValueError) as e:

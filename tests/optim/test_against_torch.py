@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lucid_fx import Tensor, optim
-from lucid_fx.nn import LeakyReLU, Linear, Sequential
+from lucid_fx.nn import LeakyReLU, Linear, Parameter, Sequential
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(16, 5)).astype(np.float32)
@@ -119,3 +119,64 @@ def test_fifty_steps_match_pytorch(name, cls, options, split):
         assert sorted(entry) == sorted(k for k, v in theirs[i].items() if v is not None)
         for k, v in entry.items():
             _close(v, theirs[i][k].numpy(), theirs64[i][k].numpy(), f"state {i} {k}")
+
+
+@pytest.mark.parametrize(
+    "cls, options, dropped",
+    [
+        ("Adam", {"amsgrad": True}, ("amsgrad", "maximize")),
+        ("AdamW", {}, ("maximize",)),
+        ("SGD", {"momentum": 0.9, "nesterov": True}, ("nesterov", "maximize")),
+        ("RMSprop", {"momentum": 0.5, "centered": True}, ("momentum", "centered")),
+        ("Adagrad", {}, ("maximize",)),
+    ],
+)
+def test_an_older_checkpoint_without_newer_options_loads_as_pytorch(
+    cls, options, dropped
+):
+    # A group saved before an option existed: PyTorch's __setstate__ fills
+    # in its fixed default (False, 0) whatever the constructor said.
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=3).astype(np.float32)
+    grads = rng.normal(size=(4, 3)).astype(np.float32)
+    tp = torch.nn.Parameter(torch.from_numpy(w0.copy()))
+    saved_opt = getattr(torch.optim, cls)([tp], lr=0.1)
+    tp.grad = torch.from_numpy(grads[0])
+    saved_opt.step()
+    saved = saved_opt.state_dict()
+    for group in saved["param_groups"]:
+        for name in dropped:
+            group.pop(name)
+    theirs = getattr(torch.optim, cls)([tp], lr=0.3, **options)
+    theirs.load_state_dict(copy.deepcopy(saved))
+    p = Parameter(tp.detach().numpy().copy())
+    ours = getattr(optim, cls)([p], lr=0.3, **options)
+    ours.load_state_dict(
+        {
+            "state": {
+                k: {n: v.numpy() for n, v in s.items()}
+                for k, s in saved["state"].items()
+            },
+            "param_groups": copy.deepcopy(saved["param_groups"]),
+        }
+    )
+    for name in dropped:
+        assert ours.param_groups[0][name] == theirs.param_groups[0][name], name
+    for g in grads[1:]:
+        tp.grad = torch.from_numpy(g)
+        theirs.step()
+        p.grad = Tensor(g)
+        ours.step()
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_saved_group_without_lr_is_named_and_changes_nothing():
+    p = Parameter([1.0, 2.0])
+    opt = optim.Adam([p], lr=0.5)
+    saved = opt.state_dict()
+    del saved["param_groups"][0]["lr"]
+    with pytest.raises(
+        ValueError, match=r"(?s)Adam.load_state_dict.*no option \[.lr.\]"
+    ):
+        opt.load_state_dict(saved)
+    assert opt.param_groups[0]["lr"] == 0.5
