@@ -411,7 +411,11 @@ class CompiledFunction:
         return f"CompiledFunction({getattr(self.fn, '__name__', self.fn)!r})"
 
 
-_PYTHON_STATE = ("train/eval mode", "optimizer options (param_groups)")
+_PYTHON_STATE = (
+    "train/eval mode",
+    "optimizer options (param_groups)",
+    "attributes of an argument (a scheduler's last_epoch)",
+)
 
 
 def _same_state(a: Any, b: Any) -> bool:

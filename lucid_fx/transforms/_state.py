@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import operator
+import types
 import weakref
 from collections.abc import Hashable, Iterator
 from itertools import chain, compress, repeat
@@ -107,6 +108,9 @@ class Collected:
         self.buffer_slots: list[tuple[dict, str]] = []
         self.number_at: list[int | str] = []  # where each traced number comes from
         self.tensor_at: list[Any] = []  # argument Tensors
+        # Other objects passed (a scheduler): weak references, for
+        # python_state's snapshot of their attributes.
+        self._objects: list[weakref.ref] = []
         described = (
             tuple(self._describe(a, i in static, i) for i, a in enumerate(args)),
             tuple((k, self._describe(v, k in static, k)) for k, v in kwargs.items()),
@@ -180,6 +184,9 @@ class Collected:
                 f"function; pass Modules, optimizers, Tensors, or hashable "
                 f"constants."
             ) from None
+        if _has_attributes(value):
+            with contextlib.suppress(TypeError):  # no weak references: unseen
+                self._objects.append(weakref.ref(value))
         return ("static", value)
 
     def unchanged(self) -> bool:
@@ -206,17 +213,20 @@ class Collected:
             self.inputs = [t for i, t in enumerate(self.tensors) if i not in self.owned]
         return self.unchanged()
 
-    def python_state(self) -> tuple[list[Any], list[Any]]:
+    def python_state(self) -> tuple[list[Any], list[Any], list[Any]]:
         """What a step can change through Python only (never an input of the
-        program): each module's train/eval mode and each optimizer's group
-        options. Compared before and after a trace to warn that such a change
-        (``model.eval()``, ``scheduler.step()`` in the step) runs only then."""
+        program): each module's train/eval mode, each optimizer's group
+        options, and the attributes of other objects passed as arguments (a
+        scheduler's ``last_epoch``). Compared before and after a trace to warn
+        that such a change (``model.eval()``, ``scheduler.step()`` in the
+        step) runs only then."""
         modes = [d.get("training") for dicts, _ in self._modules for d in dicts]
         groups = [
             [{k: v for k, v in g.items() if k != "params"} for g in o.param_groups]
             for o in self.optimizers()
         ]
-        return modes, groups
+        objects = [dict(vars(o)) for o in map(_call, self._objects) if o is not None]
+        return modes, groups, objects
 
     def optimizers(self) -> list[Optimizer]:
         out = [ref() for ref in self._optimizers]
@@ -392,6 +402,18 @@ class Collected:
             _, state = o.bridge_state()
             values += state if treedef is None else jax.tree.leaves(state)
         return values
+
+
+def _has_attributes(value: Any) -> bool:
+    """An instance holding Python state of its own (not a class, function or
+    module object, whose ``__dict__`` is their definition)."""
+    return hasattr(value, "__dict__") and not isinstance(
+        value, type | types.FunctionType | types.MethodType | types.ModuleType
+    )
+
+
+def _call(ref: weakref.ref) -> Any:
+    return ref()
 
 
 def spread(mask: tuple[bool, ...], donated: list[Any], kept: list[Any]) -> list[Any]:

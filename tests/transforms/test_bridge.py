@@ -647,6 +647,49 @@ def test_python_only_state_changed_while_tracing_warns_once(change, what):
             model.train()
 
 
+def test_a_scheduler_argument_stepped_while_tracing_warns_even_if_lr_stays():
+    # StepLR(step_size=3): the traced step moves last_epoch but not lr, so
+    # the optimizer options alone saw no change, and the schedule froze
+    # without a word. The scheduler passed as an argument is watched too.
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+
+    def step(model, opt, sched, x, y):
+        loss = train_step(model, opt, x, y)
+        sched.step()
+        return loss
+
+    compiled = lucid_fx.compile(step)
+    with pytest.warns(RuntimeWarning, match="attributes of an argument") as caught:
+        compiled(model, opt, sched, Tensor(X), Tensor(Y))
+    assert "optimizer options" not in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per compiled function
+        for _ in range(3):
+            compiled(model, opt, sched, Tensor(X), Tensor(Y))
+
+
+def test_an_argument_object_left_unchanged_does_not_warn():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    class Config:
+        def __init__(self):
+            self.scale = 1.0
+            self.names = ["a"]
+
+    def step(model, opt, config, x, y):
+        return train_step(model, opt, x, y) * config.scale
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled = lucid_fx.compile(step)
+        config = Config()
+        for _ in range(3):
+            compiled(model, opt, config, Tensor(X), Tensor(Y))
+
+
 def test_a_scheduler_stepped_while_tracing_leaves_no_tracer_in_the_optimizer():
     # The trace reads the optimizer's state after the scheduler moved lr: the
     # hyper scalars cached for that lr must be concrete arrays, not the
