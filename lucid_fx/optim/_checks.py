@@ -10,7 +10,9 @@ import numpy as np
 
 def check_number(api: str, name: str, value: Any, low: float, high: float) -> float:
     """``value`` as a float in ``[low, high)``, or a TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
         raise TypeError(
             f"{api}: {name} must be a number, got {type(value).__name__} {value!r}."
         )

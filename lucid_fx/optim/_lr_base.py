@@ -130,6 +130,11 @@ class LRScheduler:
         Raises:
           ValueError: naming missing or unexpected keys (nothing changes).
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"{type(self).__name__}.load_state_dict: expected a dict from "
+                f"state_dict(), got {type(state_dict).__name__}."
+            )
         state_dict = {k: v for k, v in state_dict.items() if k not in _TORCH_ONLY}
         state_dict = self._from_torch(state_dict)
         want = set(self.state_dict())

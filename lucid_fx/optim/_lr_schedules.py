@@ -47,6 +47,12 @@ class LambdaLR(LRScheduler):
         _check_optimizer("LambdaLR", optimizer)
         n = len(optimizer.param_groups)
         lambdas = _per_group("LambdaLR", "lr_lambda", lr_lambda, n, "lr_lambdas")
+        for f in lambdas:
+            if not callable(f):
+                raise TypeError(
+                    f"LambdaLR: lr_lambda must be a function of the step count "
+                    f"(or one per param group), got {type(f).__name__} {f!r}."
+                )
         object.__setattr__(self, "_lambdas", lambdas)  # kept out of state_dict
         super().__init__(optimizer, last_epoch)
 

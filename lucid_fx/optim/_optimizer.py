@@ -120,6 +120,11 @@ class Optimizer(BridgeMixin, StateDictMixin):
                 f"{api}: params must be an iterable of Parameters or of dicts, got "
                 f"a single {type(params).__name__}. Wrap it in a list."
             )
+        if not isinstance(params, Iterable):
+            raise TypeError(
+                f"{api}: params must be an iterable of Parameters or of dicts "
+                f"(model.parameters()), got {type(params).__name__}."
+            )
         params = list(params)
         if not params:
             raise ValueError(
@@ -160,9 +165,13 @@ class Optimizer(BridgeMixin, StateDictMixin):
         """
         api = type(self).__name__
         if not isinstance(param_group, Mapping) or "params" not in param_group:
+            got = (
+                f"a dict without one (keys {sorted(map(str, param_group))})"
+                if isinstance(param_group, Mapping)
+                else type(param_group).__name__
+            )
             raise TypeError(
-                f"{api}: a param group must be a dict with a 'params' entry, got "
-                f"{type(param_group).__name__}."
+                f"{api}: a param group must be a dict with a 'params' entry, got {got}."
             )
         group = {**self.defaults, **param_group}
         params = group["params"]

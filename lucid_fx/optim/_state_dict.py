@@ -109,14 +109,23 @@ class StateDictMixin:
           (0.5, [2.0])
         """
         api = type(self).__name__
-        if not isinstance(state_dict, Mapping) or not {
-            "state",
-            "param_groups",
-        } <= set(state_dict):
+        if (
+            not isinstance(state_dict, Mapping)
+            or not {"state", "param_groups"} <= set(state_dict)
+            or not isinstance(state_dict["state"], Mapping)
+            or not isinstance(state_dict["param_groups"], list | tuple)
+        ):
+            got = type(state_dict).__name__
+            if isinstance(state_dict, Mapping):
+                got = "a dict with " + (
+                    ", ".join(
+                        f"{k!r}: {type(v).__name__}" for k, v in state_dict.items()
+                    )
+                    or "no keys"
+                )
             raise TypeError(
                 f"{api}.load_state_dict: expected a dict with 'state' and "
-                f"'param_groups' (from state_dict()), got "
-                f"{type(state_dict).__name__}."
+                f"'param_groups' (a dict and a list, from state_dict()); got {got}."
             )
         groups, states = self._plan_load(state_dict)
         with self._lock, deferred_interrupts():

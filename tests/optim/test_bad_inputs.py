@@ -18,6 +18,28 @@ CASES = [
     (lambda: optim.SGD(Parameter([1.0])), TypeError, "single Parameter"),
     (lambda: optim.SGD([np.ones(1)]), TypeError, r"params\[0\] must be a Tensor"),
     (lambda: optim.SGD([{"lr": 0.1}]), TypeError, "'params' entry"),
+    (lambda: optim.SGD(None), TypeError, r"SGD: params must be an iterable.*NoneType"),
+    (
+        lambda: optim.SGD(_p()).add_param_group({"lr": 0.1}),
+        TypeError,
+        r"a dict without one \(keys \['lr'\]\)",
+    ),
+    (
+        lambda: optim.SGD(_p()).load_state_dict({"state": None, "param_groups": []}),
+        TypeError,
+        r"SGD.load_state_dict: expected a dict with 'state' and 'param_groups'"
+        r".*'state': NoneType",
+    ),
+    (
+        lambda: optim.lr_scheduler.LambdaLR(optim.SGD(_p()), 3),
+        TypeError,
+        "LambdaLR: lr_lambda must be a function",
+    ),
+    (
+        lambda: optim.lr_scheduler.StepLR(optim.SGD(_p()), 1).load_state_dict(None),
+        TypeError,
+        "StepLR.load_state_dict: expected a dict",
+    ),
     (lambda: optim.SGD(_p(), lr=-0.1), ValueError, "SGD: lr must be in"),
     (lambda: optim.SGD(_p(), lr="0.1"), TypeError, "SGD: lr must be a number"),
     (lambda: optim.SGD(_p(), lr=float("nan")), ValueError, "lr"),
@@ -47,6 +69,14 @@ CASES = [
         "Adagrad: initial_accumulator_value",
     ),
 ]
+
+
+def test_numpy_integer_and_float_options_are_numbers_as_in_pytorch():
+    for lr in (np.int64(1), np.float32(0.5), np.float64(0.25)):
+        opt = optim.SGD(_p(), lr=lr, momentum=np.int32(0))
+        assert opt.param_groups[0]["lr"] == float(lr)
+    with pytest.raises(TypeError, match="SGD: lr must be a number"):
+        optim.SGD(_p(), lr=np.bool_(True))
 
 
 @pytest.mark.parametrize("make,error,phrase", CASES)
