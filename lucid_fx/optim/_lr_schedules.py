@@ -77,6 +77,14 @@ class LambdaLR(LRScheduler):
                 f"LambdaLR.load_state_dict: lr_lambdas must hold one entry per "
                 f"param group ({len(self._lambdas)}), got {saved!r}."
             )
+        for f, attributes in zip(self._lambdas, saved or (), strict=False):
+            if attributes is not None and not (
+                isinstance(attributes, Mapping) and hasattr(f, "__dict__")
+            ):
+                raise ValueError(
+                    f"LambdaLR.load_state_dict: lr_lambdas holds {attributes!r} "
+                    f"for {f!r}, which keeps no attributes to restore."
+                )
         super().load_state_dict(state)
         for f, attributes in zip(self._lambdas, saved or (), strict=False):
             if attributes is not None:

@@ -261,3 +261,16 @@ def test_lambda_lr_restores_a_callable_objects_attributes_as_pytorch():
     assert sched.get_last_lr() == tsched.get_last_lr()
     with pytest.raises(ValueError, match="one entry per param group"):
         sched.load_state_dict({**sched.state_dict(), "lr_lambdas": [None, None]})
+
+
+def test_lambda_lr_attributes_for_a_plain_function_raise_before_anything_changes():
+    opt = optim.SGD([Parameter([1.0])], lr=1.0)
+    sched = lr_scheduler.LambdaLR(opt, lambda n: 0.5**n)
+    saved = {**sched.state_dict(), "last_epoch": 7, "lr_lambdas": [{"rate": 2}]}
+    saved_builtin = {**saved, "lr_lambdas": [{"x": 1}]}
+    builtin = lr_scheduler.LambdaLR(optim.SGD([Parameter([1.0])], lr=1.0), abs)
+    with pytest.raises(ValueError, match="keeps no attributes"):
+        builtin.load_state_dict(saved_builtin)
+    assert builtin.last_epoch == 0
+    sched.load_state_dict(saved)  # a lambda has a __dict__: PyTorch does so too
+    assert sched.last_epoch == 7
