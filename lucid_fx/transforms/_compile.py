@@ -419,9 +419,14 @@ _PYTHON_STATE = (
 
 
 def _same_state(a: Any, b: Any) -> bool:
-    """``a == b`` for two snapshots of Python-only state; an option that is
-    an array (or a tracer) cannot always be compared: then assume unchanged
-    (the check only decides a warning)."""
+    """``a == b`` for two snapshots of Python-only state, list by list and
+    dict by dict; a value that is an array (or a tracer) cannot always be
+    compared: that one value is then assumed unchanged (the check only
+    decides a warning), the others still count."""
+    if type(a) is type(b) is list and len(a) == len(b):
+        return all(map(_same_state, a, b))
+    if type(a) is type(b) is dict and a.keys() == b.keys():
+        return all(_same_state(a[k], b[k]) for k in a)
     try:
         return bool(a == b)
     except Exception:  # noqa: BLE001

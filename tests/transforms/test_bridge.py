@@ -670,6 +670,25 @@ def test_a_scheduler_argument_stepped_while_tracing_warns_even_if_lr_stays():
             compiled(model, opt, sched, Tensor(X), Tensor(Y))
 
 
+def test_an_argument_holding_an_array_still_warns_for_its_other_attributes():
+    # The array attribute cannot be compared with ==; the counter still is.
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    class Counter:
+        def __init__(self):
+            self.table = np.ones(3)
+            self.calls = 0
+
+    def step(model, opt, counter, x, y):
+        counter.table = counter.table * 1.0  # a new array: == is elementwise
+        counter.calls += 1  # runs only while tracing
+        return train_step(model, opt, x, y)
+
+    with pytest.warns(RuntimeWarning, match="attributes of an argument"):
+        lucid_fx.compile(step)(model, opt, Counter(), Tensor(X), Tensor(Y))
+
+
 def test_an_argument_object_left_unchanged_does_not_warn():
     model = _model()
     opt = optim.SGD(model.parameters(), lr=0.1)
