@@ -87,10 +87,10 @@ def _exp(x: jax.Array) -> jax.Array:
     xb = jnp.where(big, x, 64.0)  # the other branch stays finite (its grad too)
     k = jnp.round(xb * (1.0 / math.log(2.0)))
     r = (xb - k * _LN2_HI) - k * _LN2_LO
-    k = k.astype(jnp.int32)
+    k = jnp.where(big, k.astype(jnp.int32), 0)  # 2**0 = 1: the rest as is
     half = k // 2
-    scaled = jnp.exp(r) * _pow2(half) * _pow2(k - half)
-    return jnp.where(big, scaled, jnp.exp(x))
+    # One exp for every element; a product by 1.0 is exact (inf and NaN too).
+    return jnp.exp(jnp.where(big, r, x)) * _pow2(half) * _pow2(k - half)
 
 
 def _pow2(n: jax.Array) -> jax.Array:
