@@ -79,11 +79,10 @@ def _pool(x: ArrayLike, n: int, kind: str, kernel_size, stride, padding) -> Arra
     window, steps = lead + kernel, lead + strides
     pad = [(0, 0)] * (x.ndim - n) + [(p, p) for p in pads]
     if kind == "max":
-        # numpy (concrete) identities: JAX then uses its differentiable max/add
-        # window reducers.
         return _max_window(x, window, steps, tuple(pad))
     # 16-bit windows are summed in float32 and rounded once (PyTorch's
-    # opmath): a float16 sum of 16 values of 5000 would be inf.
+    # opmath): a float16 sum of 16 values of 5000 would be inf. A numpy
+    # (concrete) identity: JAX then uses its differentiable add reducer.
     wide = widen(x)
     total = jax.lax.reduce_window(
         wide, np.array(0, wide.dtype), jax.lax.add, window, steps, pad
