@@ -69,7 +69,10 @@ class Adam(Optimizer):
 
     _FLOATS = ("lr", "betas", "eps", "weight_decay")
     _DECOUPLED = False
-    _FILLED_ON_LOAD: ClassVar[dict[str, Any]] = {"amsgrad": False, "maximize": False}
+    _FILLED_ON_LOAD: ClassVar[dict[str, Any]] = {
+        **Optimizer._FILLED_ON_LOAD,
+        "amsgrad": False,
+    }
     _DEFAULT_DECAY = 0.0
 
     def __init__(

@@ -60,9 +60,9 @@ class RMSprop(Optimizer):
 
     _FLOATS = ("lr", "alpha", "eps", "weight_decay", "momentum")
     _FILLED_ON_LOAD: ClassVar[dict[str, Any]] = {
+        **Optimizer._FILLED_ON_LOAD,
         "momentum": 0,
         "centered": False,
-        "maximize": False,
     }
 
     def __init__(

@@ -59,7 +59,10 @@ class SGD(Optimizer):
 
     _FLOATS = ("lr", "momentum", "dampening", "weight_decay")
     _HIDDEN = ("step",)
-    _FILLED_ON_LOAD: ClassVar[dict[str, Any]] = {"nesterov": False, "maximize": False}
+    _FILLED_ON_LOAD: ClassVar[dict[str, Any]] = {
+        **Optimizer._FILLED_ON_LOAD,
+        "nesterov": False,
+    }
 
     def __init__(
         self,
