@@ -62,7 +62,9 @@ def elu(x: ArrayLike, alpha: float = 1.0) -> Array:
         \frac{\partial y}{\partial x} = \begin{cases} 1 & x > 0 \\
         \alpha e^x & \text{otherwise} \end{cases}
 
-    At ``x == 0`` the gradient is ``alpha`` (the left branch), as in PyTorch.
+    At ``x == 0`` the gradient is ``alpha`` (the left branch), as in PyTorch;
+    at NaN the output is NaN and the gradient 1 (PyTorch's ``x <= 0`` test
+    picks the linear branch).
 
     Args:
       x: real array of any shape.
@@ -90,10 +92,13 @@ def elu(x: ArrayLike, alpha: float = 1.0) -> Array:
 
 
 def _elu(x: Array, alpha: float, scale: float) -> Array:
-    # expm1 of where(x > 0, 0, x): finite on the unselected branch for large x,
-    # and (unlike minimum, which splits a tie) the full alpha * e^0 at x == 0.
-    negative = alpha * jnp.expm1(jnp.where(x > 0, jnp.zeros((), x.dtype), x))
-    out = jnp.where(x > 0, x, negative.astype(x.dtype))
+    # PyTorch's elu_backward tests x <= 0, so NaN takes the linear branch
+    # (gradient scale, not NaN). expm1 of where(positive, 0, x): finite on the
+    # unselected branch for large x and NaN, and (unlike minimum, which splits
+    # a tie) the full alpha * e^0 at x == 0.
+    positive = ~(x <= 0)
+    negative = alpha * jnp.expm1(jnp.where(positive, jnp.zeros((), x.dtype), x))
+    out = jnp.where(positive, x, negative.astype(x.dtype))
     return out if scale == 1.0 else (scale * out).astype(x.dtype)
 
 
@@ -110,7 +115,8 @@ def selu(x: ArrayLike) -> Array:
 
     with :math:`\alpha \approx 1.6733` and :math:`\lambda \approx 1.0507`
     (``SELU_ALPHA``, ``SELU_SCALE``). The gradient at 0 is
-    :math:`\lambda\alpha`, as in PyTorch.
+    :math:`\lambda\alpha` and at NaN :math:`\lambda` (the linear branch), as
+    in PyTorch.
 
     Args:
       x: real array of any shape.

@@ -76,6 +76,22 @@ class ActivationsTest(chex.TestCase):
         assert float(g) == 0.25
 
     @chex.variants(with_jit=True, without_jit=True)
+    @parameterized.named_parameters(
+        ("elu", lambda v: core.elu(v, 0.5), 1.0, 0.5),
+        ("selu", core.selu, LAM, LAM * ALPHA),
+    )
+    def test_elu_selu_gradient_at_nan_is_the_linear_branch_as_pytorch(
+        self, fn, scale, left
+    ):
+        # PyTorch's elu_backward tests x <= 0, false for NaN: gradient = scale.
+        x = jnp.array([np.nan, -1.0, 0.0, -0.0, 1.0, -np.inf, np.inf], jnp.float32)
+        y = self.variant(fn)(x)
+        g = self.variant(jax.grad(lambda v: fn(v).sum()))(x)
+        expected = [scale, left * math.exp(-1.0), left, left, scale, 0.0, scale]
+        np.testing.assert_allclose(g, expected, rtol=2e-6)
+        assert np.isnan(y[0]) and np.isposinf(y[6])
+
+    @chex.variants(with_jit=True, without_jit=True)
     def test_relu_gradient_at_zero_is_zero_and_negative_zero_gives_plus_zero(self):
         g = self.variant(jax.grad(core.relu))(jnp.float32(0.0))
         y = self.variant(core.relu)(jnp.float32(-0.0))

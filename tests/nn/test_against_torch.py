@@ -94,6 +94,8 @@ def check_module(ours, theirs, arrays, train=True):
 
 # With kinks: exact 0 included so the convention at the kink is compared too.
 KINKED = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+# PyTorch's elu_backward tests x <= 0: NaN takes the linear branch.
+NONFINITE = np.array([np.nan, -1.0, 0.0, -0.0, 1.0, -np.inf, np.inf])
 PROBS = RNG.uniform(0.05, 0.95, (4, 3))
 BINARY = RNG.integers(0, 2, (4, 3)).astype(np.float64)
 
@@ -106,6 +108,8 @@ FUNCTIONS = {
     ),
     "elu": (lambda x: F.elu(x, 0.5), lambda x: TF.elu(x, 0.5), [KINKED]),
     "selu": (F.selu, TF.selu, [KINKED]),
+    "elu_nonfinite": (lambda x: F.elu(x, 0.5), lambda x: TF.elu(x, 0.5), [NONFINITE]),
+    "selu_nonfinite": (F.selu, TF.selu, [NONFINITE]),
     "gelu_tanh": (F.gelu, lambda x: TF.gelu(x, approximate="tanh"), [KINKED]),
     "gelu_none": (lambda x: F.gelu(x, approximate="none"), TF.gelu, [KINKED]),
     "sigmoid": (F.sigmoid, torch.sigmoid, [KINKED]),
@@ -306,6 +310,8 @@ MODULES = {
     ),
     "ELU": (lambda: nn.ELU(0.5), lambda: torch.nn.ELU(0.5), [[KINKED]]),
     "SELU": (nn.SELU, torch.nn.SELU, [[KINKED]]),
+    "ELU_nonfinite": (nn.ELU, torch.nn.ELU, [[NONFINITE]]),
+    "SELU_nonfinite": (nn.SELU, torch.nn.SELU, [[NONFINITE]]),
     "GELU": (nn.GELU, lambda: torch.nn.GELU("tanh"), [[KINKED]]),
     "Sigmoid": (nn.Sigmoid, torch.nn.Sigmoid, [[KINKED]]),
     "Tanh": (nn.Tanh, torch.nn.Tanh, [[KINKED]]),
