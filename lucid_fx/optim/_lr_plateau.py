@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from lucid_fx.optim._lr_base import LRScheduler, _check_optimizer, _per_group
 from lucid_fx.optim._optimizer import Optimizer
+
+_MSG_METRICS = (
+    "ReduceLROnPlateau.step: metrics must be a real number or a one-element "
+    "Tensor, got {kind} {value!r}. Pass the monitored value, e.g. "
+    "scheduler.step(val_loss.item())."
+)
+
+
+def _metric_as_float(metrics: Any) -> float:
+    # float() as PyTorch, but a string is refused even where float() parses it.
+    try:
+        if isinstance(metrics, str | bytes):
+            raise TypeError("a string is not a metric")
+        return float(metrics)
+    except (TypeError, ValueError) as e:
+        kind = type(metrics).__name__
+        raise TypeError(_MSG_METRICS.format(kind=kind, value=metrics)) from e
 
 
 class ReduceLROnPlateau:
@@ -85,8 +103,17 @@ class ReduceLROnPlateau:
         self._last_lr = [g["lr"] for g in optimizer.param_groups]
 
     def step(self, metrics: float) -> None:
-        """Record ``metrics`` (e.g. the validation loss) and maybe cut ``lr``."""
-        current = float(metrics)
+        """Record ``metrics`` (e.g. the validation loss) and maybe cut ``lr``.
+
+        Args:
+          metrics: a real number: a Python or NumPy/JAX scalar, or a
+            one-element Tensor.
+
+        Raises:
+          TypeError: if ``metrics`` is not a number (a string, ``None``, a
+            multi-element array...); the scheduler is left unchanged.
+        """
+        current = _metric_as_float(metrics)
         self.last_epoch += 1
         if self._is_better(current):
             self.best = current

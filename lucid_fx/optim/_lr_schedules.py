@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from lucid_fx.optim._lr_base import (
     LRScheduler,
@@ -138,6 +141,37 @@ class StepLR(LRScheduler):
         return self._scaled(self.gamma)
 
 
+_MSG_MILESTONES = (
+    "MultiStepLR: milestones must be an iterable of ints, got {got}. Pass step "
+    "counts, e.g. milestones=[30, 80]."
+)
+
+
+def _check_milestones(milestones: Any) -> list[int]:
+    """``milestones`` as a list of Python ints. PyTorch counts any hashables,
+    so a whole float (``2.0``) fires there: it is taken as ``2`` here."""
+    if isinstance(milestones, str | bytes):
+        raise TypeError(_MSG_MILESTONES.format(got=f"str {milestones!r}"))
+    try:
+        entries = list(milestones)
+    except TypeError:
+        got = f"{type(milestones).__name__} {milestones!r}"
+        raise TypeError(_MSG_MILESTONES.format(got=got)) from None
+    checked = []
+    for m in entries:
+        if isinstance(m, float | np.floating) and float(m).is_integer():
+            checked.append(int(m))
+            continue
+        try:
+            if isinstance(m, bool | np.bool_):
+                raise TypeError
+            checked.append(operator.index(m))
+        except TypeError:
+            got = f"{entries!r} (entry {m!r} is {type(m).__name__})"
+            raise TypeError(_MSG_MILESTONES.format(got=got)) from None
+    return checked
+
+
 class MultiStepLR(LRScheduler):
     r"""Multiply ``lr`` by ``gamma`` at each milestone.
 
@@ -145,9 +179,14 @@ class MultiStepLR(LRScheduler):
 
     Args:
       optimizer: the optimizer.
-      milestones: step counts :math:`M` (repeats multiply again).
+      milestones: step counts :math:`M` (repeats multiply again): any
+        iterable (list, tuple, set, NumPy array...) of ints.
       gamma: :math:`\gamma`. Default ``0.1``.
       last_epoch: see :class:`LRScheduler`.
+
+    Raises:
+      TypeError: if ``milestones`` is not an iterable of ints (nothing
+        changes, ``initial_lr`` included).
 
     Examples:
       >>> from lucid_fx import optim
@@ -165,12 +204,12 @@ class MultiStepLR(LRScheduler):
     def __init__(
         self,
         optimizer: Optimizer,
-        milestones: Sequence[int],
+        milestones: Iterable[int],
         gamma: float = 0.1,
         last_epoch: int = -1,
     ) -> None:
         counts: dict[int, int] = {}
-        for m in sorted(milestones):
+        for m in sorted(_check_milestones(milestones)):
             counts[m] = counts.get(m, 0) + 1
         self.milestones = counts
         self.gamma = gamma

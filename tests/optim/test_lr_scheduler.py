@@ -3,6 +3,7 @@
 import math
 import re
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
@@ -274,3 +275,127 @@ def test_lambda_lr_attributes_for_a_plain_function_raise_before_anything_changes
     assert builtin.last_epoch == 0
     sched.load_state_dict(saved)  # a lambda has a __dict__: PyTorch does so too
     assert sched.last_epoch == 7
+
+
+@pytest.mark.parametrize(
+    "milestones,got",
+    [
+        (None, "NoneType None"),
+        (3, "int 3"),
+        ("13", "str '13'"),
+        ([1.5], "entry 1.5 is float"),
+        ([1, "a"], "entry 'a' is str"),
+        ([True], "entry True is bool"),
+        ([[1, 2]], "entry [1, 2] is list"),
+    ],
+)
+def test_multistep_bad_milestones_raise_before_anything_changes(milestones, got):
+    opt = optim.SGD([Parameter([1.0])], lr=0.1)
+    before = [dict(g) for g in opt.param_groups]
+    with pytest.raises(TypeError, match=r"^MultiStepLR: milestones must be an "):
+        lr_scheduler.MultiStepLR(opt, milestones)
+    with pytest.raises(TypeError, match=re.escape(got)):
+        lr_scheduler.MultiStepLR(opt, milestones)
+    assert opt.param_groups == before and "initial_lr" not in opt.param_groups[0]
+
+
+# Fresh values per call: an iterator is used up by the first scheduler.
+GOOD_MILESTONES = {
+    "list": lambda: [1, 3, 3],
+    "tuple": lambda: (1, 3, 3),
+    "set": lambda: {3, 1},
+    "ndarray": lambda: np.array([1, 3, 3]),
+    "numpy_ints": lambda: [np.int32(1), np.int64(3), 3],
+    "whole_floats": lambda: [1.0, 3, 3.0],
+    "iterator": lambda: iter([3, 1, 3]),
+    "empty": lambda: [],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOOD_MILESTONES))
+def test_multistep_accepts_what_pytorch_accepts(name):
+    make = GOOD_MILESTONES[name]
+    opt, topt = _pair("SGD", {})
+    sched = lr_scheduler.MultiStepLR(opt, make(), gamma=0.5)
+    tsched = torch.optim.lr_scheduler.MultiStepLR(topt, make(), gamma=0.5)
+    for i in range(5):
+        topt.step()
+        sched.step()
+        tsched.step()
+        assert sched.get_last_lr() == tsched.get_last_lr(), i
+
+
+def _plateau_state(sched):
+    return (
+        sched.last_epoch,
+        sched.num_bad_epochs,
+        sched.cooldown_counter,
+        sched.best,
+        sched.get_last_lr(),
+        [g["lr"] for g in sched.optimizer.param_groups],
+    )
+
+
+@pytest.mark.parametrize(
+    "metrics,got",
+    [
+        ("abc", "str 'abc'"),
+        ("1.5", "str '1.5'"),
+        (None, "NoneType None"),
+        ([1.0], "list [1.0]"),
+        (1 + 2j, "complex (1+2j)"),
+        (np.array([1.0, 2.0]), "ndarray"),
+        (Parameter([1.0, 2.0]), "Parameter"),
+    ],
+)
+def test_plateau_step_with_a_non_number_raises_and_changes_nothing(metrics, got):
+    sched = lr_scheduler.ReduceLROnPlateau(
+        optim.SGD([Parameter([1.0])], lr=1.0), patience=0, factor=0.5
+    )
+    sched.step(1.0)
+    sched.step(2.0)  # a cut: lr 0.5, num_bad_epochs reset
+    sched.step(3.0)
+    before = _plateau_state(sched)
+    expected = "ReduceLROnPlateau.step: metrics must be a real number or a one-element"
+    with pytest.raises(TypeError, match=re.escape(expected)) as info:
+        sched.step(metrics)
+    assert got in str(info.value)
+    assert _plateau_state(sched) == before
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        2.0,
+        2,
+        np.float32(2.0),
+        np.float64(2.0),
+        np.int64(2),
+        np.array(2.0),
+        Parameter([2.0]),
+        Parameter(2.0),
+        torch.tensor(2.0),
+    ],
+    ids=[
+        "float",
+        "int",
+        "f32",
+        "f64",
+        "i64",
+        "0d_array",
+        "tensor1",
+        "tensor0",
+        "torch",
+    ],
+)
+def test_plateau_step_accepts_numbers_and_one_element_tensors(metrics):
+    sched = lr_scheduler.ReduceLROnPlateau(optim.SGD([Parameter([1.0])], lr=1.0))
+    sched.step(metrics)
+    assert sched.best == 2.0 and sched.last_epoch == 1
+
+
+def test_plateau_step_accepts_a_jax_scalar():
+    sched = lr_scheduler.ReduceLROnPlateau(optim.SGD([Parameter([1.0])], lr=1.0))
+    sched.step(jnp.float32(2.0))
+    sched.step(jnp.array(1.0))
+    assert sched.best == 1.0 and sched.last_epoch == 2
