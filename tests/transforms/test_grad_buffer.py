@@ -1,0 +1,238 @@
+"""A compiled step's gradients travel in one buffer: what ``.grad`` must still
+guarantee (PyTorch's values, a kept gradient keeps its values, nothing a user
+can reach is donated) and that the buffer is reused in a plain loop."""
+
+import jax
+import numpy as np
+import pytest
+import torch
+
+import lucid_fx
+import lucid_fx.nn as nn
+import lucid_fx.nn.functional as F
+from lucid_fx import Tensor, optim
+from lucid_fx._tensor._pending import Pending
+from tests.helpers import train_step
+
+RNG = np.random.default_rng(3)
+X = RNG.normal(size=(8, 4)).astype(np.float32)
+Y = RNG.integers(0, 3, 8).astype(np.int32)
+LR, MOMENTUM = 0.1, 0.9
+
+
+def _pair():
+    """A lucid_fx model and a PyTorch copy of it (the oracle), with SGD."""
+    lucid_fx.random.seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.125), nn.Linear(6, 3))
+    twin = torch.nn.Sequential(
+        torch.nn.Linear(4, 6), torch.nn.LeakyReLU(0.125), torch.nn.Linear(6, 3)
+    )
+    with torch.no_grad():
+        for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+            q.copy_(torch.from_numpy(np.array(p.data)))
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    topt = torch.optim.SGD(twin.parameters(), lr=LR, momentum=MOMENTUM)
+    return model, opt, twin, topt
+
+
+def _torch_step(twin, topt):
+    topt.zero_grad()
+    loss = torch.nn.functional.cross_entropy(
+        twin(torch.from_numpy(X)), torch.from_numpy(Y.astype(np.int64))
+    )
+    loss.backward()
+    topt.step()
+    return [q.grad.numpy().copy() for q in twin.parameters()]
+
+
+def _unread(p):
+    """Whether ``p.grad`` is still an unread piece of the step's buffer."""
+    data = p.grad._data
+    return type(data) is Pending and data.value is None
+
+
+def _close(ours, theirs):
+    np.testing.assert_allclose(np.asarray(ours), theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_unread_grads_over_many_steps_match_pytorch():
+    # The plain loop: nothing reads .grad between steps, so every step after
+    # the first takes the last one's buffer whole; the values still match.
+    model, opt, twin, topt = _pair()
+    step = lucid_fx.compile(train_step)
+    for _ in range(6):
+        step(model, opt, Tensor(X), Tensor(Y))
+        grads = _torch_step(twin, topt)
+    params = list(model.parameters())
+    assert all(map(_unread, params))
+    for p, q, g in zip(params, twin.parameters(), grads, strict=True):
+        _close(p.grad.data, g)
+        _close(p.data, q.detach().numpy())
+
+
+def test_reading_one_grad_computes_all_in_one_call():
+    model, opt, twin, topt = _pair()
+    step = lucid_fx.compile(train_step)
+    step(model, opt, Tensor(X), Tensor(Y))
+    grads = _torch_step(twin, topt)
+    first, *rest = model.parameters()
+    _close(first.grad.data, grads[0])
+    assert not any(map(_unread, rest))  # computed with the first
+    for p, g in zip(rest, grads[1:], strict=True):
+        _close(p.grad.data, g)
+
+
+def test_grads_read_every_step_match_pytorch():
+    # Reading (logging a gradient norm) turns the pieces into arrays of
+    # their own: the next step takes them one by one, with the same values.
+    model, opt, twin, topt = _pair()
+    step = lucid_fx.compile(train_step)
+    for _ in range(4):
+        step(model, opt, Tensor(X), Tensor(Y))
+        grads = _torch_step(twin, topt)
+        for p, g in zip(model.parameters(), grads, strict=True):
+            _close(p.grad.data, g)
+
+
+def test_a_kept_grad_keeps_its_values():
+    # ``g = p.grad`` holds the piece: the buffer is not donated, and g reads
+    # the first step's gradient after the second step ran.
+    model, opt, twin, topt = _pair()
+    step = lucid_fx.compile(train_step)
+    step(model, opt, Tensor(X), Tensor(Y))
+    first = _torch_step(twin, topt)
+    kept = model[0].weight.grad
+    assert _unread(model[0].weight)
+    step(model, opt, Tensor(X), Tensor(Y))
+    second = _torch_step(twin, topt)
+    assert model[0].weight.grad is not kept
+    _close(kept.data, first[0])
+    _close(model[0].weight.grad.data, second[0])
+    assert not np.allclose(first[0], second[0])  # the check can fail
+
+
+def test_a_piece_captured_by_a_deferred_op_keeps_its_values():
+    # A recorded op on a gradient captures the unread piece itself (not its
+    # value): the buffer behind it must outlive the next step.
+    model, opt, twin, topt = _pair()
+    step = lucid_fx.compile(train_step)
+    step(model, opt, Tensor(X), Tensor(Y))
+    first = _torch_step(twin, topt)
+    scale = Tensor(np.full((6, 4), 2.0, np.float32), requires_grad=True)
+    scaled = model[0].weight.grad * scale
+    assert type(scaled._data) is Pending and scaled._data.value is None
+    step(model, opt, Tensor(X), Tensor(Y))
+    _close(scaled.data, 2.0 * first[0])
+    scaled.sum().backward()
+    _close(scale.grad.data, first[0])
+
+
+def test_plain_loop_reuses_the_grad_buffer():
+    model, opt, _, _ = _pair()
+    step = lucid_fx.compile(train_step)
+    x, y = Tensor(X), Tensor(Y)
+    for _ in range(3):
+        step(model, opt, x, y)
+    weight = model[0].weight
+
+    def buffer():
+        return weight.grad._data.inputs[0].unsafe_buffer_pointer()
+
+    before, count = buffer(), len(jax.live_arrays())
+    for _ in range(5):
+        step(model, opt, x, y)
+        assert buffer() == before  # XLA wrote the new gradients into it
+    assert len(jax.live_arrays()) == count
+
+
+def _two_dtype_step(a, b, opt, xa, xb, y):
+    opt.zero_grad()
+    F.cross_entropy(a(xa), y).backward()
+    F.cross_entropy(b(xb), y).backward()
+    opt.step()
+
+
+def test_grads_of_two_dtypes_are_not_packed_and_match():
+    # One buffer holds one dtype: float32 and float64 parameters keep one
+    # array per gradient, with the same values as eager.
+    with jax.enable_x64(True):
+        runs = []
+        for _ in range(2):
+            lucid_fx.random.seed(0)
+            a, b = nn.Linear(4, 3), nn.Linear(4, 3)
+            b.weight = nn.Parameter(np.asarray(b.weight.data, np.float64))
+            b.bias = nn.Parameter(np.asarray(b.bias.data, np.float64))
+            opt = optim.SGD([*a.parameters(), *b.parameters()], lr=LR)
+            runs.append((a, b, opt))
+        xa, xb, y = Tensor(X), Tensor(X.astype(np.float64)), Tensor(Y)
+        step = lucid_fx.compile(_two_dtype_step)
+        for _ in range(3):
+            _two_dtype_step(*runs[0], xa, xb, y)
+            step(*runs[1], xa, xb, y)
+        eager = [p for m in runs[0][:2] for p in m.parameters()]
+        compiled = [p for m in runs[1][:2] for p in m.parameters()]
+        for p, q in zip(eager, compiled, strict=True):
+            assert not _unread(q)
+            np.testing.assert_allclose(np.asarray(q.grad.data), p.grad.data, 1e-6)
+
+
+@pytest.mark.parametrize("read", [False, True])
+def test_failed_step_leaves_old_grads_readable(read, monkeypatch):
+    # A step that fails before its program runs (an invalid label) leaves
+    # the last step's gradients as they were, unread pieces or read arrays.
+    model, opt, twin, topt = _pair()
+    step = lucid_fx.compile(train_step)
+    step(model, opt, Tensor(X), Tensor(Y))
+    first = _torch_step(twin, topt)
+    if read:
+        _close(model[0].weight.grad.data, first[0])
+    grad = model[0].weight.grad
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("labels")
+
+    program = next(iter(step._programs._entries.values()))
+    monkeypatch.setattr(type(program), "check_labels", fail)
+    with pytest.raises(RuntimeError, match="labels"):
+        step(model, opt, Tensor(X), Tensor(Y))
+    assert model[0].weight.grad is grad
+    _close(grad.data, first[0])
+
+
+def _accumulate(model, x, y):
+    F.cross_entropy(model(x), y).backward()
+
+
+def test_accumulating_steps_add_to_the_unread_grads():
+    # No zero_grad: each step adds to the last step's gradients, which come
+    # in as the buffer's pieces (unread), as PyTorch accumulates.
+    model, _, twin, _ = _pair()
+    step = lucid_fx.compile(_accumulate)
+    for _ in range(3):
+        step(model, Tensor(X), Tensor(Y))
+        torch.nn.functional.cross_entropy(
+            twin(torch.from_numpy(X)), torch.from_numpy(Y.astype(np.int64))
+        ).backward()
+    assert all(map(_unread, model.parameters()))
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        _close(p.grad.data, q.grad.numpy())
+
+
+def test_grads_cleared_or_replaced_between_steps():
+    # An eager zero_grad (None) or an assigned .grad between compiled steps
+    # is what the next step starts from.
+    model, _, twin, _ = _pair()
+    step = lucid_fx.compile(_accumulate)
+    step(model, Tensor(X), Tensor(Y))
+    model[0].weight.grad = None
+    model[2].bias.grad = Tensor(np.ones(3, np.float32))
+    step(model, Tensor(X), Tensor(Y))
+    torch.nn.functional.cross_entropy(
+        twin(torch.from_numpy(X)), torch.from_numpy(Y.astype(np.int64))
+    ).backward()
+    twin_grads = [q.grad.numpy() for q in twin.parameters()]
+    twin_grads[1] = 2 * twin_grads[1]  # model[0].bias: two steps
+    twin_grads[2] = 2 * twin_grads[2]
+    twin_grads[3] = twin_grads[3] + 1.0  # model[2].bias: one step plus ones
+    for p, g in zip(model.parameters(), twin_grads, strict=True):
+        _close(p.grad.data, g)
