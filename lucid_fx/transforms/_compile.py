@@ -171,7 +171,7 @@ class _Program:
         # a loss reads as class labels: checked before each call runs.
         self.labels: list[tuple[int, int, int, str]] = []
         # The gradients returned in one buffer, ``((position, shape), ...)``,
-        # and the jitted split of that buffer (see ``_grads_out``).
+        # and the jitted split of that buffer (see ``_pack_grads``).
         self.packed: tuple[tuple[int, tuple[int, ...]], ...] = ()
         self.avals: tuple[Any, ...] = ()  # of the gradients in the buffer
         self.unpack: Any = None
@@ -344,20 +344,7 @@ class CompiledFunction:
         _tie(new, values, ties)
         for j, _ in ties:  # one output per shared array: still shared after
             new[j] = None
-        # No gradient came in as its own donated array (the buffer XLA would
-        # write the new one into): the new gradients leave in one buffer.
-        grad_mask = mask[start : start + len(state.tensors)]
-        if not any(
-            m and values[start + i] is not None for i, m in enumerate(grad_mask)
-        ):
-            program.packed, packed = _grads_out(new, start, len(state.tensors))
-        else:
-            program.packed, packed = (), None
-        if program.packed:
-            program.unpack = jax.jit(functools.partial(_split, spec=program.packed))
-            program.avals = tuple(
-                jax.core.ShapedArray(shape, packed.dtype) for _, shape in program.packed
-            )
+        packed = _pack_grads(program, new, values, mask, start, len(state.tensors))
         # Leaves that are no arrays (a str tag, a Python number computed from
         # constants) were fixed while tracing: returned as they are, as eager.
         program.constants = {
@@ -481,24 +468,38 @@ def _missing() -> Any:  # pragma: no cover - a program is cached before tracing
 PACK_BYTES = 128 << 10
 
 
-def _grads_out(new: list[Any], start: int, count: int) -> tuple[tuple, Any]:
+def _pack_grads(
+    program: _Program,
+    new: list[Any],
+    values: list[Any],
+    mask: tuple[bool, ...],
+    start: int,
+    count: int,
+) -> Any:
     """The new gradients (slots ``start`` to ``start + count`` of ``new``)
-    joined in one flat buffer, their slots emptied: ``(spec, buffer)`` with
-    ``spec = ((position, shape), ...)``; ``((), None)`` unless there are two
-    or more, of one dtype, on one device, of at most ``PACK_BYTES``."""
+    joined in one flat buffer, their slots emptied, and ``program`` told how
+    to split it (``packed``, ``avals``, ``unpack``); ``None`` unless there
+    are two or more, of one dtype, on one device, of at most ``PACK_BYTES``,
+    and no old gradient came in as a donated array of its own (XLA writes
+    each new one into its old one then)."""
+    program.packed = ()
     grads = [(i, g) for i, g in enumerate(new[start : start + count]) if g is not None]
     if len(grads) < 2 or jax.device_count() != 1:
-        return (), None
-    dtypes = {g.dtype for _, g in grads}
-    if (
-        len(dtypes) != 1
-        or sum(g.size for _, g in grads) * dtypes.pop().itemsize > PACK_BYTES
+        return None
+    if any(
+        m and v is not None for m, v in zip(mask[start:], values[start : start + count])
     ):
-        return (), None
+        return None
+    dtypes = {g.dtype for _, g in grads}
+    dtype = dtypes.pop()
+    if dtypes or sum(g.size for _, g in grads) * dtype.itemsize > PACK_BYTES:
+        return None
     for i, _ in grads:
         new[start + i] = None
-    spec = tuple((i, g.shape) for i, g in grads)
-    return spec, jnp.concatenate([g.ravel() for _, g in grads])
+    program.packed = spec = tuple((i, g.shape) for i, g in grads)
+    program.avals = tuple(jax.core.ShapedArray(shape, dtype) for _, shape in spec)
+    program.unpack = jax.jit(functools.partial(_split, spec=spec))
+    return jnp.concatenate([g.ravel() for _, g in grads])
 
 
 def _other(new: Any, old: Any) -> bool:
@@ -507,7 +508,7 @@ def _other(new: Any, old: Any) -> bool:
 
 
 def _split(buffer: Any, spec: tuple) -> tuple[Any, ...]:
-    """The arrays ``_grads_out`` joined, from their buffer."""
+    """The arrays ``_pack_grads`` joined, from their buffer."""
     parts, offset = [], 0
     for _, shape in spec:
         size = math.prod(shape)
