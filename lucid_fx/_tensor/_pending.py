@@ -30,6 +30,11 @@ to an input never alters the result, exactly as if the op had run at once;
 the version check in ``backward`` still raises as it does for eager ops.
 A captured array has one more reference, so the donation rule
 (``_donation.donatable``) never donates a buffer a pending op still needs.
+
+Two kinds of deferred value have no op behind them: a row of the
+interpreter's register file (:func:`in_row`), and a piece of a buffer holding
+several values one after another (:func:`pieces`: a compiled step's
+gradients, returned by XLA as one output). Reading either costs one call.
 """
 
 from __future__ import annotations
