@@ -262,6 +262,12 @@ class Collected:
         """
         optimizers = self.optimizers()
         slots = data_each(self.holders)
+        # Read before the donation pass: an input that is also a state slot (a
+        # module's buffer passed as an argument) is then held twice, so never
+        # donated (XLA refuses a buffer donated and passed in one call). And
+        # before the gradients: an input computed from one (``p.grad`` itself,
+        # ``p.grad * w`` deferred) reads the last step's gradient buffer.
+        tensors = data_each(self.inputs)
         ties = _ties(slots) if len(set(map(id, slots))) != len(slots) else ()
         # A grad Tensor someone else holds (``g = p.grad``) travels as the
         # Tensor: never donated (its array is unwrapped into ``kept`` below).
@@ -298,10 +304,6 @@ class Collected:
                 treedefs.append((treedef, len(leaves)))
                 del leaves
             del h, state
-        # Read before the donation pass: an input that is also a state slot (a
-        # module's buffer passed as an argument) is then held twice, so never
-        # donated (XLA refuses a buffer donated and passed in one call).
-        tensors = data_each(self.inputs)
         if packed:
             slots.append(self.pieces.pendings[0].inputs[0])  # type: ignore[union-attr,index]
         mask = sole(slots)
@@ -343,12 +345,18 @@ class Collected:
             return ()
         pieces = flat.pendings
         held = map(getattr, map(grads.__getitem__, self._positions), _DATA_NAME, _NONES)
-        # A piece's inputs are ``(buffer, k)`` until it is read (then None).
-        if all(map(operator.is_, held, pieces)) and None not in map(_INPUTS, pieces):
+        if pieces and all(map(operator.is_, held, pieces)) and _unread(pieces):
             return self.packed
-        flat.release()
-        self.pieces, self.packed, self._positions = None, (), []
+        self._forget()
         return ()
+
+    def _forget(self) -> None:
+        """Drop the record of the last call's gradient pieces (forgotten
+        first: a Ctrl-C in between never leaves a record of none)."""
+        flat = self.pieces
+        self.pieces, self.packed, self._positions = None, (), []
+        if flat is not None:
+            flat.release()
 
     def _buffer_alone(self, alone: list[bool]) -> bool:
         """Whether the gradients' one buffer may be donated: each grad Tensor
@@ -400,19 +408,23 @@ class Collected:
             if donated:  # so each of its grad Tensors was held by its own alone
                 for i in self._positions:
                     reused[i] = True
-            if donated and packed_out == packed_in and flat.unpack is unpack:  # type: ignore[union-attr]
-                # The plain loop: the same pieces, read by no one, now of
-                # the new buffer (XLA wrote it into the old one).
+            if (
+                donated
+                and packed_out == packed_in
+                and flat.unpack is unpack  # type: ignore[union-attr]
+                and _unread(flat.pendings)  # type: ignore[union-attr]
+            ):
+                # The plain loop: the same pieces, still read by no one (not
+                # even by another thread since the check), now of the new
+                # buffer (XLA wrote it into the old one).
                 new = flat.pendings  # type: ignore[union-attr]
                 for k, piece in enumerate(new):
                     piece.inputs = (buffer, k)
             else:
-                if flat is not None:
-                    flat.release()
-                self.pieces, self.packed, self._positions = None, packed_out, []
+                self._forget()
                 new = pieces(buffer, avals, unpack) if packed_out else []
                 if new:
-                    self.pieces = new[0].flat
+                    self.pieces, self.packed = new[0].flat, packed_out
                     self._positions = [i for i, _ in packed_out]
             for i, piece in zip(self._positions, new):
                 grads[i] = piece
@@ -488,6 +500,12 @@ class Collected:
             _, state = o.bridge_state()
             values += state if treedef is None else jax.tree.leaves(state)
         return values
+
+
+def _unread(pieces: list[Any]) -> bool:
+    """Whether no piece was read: a piece's inputs are ``(buffer, k)`` until
+    it is computed, then ``None``."""
+    return None not in map(_INPUTS, pieces)
 
 
 def _has_attributes(value: Any) -> bool:

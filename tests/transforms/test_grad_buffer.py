@@ -236,3 +236,79 @@ def test_grads_cleared_or_replaced_between_steps():
     twin_grads[3] = twin_grads[3] + 1.0  # model[2].bias: one step plus ones
     for p, g in zip(model.parameters(), twin_grads, strict=True):
         _close(p.grad.data, g)
+
+
+def _with_extra(model, opt, x, y, extra, w):
+    # w: passed as the step's argument, since extra may depend on it
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y) + 0.0 * extra.sum()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_an_argument_computed_from_unread_grads(deferred):
+    # Reading the argument reads the pieces: the step must then take the
+    # gradients one by one, not the buffer it no longer has.
+    model, opt, twin, topt = _pair()
+    step = lucid_fx.compile(_with_extra)
+    zeros = Tensor(np.zeros((6, 4), np.float32))
+    w = Tensor(np.ones((6, 4), np.float32), requires_grad=True)
+    for _ in range(2):
+        step(model, opt, Tensor(X), Tensor(Y), zeros, w)
+        _torch_step(twin, topt)
+    extra = model[0].weight.grad * w if deferred else model[0].weight.grad
+    step(model, opt, Tensor(X), Tensor(Y), extra, w)
+    grads = _torch_step(twin, topt)
+    for p, q, g in zip(model.parameters(), twin.parameters(), grads, strict=True):
+        _close(p.grad.data, g)
+        _close(p.data, q.detach().numpy())
+
+
+def test_a_read_between_the_check_and_the_call_is_not_stale(monkeypatch):
+    # Another thread may read a gradient after the step checked that its
+    # pieces were unread: the step must then not re-point read pieces (whose
+    # computed value is the old gradient) at the new buffer.
+    model, opt, twin, topt = _pair()
+    step = lucid_fx.compile(train_step)
+    for _ in range(2):
+        step(model, opt, Tensor(X), Tensor(Y))
+        _torch_step(twin, topt)
+    program = next(iter(step._programs._entries.values()))
+    check = type(program).check_labels
+
+    def read_then_check(self, inputs):
+        np.asarray(model[0].weight.grad.data)  # what a monitor thread does
+        check(self, inputs)
+
+    monkeypatch.setattr(type(program), "check_labels", read_then_check)
+    step(model, opt, Tensor(X), Tensor(Y))
+    grads = _torch_step(twin, topt)
+    for p, g in zip(model.parameters(), grads, strict=True):
+        _close(p.grad.data, g)
+
+
+def test_ctrl_c_while_forgetting_the_pieces_leaves_a_working_step(monkeypatch):
+    from lucid_fx._tensor._pending import Pieces
+
+    model, opt, twin, topt = _pair()
+    step = lucid_fx.compile(train_step)
+    step(model, opt, Tensor(X), Tensor(Y))
+    _torch_step(twin, topt)
+    np.asarray(model[0].weight.grad.data)  # read: the next call forgets them
+    release = Pieces.release
+
+    def interrupted(self):
+        release(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pieces, "release", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        step(model, opt, Tensor(X), Tensor(Y))
+    monkeypatch.setattr(Pieces, "release", release)
+    for _ in range(2):
+        step(model, opt, Tensor(X), Tensor(Y))
+        grads = _torch_step(twin, topt)
+    for p, g in zip(model.parameters(), grads, strict=True):
+        _close(p.grad.data, g)
