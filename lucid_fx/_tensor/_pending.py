@@ -30,11 +30,6 @@ to an input never alters the result, exactly as if the op had run at once;
 the version check in ``backward`` still raises as it does for eager ops.
 A captured array has one more reference, so the donation rule
 (``_donation.donatable``) never donates a buffer a pending op still needs.
-
-Two kinds of deferred value have no op behind them: a row of the
-interpreter's register file (:func:`in_row`), and a piece of a buffer holding
-several values one after another (:func:`pieces`: a compiled step's
-gradients, returned by XLA as one output). Reading either costs one call.
 """
 
 from __future__ import annotations
@@ -217,52 +212,3 @@ def in_row(pending: Pending, rows: jax.Array, index: int) -> None:
     is detached, so the graph counts as run (a second ``backward`` raises the
     freed-graph error, as after any backward)."""
     pending.flat, pending.inputs, pending.node = ROW, (rows, index), None
-
-
-class Pieces:
-    """The "forward" of values stored flat, one after another, in one buffer
-    (the gradients a compiled step returns in one array): reading one
-    computes them all, in one call of ``unpack``, as they are usually all read
-    (an optimizer step, a gradient norm).
-
-    Each piece is a :class:`Pending` with ``inputs == (buffer, k)`` and no
-    node; ``pendings`` lists them (emptied by :meth:`release`, after which a
-    read computes its own piece only).
-    """
-
-    __slots__ = ("pendings", "unpack")
-
-    def __init__(self, unpack: Any) -> None:
-        self.unpack = unpack
-        self.pendings: list[Pending] = []
-
-    def forward(self, buffer: jax.Array, k: int) -> tuple[jax.Array, None]:
-        parts = self.unpack(buffer)
-        for j, p in enumerate(self.pendings):
-            if j != k and p.value is None and p.inputs is not None:
-                if p.inputs[0] is buffer:
-                    p.done(parts[j])
-        return parts[k], None
-
-    def release(self) -> None:
-        """Drop the list of pieces (it and each piece refer to each other)."""
-        self.pendings = []
-
-
-def pieces(buffer: jax.Array, avals: tuple, unpack: Any) -> list[Pending]:
-    """The values ``unpack(buffer)`` returns, as deferred values of the given
-    abstract values: computed, all at once, when one is first read.
-
-    Examples:
-      >>> import jax, jax.numpy as jnp
-      >>> from lucid_fx._tensor._pending import pieces, resolve
-      >>> avals = (jax.core.ShapedArray((2,), jnp.float32),
-      ...          jax.core.ShapedArray((1, 1), jnp.float32))
-      >>> unpack = jax.jit(lambda b: (b[:2], b[2:].reshape(1, 1)))
-      >>> a, b = pieces(jnp.array([1.0, 2.0, 3.0]), avals, unpack)
-      >>> resolve(b), a.value
-      (Array([[3.]], dtype=float32), Array([1., 2.], dtype=float32))
-    """
-    flat = Pieces(unpack)
-    flat.pendings = [Pending(a, flat, (buffer, k), None) for k, a in enumerate(avals)]
-    return flat.pendings

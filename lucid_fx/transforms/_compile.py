@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import weakref
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from lucid_fx import random
 from lucid_fx._tensor import Tensor, _tape
@@ -154,9 +152,6 @@ class _Program:
         "single",
         "new_key",
         "labels",
-        "packed",
-        "avals",
-        "unpack",
         "_checked",
     )
 
@@ -170,11 +165,6 @@ class _Program:
         # (input Tensor position, classes, ignore_index, api) of every input
         # a loss reads as class labels: checked before each call runs.
         self.labels: list[tuple[int, int, int, str]] = []
-        # The gradients returned in one buffer, ``((position, shape), ...)``,
-        # and the jitted split of that buffer (see ``_pack_grads``).
-        self.packed: tuple[tuple[int, tuple[int, ...]], ...] = ()
-        self.avals: tuple[Any, ...] = ()  # of the gradients in the buffer
-        self.unpack: Any = None
         self._checked: list[weakref.ref] = []  # label arrays already checked
 
     def check_labels(self, inputs: list[Tensor]) -> None:
@@ -293,14 +283,9 @@ class CompiledFunction:
         assert self._current is not None, "traced outside __call__"
         state, args, kwargs = self._current
         program = self._programs.get(layout, _missing)
-        _, _, _, _, treedefs, mask, packed_in, ties = layout  # type: ignore[misc]
+        _, _, _, _, treedefs, mask, ties = layout  # type: ignore[misc]
         kept, tensors, numbers, hyper, key = inputs
         values = spread(mask, donated, kept)
-        start = len(state.holders)
-        if packed_in:  # the last call's gradients, in one buffer
-            buffer = values.pop()
-            for (i, _), part in zip(packed_in, _split(buffer, packed_in), strict=True):
-                values[start + i] = part
         for j, first in ties:
             values[j] = values[first]
         args, kwargs = _with_numbers(args, kwargs, state.number_at, numbers)
@@ -344,7 +329,6 @@ class CompiledFunction:
         _tie(new, values, ties)
         for j, _ in ties:  # one output per shared array: still shared after
             new[j] = None
-        packed = _pack_grads(program, new, values, mask, start, len(state.tensors))
         # Leaves that are no arrays (a str tag, a Python number computed from
         # constants) were fixed while tracing: returned as they are, as eager.
         program.constants = {
@@ -358,14 +342,10 @@ class CompiledFunction:
         # Donated slots the step clears (zero_grad at its end) leave through an
         # output all the same, to be discarded: a donated buffer with no output
         # of its shape makes JAX warn, and passing it through costs nothing.
-        slots = mask[: len(values)]  # without the gradients' buffer's
         dropped = [
-            v for v, m, n in zip(values, slots, new, strict=True) if m and n is None
+            v for v, m, n in zip(values, mask, new, strict=True) if m and n is None
         ]
-        if packed_in and mask[-1] and _other(packed, buffer):
-            dropped.append(buffer)
-        key_out = new_key if program.new_key else None
-        return new, changed, arrays, dropped, key_out, packed
+        return new, changed, arrays, dropped, new_key if program.new_key else None
 
     def _build(self, layout: Hashable) -> _Program:
         # keep_unused: the old gradients are usually never read (zero_grad
@@ -393,13 +373,10 @@ class CompiledFunction:
             program.check_labels(state.inputs)
             # From dispatch (old buffers donated) to write-back, a Ctrl-C waits.
             with deferred_interrupts():
-                out = program.jitted(donated, inputs)
-                new, changed, arrays, _, new_key, buffer = out
-                _, _, _, _, treedefs, mask, packed_in, ties = layout  # type: ignore[misc]
-                for j, first in ties:
+                new, changed, arrays, _, new_key = program.jitted(donated, inputs)
+                for j, first in layout[-1]:  # type: ignore[index]
                     new[j] = new[first]
-                packed = (packed_in, program.packed, program.avals, program.unpack)
-                state.put(new, treedefs, changed, mask, (*packed, buffer))
+                state.put(new, layout[4], changed, layout[5])  # type: ignore[index]
                 if new_key is not None:
                     random.set_rng_state_data(new_key)
         except UNTRACEABLE as error:
@@ -458,63 +435,6 @@ def _same_state(a: Any, b: Any) -> bool:
 
 def _missing() -> Any:  # pragma: no cover - a program is cached before tracing
     raise AssertionError("traced a program that is not in the cache")
-
-
-# Gradients returned in one buffer: at most this many bytes in all. Each XLA
-# output costs a few microseconds; joining large gradients costs more than it
-# saves. Measured on a 2-core CPU (examples/benchmark.py's MLPs, in one
-# process): 36 KB of gradients, the program 13-15% faster and the step 5-10%;
-# 137 KB, the step 4-7%; 200 KB, even; 1 MB, 50% slower.
-PACK_BYTES = 128 << 10
-
-
-def _pack_grads(
-    program: _Program,
-    new: list[Any],
-    values: list[Any],
-    mask: tuple[bool, ...],
-    start: int,
-    count: int,
-) -> Any:
-    """The new gradients (slots ``start`` to ``start + count`` of ``new``)
-    joined in one flat buffer, their slots emptied, and ``program`` told how
-    to split it (``packed``, ``avals``, ``unpack``); ``None`` unless there
-    are two or more, of one dtype, on one device, of at most ``PACK_BYTES``,
-    and no old gradient came in as a donated array of its own (XLA writes
-    each new one into its old one then)."""
-    program.packed = ()
-    grads = [(i, g) for i, g in enumerate(new[start : start + count]) if g is not None]
-    if len(grads) < 2 or jax.device_count() != 1:
-        return None
-    if any(
-        m and v is not None for m, v in zip(mask[start:], values[start : start + count])
-    ):
-        return None
-    dtypes = {g.dtype for _, g in grads}
-    dtype = dtypes.pop()
-    if dtypes or sum(g.size for _, g in grads) * dtype.itemsize > PACK_BYTES:
-        return None
-    for i, _ in grads:
-        new[start + i] = None
-    program.packed = spec = tuple((i, g.shape) for i, g in grads)
-    program.avals = tuple(jax.core.ShapedArray(shape, dtype) for _, shape in spec)
-    program.unpack = jax.jit(functools.partial(_split, spec=spec))
-    return jnp.concatenate([g.ravel() for _, g in grads])
-
-
-def _other(new: Any, old: Any) -> bool:
-    """Whether XLA cannot write ``new`` (or nothing) into ``old``'s buffer."""
-    return new is None or (new.shape, new.dtype) != (old.shape, old.dtype)
-
-
-def _split(buffer: Any, spec: tuple) -> tuple[Any, ...]:
-    """The arrays ``_pack_grads`` joined, from their buffer."""
-    parts, offset = [], 0
-    for _, shape in spec:
-        size = math.prod(shape)
-        parts.append(buffer[offset : offset + size].reshape(shape))
-        offset += size
-    return tuple(parts)
 
 
 def _tie(new: list[Any], old: list[Any], ties: tuple) -> None:

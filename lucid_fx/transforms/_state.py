@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import operator
-import sys
 import types
 import weakref
 from collections.abc import Hashable, Iterator
@@ -39,7 +38,6 @@ from lucid_fx._tensor import (
     set_grad_each,
 )
 from lucid_fx._tensor._donation import deferred_interrupts, donatable, sole
-from lucid_fx._tensor._pending import Pieces, pieces
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
 from lucid_fx.transforms._signature import (
@@ -56,11 +54,6 @@ _SHAPE_DTYPE = operator.attrgetter("shape", "dtype")
 _VALUES = dict.values
 _NUMBER = (int, float)
 _NONE = {type(None)}
-# References to an unread gradient piece while ``_buffer_alone`` counts: its
-# grad Tensor, the list of pieces, and getrefcount's argument.
-_PIECE_REFS = 3
-_INPUTS = operator.attrgetter("inputs")
-_DATA_NAME, _NONES = repeat("_data"), repeat(None)
 
 
 def _flat(state: Any) -> tuple[list[Any], Any]:
@@ -118,11 +111,6 @@ class Collected:
         # Other objects passed (a scheduler): weak references, for
         # python_state's snapshot of their attributes.
         self._objects: list[weakref.ref] = []
-        # The gradients the last call wrote back in one buffer: their pieces
-        # (``_pending.Pieces``) and ``((position in tensors, shape), ...)``.
-        self.pieces: Pieces | None = None
-        self.packed: tuple[tuple[int, tuple[int, ...]], ...] = ()
-        self._positions: list[int] = []  # the packed positions alone
         described = (
             tuple(self._describe(a, i in static, i) for i, a in enumerate(args)),
             tuple((k, self._describe(v, k in static, k)) for k, v in kwargs.items()),
@@ -262,23 +250,11 @@ class Collected:
         """
         optimizers = self.optimizers()
         slots = data_each(self.holders)
-        # Read before the donation pass: an input that is also a state slot (a
-        # module's buffer passed as an argument) is then held twice, so never
-        # donated (XLA refuses a buffer donated and passed in one call). And
-        # before the gradients: an input computed from one (``p.grad`` itself,
-        # ``p.grad * w`` deferred) reads the last step's gradient buffer.
-        tensors = data_each(self.inputs)
         ties = _ties(slots) if len(set(map(id, slots))) != len(slots) else ()
         # A grad Tensor someone else holds (``g = p.grad``) travels as the
         # Tensor: never donated (its array is unwrapped into ``kept`` below).
         grads = list(map(_RAW_GRAD, self.tensors))
         alone = sole(grads)
-        # The last call's gradients, still the unread pieces of its one
-        # buffer: that buffer travels instead (see ``put``).
-        packed = self._packed_in(grads)
-        if packed:
-            for i in self._positions:
-                grads[i] = None
         # The plain loop: each grad is held by its tensor alone, or is None.
         if set(map(type, compress(grads, map(operator.not_, alone)))) <= _NONE:
             slots += optional_data_each(grads)
@@ -304,11 +280,11 @@ class Collected:
                 treedefs.append((treedef, len(leaves)))
                 del leaves
             del h, state
-        if packed:
-            slots.append(self.pieces.pendings[0].inputs[0])  # type: ignore[union-attr,index]
+        # Read before the donation pass: an input that is also a state slot (a
+        # module's buffer passed as an argument) is then held twice, so never
+        # donated (XLA refuses a buffer donated and passed in one call).
+        tensors = data_each(self.inputs)
         mask = sole(slots)
-        if packed:
-            mask[-1] = self._buffer_alone(alone)
         for start, state in shared:
             for i in range(start, start + len(state)):
                 if mask[i] and not _owned(slots[i]):
@@ -330,45 +306,9 @@ class Collected:
             tuple(signatures),
             tuple(treedefs),
             tuple(mask),
-            packed,
             ties,
         )
         return donated, [kept, tensors, numbers, hyper, key], layout
-
-    def _packed_in(self, grads: list[Any]) -> tuple:
-        """``self.packed`` if every gradient the last call wrote back in one
-        buffer is still there, an unread piece of it; else ``()``, and the
-        pieces are forgotten (a read piece's array is then held by its grad
-        Tensor alone, so donated as any other)."""
-        flat = self.pieces
-        if flat is None:
-            return ()
-        pieces = flat.pendings
-        held = map(getattr, map(grads.__getitem__, self._positions), _DATA_NAME, _NONES)
-        if pieces and all(map(operator.is_, held, pieces)) and _unread(pieces):
-            return self.packed
-        self._forget()
-        return ()
-
-    def _forget(self) -> None:
-        """Drop the record of the last call's gradient pieces (forgotten
-        first: a Ctrl-C in between never leaves a record of none)."""
-        flat = self.pieces
-        self.pieces, self.packed, self._positions = None, (), []
-        if flat is not None:
-            flat.release()
-
-    def _buffer_alone(self, alone: list[bool]) -> bool:
-        """Whether the gradients' one buffer may be donated: each grad Tensor
-        is held by its tensor alone, each piece by its grad Tensor (and the
-        list of pieces) alone, and the buffer by the pieces alone."""
-        pieces = self.pieces.pendings  # type: ignore[union-attr]
-        return (
-            all(map(alone.__getitem__, self._positions))
-            and all(map(_PIECE_REFS.__ge__, map(sys.getrefcount, pieces)))
-            # the pieces' inputs, the slots list, and getrefcount's argument
-            and sys.getrefcount(pieces[0].inputs[0]) <= len(pieces) + 2
-        )
 
     # --------------------------------------------------------- install, put
     def put(
@@ -377,7 +317,6 @@ class Collected:
         treedefs: tuple,
         new_inputs: list[Any],
         reuse: tuple[bool, ...] | None = None,
-        packed: tuple[tuple, tuple, tuple, Any, Any] | None = None,
     ) -> None:
         """Rebind every slot to ``values`` (same layout as ``arrays``); an input
         Tensor given ``None`` keeps its data. The arrays are the program's
@@ -386,49 +325,12 @@ class Collected:
         ``reuse``, the donation mask of the call that made ``values``: a
         grad Tensor whose array was donated (so nothing else held it) takes
         its new array in place (never while tracing: the real grads must
-        stay as they are).
-
-        ``packed``, given by a call's write-back only: ``(packed in, packed
-        out, avals, unpack, buffer)``, the gradients that came in as one
-        buffer (the layout's) and those that come out as one: each of those
-        becomes an unread piece of ``buffer`` (of its abstract value in
-        ``avals``; split by ``unpack`` when first read), and the next call
-        passes ``buffer`` whole if they still are."""
+        stay as they are)."""
         set_data_each(self.holders, values)
         n = len(self.holders)
         start = n + len(self.tensors)
-        grads = values[n:start]
-        if packed is None:
-            reused: Any = reuse[n:start] if reuse else repeat(False)
-        else:
-            packed_in, packed_out, avals, unpack, buffer = packed
-            reused = list(reuse[n:start]) if reuse else [False] * len(grads)
-            flat = self.pieces
-            donated = bool(packed_in and reuse and reuse[-1])
-            if donated:  # so each of its grad Tensors was held by its own alone
-                for i in self._positions:
-                    reused[i] = True
-            if (
-                donated
-                and packed_out == packed_in
-                and flat.unpack is unpack  # type: ignore[union-attr]
-                and _unread(flat.pendings)  # type: ignore[union-attr]
-            ):
-                # The plain loop: the same pieces, still read by no one (not
-                # even by another thread since the check), now of the new
-                # buffer (XLA wrote it into the old one).
-                new = flat.pendings  # type: ignore[union-attr]
-                for k, piece in enumerate(new):
-                    piece.inputs = (buffer, k)
-            else:
-                self._forget()
-                new = pieces(buffer, avals, unpack) if packed_out else []
-                if new:
-                    self.pieces, self.packed = new[0].flat, packed_out
-                    self._positions = [i for i, _ in packed_out]
-            for i, piece in zip(self._positions, new):
-                grads[i] = piece
-        set_grad_each(self.tensors, grads, reused)
+        reused = reuse[n:start] if reuse else repeat(False)
+        set_grad_each(self.tensors, values[n:start], reused)
         for o, (treedef, n) in zip(self.optimizers(), treedefs, strict=True):
             leaves = values[start : start + n]
             start += n
@@ -500,12 +402,6 @@ class Collected:
             _, state = o.bridge_state()
             values += state if treedef is None else jax.tree.leaves(state)
         return values
-
-
-def _unread(pieces: list[Any]) -> bool:
-    """Whether no piece was read: a piece's inputs are ``(buffer, k)`` until
-    it is computed, then ``None``."""
-    return None not in map(_INPUTS, pieces)
 
 
 def _has_attributes(value: Any) -> bool:

@@ -1,6 +1,7 @@
-"""A compiled step's gradients travel in one buffer: what ``.grad`` must still
-guarantee (PyTorch's values, a kept gradient keeps its values, nothing a user
-can reach is donated) and that the buffer is reused in a plain loop."""
+"""The ``.grad`` a compiled step leaves, against PyTorch: read or unread
+between steps, kept by the user, captured by a deferred op, accumulated,
+cleared or assigned between steps, passed back in as an argument. Nothing a
+user can still reach is donated."""
 
 import jax
 import numpy as np
@@ -45,46 +46,25 @@ def _torch_step(twin, topt):
     return [q.grad.numpy().copy() for q in twin.parameters()]
 
 
-def _unread(p):
-    """Whether ``p.grad`` is still an unread piece of the step's buffer."""
-    data = p.grad._data
-    return type(data) is Pending and data.value is None
-
-
 def _close(ours, theirs):
     np.testing.assert_allclose(np.asarray(ours), theirs, rtol=1e-5, atol=1e-6)
 
 
-def test_unread_grads_over_many_steps_match_pytorch():
-    # The plain loop: nothing reads .grad between steps, so every step after
-    # the first takes the last one's buffer whole; the values still match.
+def test_grads_over_many_steps_match_pytorch():
+    # The plain loop: nothing reads .grad between steps.
     model, opt, twin, topt = _pair()
     step = lucid_fx.compile(train_step)
     for _ in range(6):
         step(model, opt, Tensor(X), Tensor(Y))
         grads = _torch_step(twin, topt)
     params = list(model.parameters())
-    assert all(map(_unread, params))
     for p, q, g in zip(params, twin.parameters(), grads, strict=True):
         _close(p.grad.data, g)
         _close(p.data, q.detach().numpy())
 
 
-def test_reading_one_grad_computes_all_in_one_call():
-    model, opt, twin, topt = _pair()
-    step = lucid_fx.compile(train_step)
-    step(model, opt, Tensor(X), Tensor(Y))
-    grads = _torch_step(twin, topt)
-    first, *rest = model.parameters()
-    _close(first.grad.data, grads[0])
-    assert not any(map(_unread, rest))  # computed with the first
-    for p, g in zip(rest, grads[1:], strict=True):
-        _close(p.grad.data, g)
-
-
 def test_grads_read_every_step_match_pytorch():
-    # Reading (logging a gradient norm) turns the pieces into arrays of
-    # their own: the next step takes them one by one, with the same values.
+    # Reading (logging a gradient norm) between steps changes nothing.
     model, opt, twin, topt = _pair()
     step = lucid_fx.compile(train_step)
     for _ in range(4):
@@ -95,14 +75,13 @@ def test_grads_read_every_step_match_pytorch():
 
 
 def test_a_kept_grad_keeps_its_values():
-    # ``g = p.grad`` holds the piece: the buffer is not donated, and g reads
-    # the first step's gradient after the second step ran.
+    # ``g = p.grad`` is not donated: g reads the first step's gradient after
+    # the second step ran.
     model, opt, twin, topt = _pair()
     step = lucid_fx.compile(train_step)
     step(model, opt, Tensor(X), Tensor(Y))
     first = _torch_step(twin, topt)
     kept = model[0].weight.grad
-    assert _unread(model[0].weight)
     step(model, opt, Tensor(X), Tensor(Y))
     second = _torch_step(twin, topt)
     assert model[0].weight.grad is not kept
@@ -111,9 +90,9 @@ def test_a_kept_grad_keeps_its_values():
     assert not np.allclose(first[0], second[0])  # the check can fail
 
 
-def test_a_piece_captured_by_a_deferred_op_keeps_its_values():
-    # A recorded op on a gradient captures the unread piece itself (not its
-    # value): the buffer behind it must outlive the next step.
+def test_a_grad_captured_by_a_deferred_op_keeps_its_values():
+    # A recorded op on a gradient captures its array: the array must outlive
+    # the next step.
     model, opt, twin, topt = _pair()
     step = lucid_fx.compile(train_step)
     step(model, opt, Tensor(X), Tensor(Y))
@@ -127,24 +106,6 @@ def test_a_piece_captured_by_a_deferred_op_keeps_its_values():
     _close(scale.grad.data, first[0])
 
 
-def test_plain_loop_reuses_the_grad_buffer():
-    model, opt, _, _ = _pair()
-    step = lucid_fx.compile(train_step)
-    x, y = Tensor(X), Tensor(Y)
-    for _ in range(3):
-        step(model, opt, x, y)
-    weight = model[0].weight
-
-    def buffer():
-        return weight.grad._data.inputs[0].unsafe_buffer_pointer()
-
-    before, count = buffer(), len(jax.live_arrays())
-    for _ in range(5):
-        step(model, opt, x, y)
-        assert buffer() == before  # XLA wrote the new gradients into it
-    assert len(jax.live_arrays()) == count
-
-
 def _two_dtype_step(a, b, opt, xa, xb, y):
     opt.zero_grad()
     F.cross_entropy(a(xa), y).backward()
@@ -152,9 +113,8 @@ def _two_dtype_step(a, b, opt, xa, xb, y):
     opt.step()
 
 
-def test_grads_of_two_dtypes_are_not_packed_and_match():
-    # One buffer holds one dtype: float32 and float64 parameters keep one
-    # array per gradient, with the same values as eager.
+def test_grads_of_two_dtypes_match_eager():
+    # float32 and float64 parameters in one step: the same values as eager.
     with jax.enable_x64(True):
         runs = []
         for _ in range(2):
@@ -172,14 +132,13 @@ def test_grads_of_two_dtypes_are_not_packed_and_match():
         eager = [p for m in runs[0][:2] for p in m.parameters()]
         compiled = [p for m in runs[1][:2] for p in m.parameters()]
         for p, q in zip(eager, compiled, strict=True):
-            assert not _unread(q)
             np.testing.assert_allclose(np.asarray(q.grad.data), p.grad.data, 1e-6)
 
 
 @pytest.mark.parametrize("read", [False, True])
 def test_failed_step_leaves_old_grads_readable(read, monkeypatch):
     # A step that fails before its program runs (an invalid label) leaves
-    # the last step's gradients as they were, unread pieces or read arrays.
+    # the last step's gradients as they were, read or not.
     model, opt, twin, topt = _pair()
     step = lucid_fx.compile(train_step)
     step(model, opt, Tensor(X), Tensor(Y))
@@ -203,9 +162,9 @@ def _accumulate(model, x, y):
     F.cross_entropy(model(x), y).backward()
 
 
-def test_accumulating_steps_add_to_the_unread_grads():
-    # No zero_grad: each step adds to the last step's gradients, which come
-    # in as the buffer's pieces (unread), as PyTorch accumulates.
+def test_accumulating_steps_add_to_the_grads():
+    # No zero_grad: each step adds to the last step's gradients, as PyTorch
+    # accumulates.
     model, _, twin, _ = _pair()
     step = lucid_fx.compile(_accumulate)
     for _ in range(3):
@@ -213,7 +172,6 @@ def test_accumulating_steps_add_to_the_unread_grads():
         torch.nn.functional.cross_entropy(
             twin(torch.from_numpy(X)), torch.from_numpy(Y.astype(np.int64))
         ).backward()
-    assert all(map(_unread, model.parameters()))
     for p, q in zip(model.parameters(), twin.parameters(), strict=True):
         _close(p.grad.data, q.grad.numpy())
 
@@ -248,9 +206,8 @@ def _with_extra(model, opt, x, y, extra, w):
 
 
 @pytest.mark.parametrize("deferred", [False, True])
-def test_an_argument_computed_from_unread_grads(deferred):
-    # Reading the argument reads the pieces: the step must then take the
-    # gradients one by one, not the buffer it no longer has.
+def test_an_argument_computed_from_the_grads(deferred):
+    # The last step's .grad (or an op on it) passed back in as an argument.
     model, opt, twin, topt = _pair()
     step = lucid_fx.compile(_with_extra)
     zeros = Tensor(np.zeros((6, 4), np.float32))
@@ -266,10 +223,9 @@ def test_an_argument_computed_from_unread_grads(deferred):
         _close(p.data, q.detach().numpy())
 
 
-def test_a_read_between_the_check_and_the_call_is_not_stale(monkeypatch):
-    # Another thread may read a gradient after the step checked that its
-    # pieces were unread: the step must then not re-point read pieces (whose
-    # computed value is the old gradient) at the new buffer.
+def test_a_read_between_read_out_and_call_is_not_stale(monkeypatch):
+    # Another thread may read a gradient after the step read its state out
+    # (before its program runs): the step's gradients are still the new ones.
     model, opt, twin, topt = _pair()
     step = lucid_fx.compile(train_step)
     for _ in range(2):
@@ -285,30 +241,5 @@ def test_a_read_between_the_check_and_the_call_is_not_stale(monkeypatch):
     monkeypatch.setattr(type(program), "check_labels", read_then_check)
     step(model, opt, Tensor(X), Tensor(Y))
     grads = _torch_step(twin, topt)
-    for p, g in zip(model.parameters(), grads, strict=True):
-        _close(p.grad.data, g)
-
-
-def test_ctrl_c_while_forgetting_the_pieces_leaves_a_working_step(monkeypatch):
-    from lucid_fx._tensor._pending import Pieces
-
-    model, opt, twin, topt = _pair()
-    step = lucid_fx.compile(train_step)
-    step(model, opt, Tensor(X), Tensor(Y))
-    _torch_step(twin, topt)
-    np.asarray(model[0].weight.grad.data)  # read: the next call forgets them
-    release = Pieces.release
-
-    def interrupted(self):
-        release(self)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Pieces, "release", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        step(model, opt, Tensor(X), Tensor(Y))
-    monkeypatch.setattr(Pieces, "release", release)
-    for _ in range(2):
-        step(model, opt, Tensor(X), Tensor(Y))
-        grads = _torch_step(twin, topt)
     for p, g in zip(model.parameters(), grads, strict=True):
         _close(p.grad.data, g)
