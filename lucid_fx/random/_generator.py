@@ -10,8 +10,9 @@ drops it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import jax
 import numpy as np
@@ -27,6 +28,10 @@ _state: dict[str, jax.Array | None] = {}
 # takes it too): two threads drawing never get the same sample, and every state
 # change sees a consistent (key, run) pair.
 lock = threading.RLock()
+
+# A thread's own state while it holds one (``holding``: a compiled step's
+# traced key while the step traces), so no other thread ever reads a tracer.
+_local = threading.local()
 
 
 def _no_run() -> None:
@@ -47,11 +52,72 @@ def set_run_hooks(settle: Callable[[], None], drop: Callable[[], None]) -> None:
     _settle, _drop = settle, drop
 
 
+def _settled() -> dict[str, jax.Array | None]:
+    """The state this thread reads: its own while it holds one, else the
+    global one with a live run settled into it. The caller holds ``lock``."""
+    state = getattr(_local, "state", None)
+    if state is None:
+        _settle()
+        return _state
+    return state
+
+
+def _dropped() -> dict[str, jax.Array | None]:
+    """The state this thread replaces: its own while it holds one, else the
+    global one with a live run dropped. The caller holds ``lock``."""
+    state = getattr(_local, "state", None)
+    if state is None:
+        _drop()
+        return _state
+    return state
+
+
+@contextlib.contextmanager
+def holding(key: jax.Array) -> Iterator[None]:
+    """Within the block, this thread's draws and state hooks use a generator
+    of its own, holding ``key`` (a typed key, or raw key data; a tracer while
+    a compiled step traces); other threads keep the global one, which the
+    block never changes. Nested blocks restore the outer one.
+
+    Examples:
+      >>> import jax
+      >>> from lucid_fx.random import get_rng_state_data, next_key, seed
+      >>> from lucid_fx.random._generator import holding
+      >>> seed(5)
+      >>> outside = get_rng_state_data()
+      >>> with holding(jax.random.key_data(jax.random.key(7))):
+      ...     inside = next_key()
+      >>> get_rng_state_data() is outside
+      True
+      >>> bool((jax.random.key_data(inside)
+      ...       == jax.random.key_data(jax.random.split(jax.random.key(7))[1])).all())
+      True
+    """
+    outer = getattr(_local, "state", None)
+    typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    _local.state = {"key": key, "raw": None} if typed else {"key": None, "raw": key}
+    try:
+        yield
+    finally:
+        _local.state = outer
+
+
 def put_raw(raw: jax.Array) -> None:
-    """Make ``raw`` the key's data without dropping a run: for the run
-    bookkeeping, which keeps its run consistent itself. The caller holds
-    ``lock``."""
-    _state.update(key=None, raw=raw)
+    """Make ``raw`` the key's data (this thread's own while it holds one)
+    without dropping a run: for the run bookkeeping, which keeps its run
+    consistent itself. The caller holds ``lock``."""
+    _here().update(key=None, raw=raw)
+
+
+def _here() -> dict[str, jax.Array | None]:
+    state = getattr(_local, "state", None)
+    return _state if state is None else state
+
+
+def held() -> bool:
+    """Whether this thread draws from a generator of its own (``holding``):
+    the global one's runs are then not used."""
+    return getattr(_local, "state", None) is not None
 
 
 def seed(n: int) -> None:
@@ -78,8 +144,7 @@ def seed(n: int) -> None:
     if n < 0:
         raise ValueError(f"seed: n must be >= 0, got {n!r}.")
     with lock, jax.ensure_compile_time_eval():  # concrete, even inside a trace
-        _drop()
-        _state.update(key=jax.random.key(n), raw=None)
+        _dropped().update(key=jax.random.key(n), raw=None)
 
 
 def next_key() -> jax.Array:
@@ -95,9 +160,9 @@ def next_key() -> jax.Array:
       True
     """
     with lock:
-        _settle()
-        new, key = jax.random.split(_key())
-        _state.update(key=new, raw=None)
+        state = _settled()
+        new, key = jax.random.split(_key(state))
+        state.update(key=new, raw=None)
     return key
 
 
@@ -124,9 +189,9 @@ def next_key_data() -> jax.Array:
       True
     """
     with lock:
-        _settle()
-        new, key = _split_data(current_raw())
-        _state.update(key=None, raw=new)
+        state = _settled()
+        new, key = _split_data(_raw(state))
+        state.update(key=None, raw=new)
     return key
 
 
@@ -148,20 +213,19 @@ def get_rng_state() -> jax.Array:
       True
     """
     with lock:
-        _settle()
-        return _key()
+        return _key(_settled())
 
 
-def _key() -> jax.Array:
+def _key(state: dict[str, jax.Array | None]) -> jax.Array:
     """The typed key, made from the raw data if need be. Holds no run."""
-    key = _state.get("key")
+    key = state.get("key")
     if key is None:
-        if _state.get("raw") is None:
+        if state.get("raw") is None:
             seed(_DEFAULT_SEED)
-            return _key()
+            return _key(state)
         # A concrete key stays concrete even while some function is traced.
         with jax.ensure_compile_time_eval():
-            key = _state["key"] = jax.random.wrap_key_data(_state["raw"])
+            key = state["key"] = jax.random.wrap_key_data(state["raw"])
     return key
 
 
@@ -189,8 +253,7 @@ def set_rng_state(key: jax.Array) -> None:
             f"by get_rng_state(), got {type(key).__name__}."
         )
     with lock:
-        _drop()
-        _state.update(key=key, raw=None)
+        _dropped().update(key=key, raw=None)
 
 
 def get_rng_state_data() -> jax.Array:
@@ -210,17 +273,21 @@ def get_rng_state_data() -> jax.Array:
       (dtype('uint32'), True)
     """
     with lock:
-        _settle()
-        return current_raw()
+        return _raw(_settled())
 
 
 def current_raw() -> jax.Array:
-    """The raw key data, made from the typed key if need be. No hook runs: the
-    caller holds ``lock`` and has settled any run (the run bookkeeping does)."""
-    raw = _state.get("raw")
+    """The key's raw data (this thread's own while it holds one), made from
+    the typed key if need be. No hook runs: the caller holds ``lock`` and has
+    settled any run (the run bookkeeping does)."""
+    return _raw(_here())
+
+
+def _raw(state: dict[str, jax.Array | None]) -> jax.Array:
+    raw = state.get("raw")
     if raw is None:
         with jax.ensure_compile_time_eval():
-            raw = _state["raw"] = jax.random.key_data(_key())
+            raw = state["raw"] = jax.random.key_data(_key(state))
     return raw
 
 
@@ -241,5 +308,4 @@ def set_rng_state_data(raw: jax.Array) -> None:
       True
     """
     with lock:
-        _drop()
-        _state.update(key=None, raw=raw)
+        _dropped().update(key=None, raw=raw)

@@ -37,7 +37,7 @@ import jax
 
 from lucid_fx._tensor._pending import at_top_level
 from lucid_fx.random import _generator
-from lucid_fx.random._generator import current_raw, lock, put_raw
+from lucid_fx.random._generator import current_raw, held, lock, put_raw
 
 # At most one live run, of at most RUN_LENGTH samples and RUN_BYTES in all:
 # the unissued samples held are bounded by both (big samples get no run).
@@ -126,7 +126,7 @@ def take(spec: Hashable) -> jax.Array | None:
     No dispatch: the fast path of :func:`draw`. ``None`` means call ``draw``.
     """
     run = _run
-    if run is None or run.spec != spec or not at_top_level():
+    if run is None or run.spec != spec or not at_top_level() or held():
         return None
     with lock:
         if run is _run and run.samples:
@@ -157,6 +157,10 @@ def draw(
     """
     global _run, _last
     with lock:
+        if held():  # this thread's own generator (a compiled step tracing)
+            raw, sample = one(current_raw(), spec)
+            put_raw(raw)
+            return sample
         sample = take(spec)
         if sample is not None:
             return sample

@@ -23,6 +23,7 @@ from lucid_fx import random
 from lucid_fx._tensor import Tensor
 from lucid_fx._tensor._ops import unwrap
 from lucid_fx.nn import Module
+from lucid_fx.random._generator import holding
 from lucid_fx.transforms._pure_state import (
     check_key,
     check_params,
@@ -67,23 +68,25 @@ def _traced(*trees: Any) -> bool:
 
 @contextlib.contextmanager
 def _generator(key: jax.Array | None, traced: bool) -> Iterator[None]:
-    """Draws come from ``key`` if given; the global key is restored after it.
+    """Draws come from ``key`` if given: this thread's own generator for the
+    call (``random._generator.holding``); the global one is left as it was,
+    and other threads never see the key (a tracer under ``jax.jit``).
 
     Without a key, a draw is allowed only eagerly: under a transformation it
     would bake one mask into the program or leak a tracer into the generator,
     so the previous key is put back and the call raises.
     """
-    before = random.get_rng_state()
     if key is not None:
-        random.set_rng_state(key)
+        with holding(key):
+            yield
+        return
+    before = random.get_rng_state()
     drew_traced = False
     try:
         yield
     finally:
         after = random.get_rng_state()
-        if key is not None:
-            random.set_rng_state(before)
-        elif after is not before and (traced or isinstance(after, jax.core.Tracer)):
+        if after is not before and (traced or isinstance(after, jax.core.Tracer)):
             random.set_rng_state(before)
             drew_traced = True
     if drew_traced:

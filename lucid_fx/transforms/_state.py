@@ -40,6 +40,7 @@ from lucid_fx._tensor import (
 from lucid_fx._tensor._donation import deferred_interrupts, donatable, sole
 from lucid_fx.nn import Module
 from lucid_fx.optim import Optimizer
+from lucid_fx.random._generator import holding
 from lucid_fx.transforms._signature import (
     Key,
     fingerprint,
@@ -349,10 +350,10 @@ class Collected:
         states = [o.bridge_state()[1] for o in self.optimizers()]
         slots = [(d, n, d[n]) for d, n in self.buffer_slots]
         inputs = list(map(_DATA, self.inputs))
-        return values, states, slots, inputs, random.get_rng_state()
+        return values, states, slots, inputs
 
     def restore(self, snapshot: tuple[Any, ...]) -> None:
-        values, states, slots, inputs, key = snapshot
+        values, states, slots, inputs = snapshot
         for d, n, t in slots:
             d[n] = t
         n = len(self.params) + len(self.buffers)
@@ -364,7 +365,6 @@ class Collected:
             o.load_bridge_state(state)
         for t, v in zip(self.inputs, inputs, strict=True):
             t.set_data(v)
-        random.set_rng_state(key)
 
     @contextlib.contextmanager
     def installed(
@@ -374,6 +374,9 @@ class Collected:
 
         Installing and restoring run with Ctrl-C held (a trace itself may be
         interrupted): a KeyboardInterrupt never leaves tracers in the objects.
+        The traced RNG key is this thread's own generator for the trace
+        (``random._generator.holding``): the global one, which other threads
+        may draw from meanwhile, never holds a tracer.
         """
         tensors, _numbers, hyper, key = inputs
         before = self.snapshot()
@@ -381,7 +384,7 @@ class Collected:
         try:
             with deferred_interrupts():
                 self.put(values, treedefs, tensors)
-                random.set_rng_state_data(key)
+                hypers.enter_context(holding(key))
                 for o, h in zip(self.optimizers(), hyper, strict=True):
                     hypers.enter_context(o.traced_hyper(h))
             yield

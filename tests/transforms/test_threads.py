@@ -1,0 +1,113 @@
+"""Compiled steps and keyed ``functionalize`` calls in threads: while one
+thread traces, the global generator never holds its tracer key, so other
+threads draw and compile as usual."""
+
+import threading
+
+import jax
+import numpy as np
+
+import lucid_fx
+import lucid_fx.nn as nn
+from lucid_fx import Tensor, optim
+from tests.helpers import train_step
+
+RNG = np.random.default_rng(5)
+X = RNG.normal(size=(8, 4)).astype(np.float32)
+Y = RNG.integers(0, 3, 8).astype(np.int32)
+
+
+def _in_thread(fn):
+    """``fn()``'s result or exception, run in another thread."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except Exception as e:  # noqa: BLE001 - handed back to the test
+            out["error"] = e
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def _global_key_and_draw():
+    key = lucid_fx.random.get_rng_state_data()
+    return key, np.asarray(lucid_fx.random.randn(3).data)
+
+
+def test_other_threads_see_a_concrete_global_key_while_a_step_traces():
+    seen = []
+
+    def step(model, opt, x, y):
+        seen.append(_in_thread(_global_key_and_draw))  # runs while tracing
+        return train_step(model, opt, x, y)
+
+    lucid_fx.random.seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.5), nn.Linear(6, 3))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    compiled = lucid_fx.compile(step)
+    compiled(model, opt, Tensor(X), Tensor(Y))
+    ((key, sample),) = seen
+    assert not isinstance(key, jax.core.Tracer) and key.dtype == np.uint32
+    assert np.isfinite(sample).all() and sample.shape == (3,)
+
+
+class _Probe(nn.Module):
+    """Reads the global key from another thread during the forward."""
+
+    def __init__(self, seen):
+        super().__init__()
+        self.seen = seen
+
+    def forward(self, x):
+        self.seen.append(_in_thread(_global_key_and_draw))
+        return x
+
+
+def test_other_threads_see_a_concrete_global_key_in_a_keyed_apply():
+    seen = []
+    model = nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.5), _Probe(seen))
+    apply, params = lucid_fx.functionalize(model)
+    jax.jit(lambda p, key: apply(p, X, key=key).sum())(params, jax.random.key(1))
+    ((key, _),) = seen
+    assert not isinstance(key, jax.core.Tracer)
+
+
+def test_separate_models_train_in_threads_as_alone():
+    # Each thread its own model, optimizer and compiled step (no dropout: the
+    # result is then independent of how the threads interleave).
+    def make():
+        lucid_fx.random.seed(0)
+        model = nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.1), nn.Linear(6, 3))
+        return model, optim.SGD(model.parameters(), lr=0.1)
+
+    def train(model, opt):
+        step = lucid_fx.compile(train_step)
+        for _ in range(5):
+            step(model, opt, Tensor(X), Tensor(Y))
+        return [np.asarray(p.data) for p in model.parameters()]
+
+    alone = train(*make())
+    runs = [make() for _ in range(3)]
+    errors, results = [], [None] * 3
+
+    def run(k):
+        try:
+            results[k] = train(*runs[k])
+        except Exception as e:  # noqa: BLE001 - collected for the assert
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for result in results:
+        for ours, theirs in zip(result, alone, strict=True):
+            np.testing.assert_array_equal(ours, theirs)
