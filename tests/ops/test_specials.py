@@ -468,3 +468,25 @@ def test_log_of_float32_subnormal_is_minus_inf_at_any_length():
     for length in range(1, 10):
         x = np.full(length, 1e-40, np.float32)
         assert np.isneginf(np.asarray(lucid_fx.log(Tensor(x)).data)).all(), length
+
+
+def test_power_of_a_float32_subnormal_base_is_that_of_its_flushed_zero():
+    # XLA's a ** b goes through log(a), which read a subnormal as ~2**-150:
+    # 1e-40 ** 0.5 was 2.6e-23 (hypothesis found it). Flushed, as sqrt is.
+    a = np.array(
+        [1e-40, -1e-40, -1e-40, 1e-40, 1e-40, -1e-45, 0.0, 4.0, 1e-45, 3.0],
+        np.float32,
+    )
+    b = np.array([0.5, 3.0, 2.0, -1.0, 0.0, -3.0, 0.5, 0.5, 1e-45, -1e-40], np.float32)
+    with np.errstate(divide="ignore"):
+        expected = np.power(_daz(a), _daz(b)).astype(np.float32)
+    for out in (
+        lucid_fx.power(Tensor(a), Tensor(b)).data,
+        jax.jit(lucid_fx.power)(a, b),
+    ):
+        np.testing.assert_array_equal(np.asarray(out), expected)
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
+    np.testing.assert_array_equal(
+        np.asarray(lucid_fx.sqrt(Tensor(a[:1])).data),
+        np.asarray(lucid_fx.power(Tensor(a[:1]), 0.5).data),
+    )
