@@ -58,15 +58,13 @@ def _flushed(x: jax.Array) -> jax.Array:
 @jax.custom_jvp
 def _power(a: jax.Array, b: jax.Array) -> jax.Array:
     a, b = jnp.asarray(a), jnp.asarray(b)
-    if jnp.result_type(a, b) == jnp.float32 and a.dtype == jnp.float32:
+    if jnp.result_type(a, b) == jnp.float32:
         # XLA computes a ** b through log(a), which reads a float32 subnormal
         # as about 2**-150 (neither a nor the flushed 0): 1e-40 ** 0.5 gave
         # 2.6e-23. Both operands are flushed to a signed 0 first, as XLA
         # flushes float32 subnormals elsewhere (sqrt(1e-40) is 0 too; a
         # subnormal exponent then gives a ** 0 = 1, its value to float32).
-        a = _flushed(a)
-        if b.dtype == jnp.float32:
-            b = _flushed(b)
+        a, b = (_flushed(x) if x.dtype == jnp.float32 else x for x in (a, b))
     y = jnp.power(a, b)
     if a.dtype.kind == "i" and b.dtype.kind == "i":
         # PyTorch's integer 1 / a ** -b, truncated: 1 for a == 1, +-1 for

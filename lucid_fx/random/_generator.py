@@ -55,20 +55,18 @@ def set_run_hooks(settle: Callable[[], None], drop: Callable[[], None]) -> None:
 def _settled() -> dict[str, jax.Array | None]:
     """The state this thread reads: its own while it holds one, else the
     global one with a live run settled into it. The caller holds ``lock``."""
-    state = getattr(_local, "state", None)
-    if state is None:
+    state = _here()
+    if state is _state:
         _settle()
-        return _state
     return state
 
 
 def _dropped() -> dict[str, jax.Array | None]:
     """The state this thread replaces: its own while it holds one, else the
     global one with a live run dropped. The caller holds ``lock``."""
-    state = getattr(_local, "state", None)
-    if state is None:
+    state = _here()
+    if state is _state:
         _drop()
-        return _state
     return state
 
 

@@ -380,17 +380,17 @@ class Collected:
         """
         tensors, _numbers, hyper, key = inputs
         before = self.snapshot()
-        hypers = contextlib.ExitStack()
+        stack = contextlib.ExitStack()
         try:
             with deferred_interrupts():
                 self.put(values, treedefs, tensors)
-                hypers.enter_context(holding(key))
+                stack.enter_context(holding(key))
                 for o, h in zip(self.optimizers(), hyper, strict=True):
-                    hypers.enter_context(o.traced_hyper(h))
+                    stack.enter_context(o.traced_hyper(h))
             yield
         finally:
             with deferred_interrupts():
-                hypers.close()
+                stack.close()
                 self.restore(before)
 
     def read(self, treedefs: tuple) -> list[Any]:
