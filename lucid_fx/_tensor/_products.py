@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from lucid_fx._tensor import _checks
 from lucid_fx._tensor._ops import lift
+from lucid_fx.functional._opmath import exact_products
 
 _MSG_MATMUL = (
     "matmul: shapes {a} and {b} are not aligned: the last dimension of the left "
@@ -24,6 +25,7 @@ def _shapes(a: Any, b: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return _checks.shape_of(a), _checks.shape_of(b)
 
 
+@exact_products
 def _matmul(a: jax.Array, b: jax.Array) -> jax.Array:
     r"""Matrix product with NumPy's rules: batched over leading axes.
 
@@ -66,6 +68,7 @@ def _matmul(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.matmul(a, b)
 
 
+@exact_products
 def _dot(a: jax.Array, b: jax.Array) -> jax.Array:
     r"""NumPy's ``dot``: inner product of vectors, matrix product of matrices.
 
@@ -107,6 +110,7 @@ def _dot(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.dot(a, b)
 
 
+@exact_products
 def _inner(a: jax.Array, b: jax.Array) -> jax.Array:
     r"""Inner product over the last axis of both operands (NumPy's ``inner``).
 

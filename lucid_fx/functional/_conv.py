@@ -13,6 +13,7 @@ import numpy as np
 
 from lucid_fx._typing import Array, ArrayLike
 from lucid_fx.functional import _args
+from lucid_fx.functional._opmath import exact_products
 
 Padding = str | int | tuple
 
@@ -91,6 +92,7 @@ def _check_fits(
             )
 
 
+@exact_products
 def _conv(
     x: ArrayLike,
     weight: ArrayLike,

@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lucid_fx.functional._opmath import exact_products
+
 _MSG_MATRIX = (
     "linalg.{op}: expects a {kind}matrix (or a batch of them) in the last two "
     "axes, got shape {shape}."
@@ -29,12 +31,14 @@ def _matrix(op: str, a: jax.Array, square: bool = True) -> None:
         raise ValueError(_MSG_MATRIX.format(op=op, kind=kind, shape=shape))
 
 
+@exact_products
 def inv(a: jax.Array) -> jax.Array:
     """Inverse of a square matrix (batched over leading axes)."""
     _matrix("inv", a)
     return jnp.linalg.inv(a)
 
 
+@exact_products
 def det(a: jax.Array) -> jax.Array:
     """Determinant of a square matrix (batched over leading axes)."""
     _matrix("det", a)
@@ -45,6 +49,7 @@ def det(a: jax.Array) -> jax.Array:
     return jnp.linalg.det(a)
 
 
+@exact_products
 def solve(a: jax.Array, b: jax.Array) -> jax.Array:
     """The ``x`` with ``a @ x == b``; ``b`` a vector or a matrix of columns."""
     _matrix("solve", a)
@@ -58,24 +63,28 @@ def solve(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.linalg.solve(a, b)
 
 
+@exact_products
 def cholesky(a: jax.Array) -> jax.Array:
     """Lower Cholesky factor ``L`` with ``L @ L.T == a`` (NaN if not SPD)."""
     _matrix("cholesky", a)
     return jnp.linalg.cholesky(a)
 
 
+@exact_products
 def matrix_power(a: jax.Array, n: int) -> jax.Array:
     """``a`` multiplied by itself ``n`` times (``n < 0``: of its inverse)."""
     _matrix("matrix_power", a)
     return jnp.linalg.matrix_power(a, n)
 
 
+@exact_products
 def pinv(a: jax.Array) -> jax.Array:
     """Moore-Penrose pseudo-inverse."""
     _matrix("pinv", a, square=False)
     return jnp.linalg.pinv(a)
 
 
+@exact_products
 def norm(
     a: jax.Array,
     ord: float = 2,  # noqa: A002  (NumPy's and lucid's name)
@@ -116,24 +125,28 @@ def norm(
     return jnp.where(zero, jnp.zeros_like(root), root)
 
 
+@exact_products
 def qr_q(a: jax.Array) -> jax.Array:
     """The orthonormal factor ``Q`` of the reduced QR decomposition."""
     _matrix("qr", a, square=False)
     return jnp.linalg.qr(a)[0]
 
 
+@exact_products
 def qr_r(a: jax.Array) -> jax.Array:
     """The upper-triangular factor ``R`` of the reduced QR decomposition."""
     _matrix("qr", a, square=False)
     return jnp.linalg.qr(a)[1]
 
 
+@exact_products
 def svd_u(a: jax.Array, full_matrices: bool = True) -> jax.Array:
     """Left singular vectors ``U``."""
     _matrix("svd", a, square=False)
     return jnp.linalg.svd(a, full_matrices=_full(a, full_matrices))[0]
 
 
+@exact_products
 def svd_s(a: jax.Array) -> jax.Array:
     """Singular values, descending."""
     _matrix("svd", a, square=False)
@@ -141,6 +154,7 @@ def svd_s(a: jax.Array) -> jax.Array:
     return jnp.linalg.svd(a, full_matrices=False)[1]
 
 
+@exact_products
 def svd_vh(a: jax.Array, full_matrices: bool = True) -> jax.Array:
     """Right singular vectors as rows, ``V^T`` (NumPy's ``vh``)."""
     _matrix("svd", a, square=False)
@@ -154,6 +168,7 @@ def _full(a: jax.Array, full_matrices: bool) -> bool:
     return full_matrices and shape[-1] != shape[-2]
 
 
+@exact_products
 def eigvals(a: jax.Array, real: bool = False) -> jax.Array:
     """Eigenvalues (complex; their real parts if ``real``)."""
     _matrix("eig", a)
@@ -161,6 +176,7 @@ def eigvals(a: jax.Array, real: bool = False) -> jax.Array:
     return jnp.real(values) if real else values
 
 
+@exact_products
 def eigvecs(a: jax.Array, real: bool = False) -> jax.Array:
     """Unit eigenvectors as columns (complex; real parts if ``real``)."""
     _matrix("eig", a)

@@ -1,19 +1,27 @@
-"""PyTorch's *opmath* for 16-bit floats: compute in float32, round once.
+"""PyTorch's *opmath*: how lucid_fx's arithmetic is carried out.
 
 float16 and bfloat16 inputs are widened to float32 for the arithmetic and the
 result is narrowed back to the input's dtype once at the end; float32 and
 float64 take no extra cast (their programs are unchanged).
+
+Matrix products (matmul, linear, convolution, the linear algebra) run at full
+float32 precision on every backend (``exact_products``), as PyTorch's default
+and lucid's NumPy do, unless the user chose JAX's ``jax_default_matmul_precision``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import jax
 import jax.numpy as jnp
 
 from lucid_fx._typing import Array
 
 HALF_DTYPES = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def widen(x: Array) -> Array:
@@ -38,3 +46,37 @@ def narrow(y: Array, dtype: Any) -> Array:
       dtype('float16')
     """
     return y if y.dtype == dtype else y.astype(dtype)
+
+
+def exact_products(fn: F) -> F:
+    """``fn`` with every matrix product it traces at full float32 precision.
+
+    On a GPU, XLA computes a float32 product whose precision is left open in
+    TensorFloat-32: the operands rounded to 10 mantissa bits, a relative error
+    of about :math:`2^{-11}` per product instead of float32's :math:`2^{-24}`.
+    PyTorch's default (``torch.get_float32_matmul_precision() == "highest"``)
+    and lucid's NumPy compute in float32 (PyTorch's cuDNN convolutions
+    default to TensorFloat-32; lucid's do not), so ``fn`` runs under
+    ``jax.default_matmul_precision("highest")``. The precision is fixed into
+    each product when it is traced, so the gradients' products (a transpose of
+    a forward product, a linear-algebra JVP rule) carry it too. A user who set
+    JAX's ``jax_default_matmul_precision`` (e.g. ``"tensorfloat32"`` for
+    speed) gets that instead. On CPU every precision computes the same.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from lucid_fx.functional._opmath import exact_products
+      >>> mm = exact_products(jnp.matmul)
+      >>> eqn = jax.make_jaxpr(mm)(jnp.ones((2, 2)), jnp.ones((2, 2))).eqns[-1]
+      >>> str(eqn.params["precision"])
+      '(Precision.HIGHEST, Precision.HIGHEST)'
+    """
+
+    @functools.wraps(fn)
+    def exact(*args: Any, **kwargs: Any) -> Any:
+        if jax.config.jax_default_matmul_precision is not None:
+            return fn(*args, **kwargs)  # the user's choice
+        with jax.default_matmul_precision("highest"):
+            return fn(*args, **kwargs)
+
+    return exact  # type: ignore[return-value]

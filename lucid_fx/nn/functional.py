@@ -21,6 +21,7 @@ from lucid_fx import functional as _core
 from lucid_fx._tensor import Tensor, _tape, lift, lift_inplace, no_grad
 from lucid_fx._tensor._ops import unwrap
 from lucid_fx.functional import _args as _core_args
+from lucid_fx.functional._opmath import exact_products
 
 __all__ = [
     "batch_norm",
@@ -142,6 +143,7 @@ def leaky_relu_(input: Any, negative_slope: float = 0.01) -> Any:  # noqa: A002
     return _leaky_relu_inplace_op(input, negative_slope=slope)
 
 
+@exact_products
 def _linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None) -> jax.Array:
     if weight.ndim != 2:
         raise ValueError(
@@ -563,6 +565,7 @@ def cross_entropy(
 
 
 # ----------------------------------------------------------------------- linear
+@exact_products
 def _bilinear(
     x1: jax.Array, x2: jax.Array, weight: jax.Array, bias: jax.Array | None
 ) -> jax.Array:
