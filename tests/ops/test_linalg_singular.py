@@ -192,3 +192,29 @@ def test_the_off_cpu_check_raises_and_passes_the_same(monkeypatch):
         lucid_fx.linalg.inv(Tensor([[1.0, 2.0], [2.0, 4.0]]))
     out = lucid_fx.linalg.inv(Tensor([[2.0, 0.0], [0.0, 4.0]]))
     assert out.tolist() == [[0.5, 0.0], [0.0, 0.25]]
+
+
+@pytest.mark.parametrize("b_shape", [(2,), (2, 3), (3, 2, 3)])
+def test_nan_in_one_matrix_of_a_batch_is_nan_in_its_results_only(b_shape):
+    # NaN in, NaN out, as PyTorch, whatever the backend's LU does with a NaN
+    # (cuSOLVER's gave finite numbers on an H200); the other matrices exact.
+    rng = np.random.default_rng(5)
+    a = (rng.normal(size=(3, 2, 2)) + 3 * np.eye(2)).astype(np.float32)
+    a[1, 0, 1] = NAN
+    b = rng.normal(size=b_shape).astype(np.float32)
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    if b.ndim == 1:  # one vector for every matrix: a column for PyTorch
+        solved = torch.linalg.solve(ta, tb[:, None])[..., 0]
+    else:
+        solved = torch.linalg.solve(ta, tb)
+    pairs = [
+        (lucid_fx.linalg.inv(Tensor(a)), torch.linalg.inv(ta)),
+        (lucid_fx.linalg.det(Tensor(a)), torch.linalg.det(ta)),
+        (lucid_fx.linalg.solve(Tensor(a), Tensor(b)), solved),
+    ]
+    for ours, theirs in pairs:
+        ours, theirs = np.asarray(ours.data), theirs.numpy()
+        assert ours.shape == theirs.shape
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+        assert np.isnan(ours[1]).all() and not np.isnan(ours[[0, 2]]).any()
+        np.testing.assert_allclose(ours[[0, 2]], theirs[[0, 2]], rtol=1e-5)
