@@ -49,8 +49,10 @@ _TEMPLATE = r"""{summary}
     """
 
 
-def _flushed(x: jax.Array) -> jax.Array:
-    """A float32 array with its subnormals as zeros of their sign."""
+def _daz(x: jax.Array) -> jax.Array:
+    """``x`` as XLA:CPU reads it: a float32's subnormals as zeros of their sign."""
+    if x.dtype != jnp.float32:
+        return x
     tiny = jnp.finfo(jnp.float32).tiny
     return jnp.where(jnp.abs(x) < tiny, jnp.copysign(jnp.zeros((), x.dtype), x), x)
 
@@ -59,12 +61,15 @@ def _flushed(x: jax.Array) -> jax.Array:
 def _power(a: jax.Array, b: jax.Array) -> jax.Array:
     a, b = jnp.asarray(a), jnp.asarray(b)
     if jnp.result_type(a, b) == jnp.float32:
-        # XLA computes a ** b through log(a), which reads a float32 subnormal
-        # as about 2**-150 (neither a nor the flushed 0): 1e-40 ** 0.5 gave
-        # 2.6e-23. Both operands are flushed to a signed 0 first, as XLA
-        # flushes float32 subnormals elsewhere (sqrt(1e-40) is 0 too; a
-        # subnormal exponent then gives a ** 0 = 1, its value to float32).
-        a, b = (_flushed(x) if x.dtype == jnp.float32 else x for x in (a, b))
+        # XLA:CPU computes a ** b through log(a), which reads a float32
+        # subnormal as about 2**-150 (neither a nor the flushed 0): 1e-40 **
+        # 0.5 gave 2.6e-23. There both operands are flushed to a signed 0
+        # first, as XLA:CPU flushes float32 subnormals elsewhere (sqrt(1e-40)
+        # is 0 too; a subnormal exponent then gives a ** 0 = 1, its value to
+        # float32). XLA:GPU keeps subnormals, as PyTorch: nothing to flush.
+        a, b = jax.lax.platform_dependent(
+            a, b, cpu=lambda a, b: (_daz(a), _daz(b)), default=lambda a, b: (a, b)
+        )
     y = jnp.power(a, b)
     if a.dtype.kind == "i" and b.dtype.kind == "i":
         # PyTorch's integer 1 / a ** -b, truncated: 1 for a == 1, +-1 for

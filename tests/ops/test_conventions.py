@@ -34,7 +34,10 @@ class PureFunctionsTest(chex.TestCase):
         t = torch.tensor(x.astype(np.float64), requires_grad=True)
         reference(t).sum().backward()
         np.testing.assert_allclose(value, reference(t).sum().item(), rtol=1e-6)
-        np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-6)
+        # tanh' = 1 - y**2 reads the float32 output: at x = 2 one unit of y
+        # is 1.6e-6 of the gradient (XLA:GPU's tanh is that unit off there).
+        rtol = 4e-6 if op is lucid_fx.tanh else 1e-6
+        np.testing.assert_allclose(grad, t.grad.numpy(), rtol=rtol)
 
     @chex.variants(with_jit=True, without_jit=True)
     def test_power_gradient_at_zero_base_is_torchs(self):

@@ -5,8 +5,9 @@ floats, in float32, float16, bfloat16 (and int32 where the op takes integers).
 The reference is NumPy in float64 on the same values, rounded to the result
 dtype. Two platform rules of XLA:CPU (docs/guides/devices.rst) are applied to
 the reference, not to our output: float32-range subnormal inputs count as ±0
-(DAZ), and results below float32's smallest normal may be flushed (FTZ, an
-absolute tolerance of that size). NaN positions and infinities must agree
+(DAZ, only on a backend that has it: XLA:GPU does not), and results below
+float32's smallest normal may be flushed (FTZ, an absolute tolerance of that
+size). NaN positions and infinities must agree
 exactly; finite values within a per-op budget of units in the last place.
 
 Gradients at the same specials are checked against PyTorch in float64 (on the
@@ -114,9 +115,17 @@ def float_arrays(draw, dtype, count=1, max_side=9):
     return arrays
 
 
+# XLA:CPU reads float32 subnormal inputs as ±0 (DAZ): sqrt(1e-40) is 0 there.
+# XLA:GPU keeps them, as PyTorch does (1e-20; seen on an H200).
+DAZ = float(jnp.sqrt(jnp.float32(1e-40))) == 0.0
+
+
 def _daz(x):
-    """The float64 values XLA:CPU computes with: float32 subnormals as ±0."""
+    """The float64 values this backend computes with: on XLA:CPU float32
+    subnormals as ±0, elsewhere the values themselves."""
     x64 = np.asarray(x).astype(np.float64)
+    if not DAZ:
+        return x64
     return np.where(reference.is_f32_subnormal(x64), np.copysign(0.0, x64), x64)
 
 
@@ -125,9 +134,10 @@ def _reference(fn, *xs, dtype):
         return np.asarray(fn(*xs)).astype(dtype).astype(np.float64)
 
 
-def _close(ours, expected, dtype, ulps):
+def _close(ours, expected, dtype, ulps, slack=0.0):
     """Per element: NaN where expected, equal infinities, finite values within
-    ``ulps`` units in the last place of ``dtype`` (0: exact up to FTZ)."""
+    ``ulps`` units in the last place of ``dtype`` (0: exact up to FTZ), plus an
+    absolute ``slack``."""
     nan = np.isnan(expected)
     inf = np.isinf(expected) | np.isinf(ours)
     eps = float(ml_dtypes.finfo(dtype).eps)
@@ -141,17 +151,18 @@ def _close(ours, expected, dtype, ulps):
             tol = np.where(np.abs(expected) < TINY32, atol, 0.0)
         else:
             tol = ulps * eps * np.abs(expected) + atol
+        tol = tol + slack
         finite_ok = ~nan & ~inf & (err <= tol)
     return np.where(nan, np.isnan(ours), np.where(inf, ours == expected, finite_ok))
 
 
-def _assert_close(ours, expected, dtype, ulps, what, alternative=None):
+def _assert_close(ours, expected, dtype, ulps, what, alternative=None, slack=0.0):
     """``ours`` close to ``expected`` (or, element by element, to
     ``alternative``: the reference without DAZ, where XLA does not flush)."""
     ours = np.asarray(ours).astype(np.float64)
-    ok = _close(ours, expected, dtype, ulps)
+    ok = _close(ours, expected, dtype, ulps, slack)
     if alternative is not None:
-        ok |= _close(ours, alternative, dtype, ulps)
+        ok |= _close(ours, alternative, dtype, ulps, slack)
     bad = np.nonzero(~ok)[0]
     assert bad.size == 0, (
         f"{what}: {ours[bad][:5]} != {expected[bad][:5]} "
@@ -159,9 +170,20 @@ def _assert_close(ours, expected, dtype, ulps, what, alternative=None):
     )
 
 
+# XLA:GPU's float32 division and square root are not correctly rounded: it
+# emits PTX div.full.f32 (within 2 ulp by contract; on an H200 1/x was 0.97 ulp
+# off, x/y 1.99, 227 / 227 gave 0.99999994: openxla/xla#37181) and sqrt was
+# 0.88 ulp off. XLA:CPU and PyTorch's CUDA kernels round both correctly.
+GPU_ULPS32 = {"div": 2, "reciprocal": 2, "sqrt": 1}
+
+
 def _ulps(name, dtype):
     # 16-bit results are float32 results rounded once: 1 ulp of the dtype.
-    return ULPS32.get(name, 0) if dtype == np.float32 else 1
+    if dtype != np.float32:
+        return 1
+    if jax.default_backend() == "gpu":
+        return max(ULPS32.get(name, 0), GPU_ULPS32.get(name, 0))
+    return ULPS32.get(name, 0)
 
 
 @settings(deadline=None, max_examples=100)
@@ -240,7 +262,7 @@ def test_binary_on_int32_matches_torch_dtype_and_numpy_values(name, xs):
         elif out.dtype.kind == "f":
             a64, b64 = (v.astype(np.float32).astype(np.float64) for v in (a, b))
             expected = _reference(BINARY[name][0], a64, b64, dtype=out.dtype)
-            _assert_close(out.data, expected, out.dtype, 0, name)
+            _assert_close(out.data, expected, out.dtype, _ulps(name, out.dtype), name)
         else:  # int32 wraps around in NumPy, PyTorch and XLA alike
             np.testing.assert_array_equal(np.asarray(out.data), BINARY[name][0](a, b))
 
@@ -274,15 +296,33 @@ def _our_grads(fn, *xs):
     return [np.asarray(t.grad.data) for t in ts]
 
 
-def _assert_grads(ours, theirs, name):
+def _assert_grads(ours, theirs, name, slack=0.0):
     for i, (o, t) in enumerate(zip(ours, theirs, strict=True)):
-        _assert_close(o, t, np.dtype(np.float32), 8, f"{name} grad {i}")
+        _assert_close(o, t, np.dtype(np.float32), 8, f"{name} grad {i}", slack=slack)
+
+
+def _output_slack(name, x):
+    """What the forward's own error moves a gradient computed from the output.
+
+    tanh' = 1 - y**2 reads the float32 output y (as PyTorch's tanh_backward),
+    so y's error, within ULPS32["tanh"] of its units, moves the gradient by
+    2|y| times that: 26 of the gradient's own units per unit of y at x = ±2
+    (XLA:GPU's tanh is one unit off there, seen on an H200; XLA:CPU's is not).
+    """
+    if name != "tanh":
+        return 0.0
+    y = np.abs(np.tanh(x.astype(np.float64))).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(2.0 * y * ULPS32["tanh"] * np.spacing(y))
 
 
 @pytest.mark.parametrize("name", sorted(set(UNARY) - {"sign"}))
 def test_unary_gradients_at_specials_match_torch_float64(name):
     _assert_grads(
-        _our_grads(_ours(name), POINTS), _torch_grads(UNARY[name][1], POINTS), name
+        _our_grads(_ours(name), POINTS),
+        _torch_grads(UNARY[name][1], POINTS),
+        name,
+        _output_slack(name, POINTS),
     )
 
 
@@ -430,7 +470,14 @@ def test_float32_exp_near_overflow_is_as_accurate_as_below_64(length):
     # XLA:CPU's own exp is up to 5.5 ulp off on [64, 88.72] (1.01 below 64);
     # PyTorch's stays within 1. Ours: within 1.1 at every float32 there (up to
     # e**88.72283, the largest finite result; 0.996 measured) and inf past it.
-    # Arrays of 1-7 elements take XLA's other loop: 400 of each length.
+    # Arrays of 1-7 elements take XLA's other loop: 400 of each length. A
+    # backend whose exp is less exact below 64 (XLA:GPU: 1.78 ulp on an H200)
+    # is held to its own accuracy there, ten percent over.
+    below = _float32_range(32.0, 64.0)[::16]
+    below_exact = np.exp(below.astype(np.float64))
+    below_ulp = np.spacing(below_exact.astype(np.float32)).astype(np.float64)
+    xla = np.asarray(jax.jit(jnp.exp)(below)).astype(np.float64)
+    bound = 1.1 * max(1.0, np.max(np.abs(xla - below_exact) / below_ulp))
     x = _float32_range(64.0, 88.72283)
     x = np.append(x, np.float32([88.722839, 88.75, 89.0, 1e30]))
     if length is not None:
@@ -447,7 +494,7 @@ def test_float32_exp_near_overflow_is_as_accurate_as_below_64(length):
         ours = ours.astype(np.float64)
         assert np.isposinf(ours[~finite]).all()
         worst = np.max(np.abs(ours[finite] - expected[finite]) / ulp)
-        assert worst <= 1.1, worst
+        assert worst <= bound, (worst, bound)
 
 
 KNOWN = pytest.mark.xfail(strict=True, reason="differs from PyTorch; see report")
@@ -471,22 +518,29 @@ def test_log_of_float32_subnormal_is_minus_inf_at_any_length():
 
 
 def test_power_of_a_float32_subnormal_base_is_that_of_its_flushed_zero():
-    # XLA's a ** b goes through log(a), which read a subnormal as ~2**-150:
-    # 1e-40 ** 0.5 was 2.6e-23 (hypothesis found it). Flushed, as sqrt is.
+    # XLA:CPU's a ** b goes through log(a), which read a subnormal as ~2**-150:
+    # 1e-40 ** 0.5 was 2.6e-23 (hypothesis found it). Flushed there, as sqrt
+    # is; on a backend that keeps subnormals (a GPU), the value's own power.
     a = np.array(
         [1e-40, -1e-40, -1e-40, 1e-40, 1e-40, -1e-45, 0.0, 4.0, 1e-45, 3.0],
         np.float32,
     )
     b = np.array([0.5, 3.0, 2.0, -1.0, 0.0, -3.0, 0.5, 0.5, 1e-45, -1e-40], np.float32)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         expected = np.power(_daz(a), _daz(b)).astype(np.float32)
+    sqrt = np.asarray(lucid_fx.sqrt(Tensor(a[:1])).data)
+    half = np.asarray(lucid_fx.power(Tensor(a[:1]), 0.5).data)
     for out in (
         lucid_fx.power(Tensor(a), Tensor(b)).data,
         jax.jit(lucid_fx.power)(a, b),
     ):
-        np.testing.assert_array_equal(np.asarray(out), expected)
-        np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
-    np.testing.assert_array_equal(
-        np.asarray(lucid_fx.sqrt(Tensor(a[:1])).data),
-        np.asarray(lucid_fx.power(Tensor(a[:1]), 0.5).data),
-    )
+        if DAZ:  # exact, the sign of a flushed zero included
+            np.testing.assert_array_equal(np.asarray(out), expected)
+            np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
+        else:
+            f32 = np.dtype(np.float32)
+            _assert_close(out, expected.astype(np.float64), f32, 4, "power")
+    if DAZ:
+        np.testing.assert_array_equal(sqrt, half)
+    else:
+        _assert_close(half, sqrt.astype(np.float64), np.dtype(np.float32), 4, "sqrt")
