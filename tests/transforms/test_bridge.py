@@ -848,9 +848,10 @@ def test_running_statistics_of_a_model_reached_by_closure_raise_not_vanish():
 @pytest.mark.parametrize(
     "move",
     [
-        lambda model, w: (model.to("cpu"), w)[1],  # already there: a no-op
-        lambda model, w: Tensor(w, device="cpu").data,
-        lambda model, w: Tensor(w, device=jax.devices("cpu")[0]).data,
+        # Where the model already is (the default device): a no-op.
+        lambda model, w: (model.to(lucid_fx.default_device().platform), w)[1],
+        lambda model, w: Tensor(w, device=lucid_fx.default_device().platform).data,
+        lambda model, w: Tensor(w, device=lucid_fx.default_device()).data,
     ],
     ids=["module.to", "Tensor(device=str)", "Tensor(device=Device)"],
 )
