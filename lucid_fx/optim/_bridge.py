@@ -41,13 +41,15 @@ class BridgeMixin:
         raise NotImplementedError
 
     def bridge_state(self) -> tuple[tuple[dict[str, jax.Array], ...], list[Any]]:
-        """``(hyper, state)``: each group's float options as float32 device
-        scalars (made once per value), and the per-parameter state list."""
+        """``(hyper, state)``: each group's float options as device scalars
+        (made once per value; float64 when JAX has 64-bit types enabled, for
+        float64 parameters, else float32), and the per-parameter state list."""
         hyper = tuple(self._group_hyper(i, g) for i, g in enumerate(self.param_groups))
         return hyper, self._states
 
     def _group_hyper(self, i: int, group: dict[str, Any]) -> dict[str, jax.Array]:
-        key = tuple([_value(group[n]) for n in self._FLOATS])
+        wide = jax.config.jax_enable_x64
+        key = (wide, *[_value(group[n]) for n in self._FLOATS])
         cached_key, hyper = self._hyper_cache[i]
         if key != cached_key:
             self._check_group(group)  # a user may have written a bad value
@@ -59,7 +61,7 @@ class BridgeMixin:
                     values = group[name] if name == "betas" else (group[name],)
                     names = ("beta1", "beta2") if name == "betas" else (name,)
                     for n, v in zip(names, values, strict=True):
-                        hyper[n] = jnp.asarray(v, jnp.float32)
+                        hyper[n] = jnp.asarray(v, jnp.float64 if wide else jnp.float32)
             self._hyper_cache[i] = (key, hyper)
         return hyper
 

@@ -67,7 +67,7 @@ def _apply(
             at += 1 + len(names)
             if j in previous:  # tied: update the array as the last update left it
                 p, out[where[previous[j]]] = out[where[previous[j]]], None
-            p2, s2 = update(statics[k], hyper[k], p, g, state)
+            p2, s2 = update(statics[k], _hyper_for(hyper[k], p), p, g, state)
             where.append(len(out))
             out.append(p2.astype(p.dtype))
             out.extend(s2[n].astype(state[n].dtype) for n in names)
@@ -76,6 +76,15 @@ def _apply(
 
 def _either(a: Any, b: Any) -> Any:
     return b if a is None else a
+
+
+def _hyper_for(hyper: dict[str, Any], p: Any) -> dict[str, Any]:
+    """The options in ``p``'s arithmetic: float64 for a float64 parameter (as
+    PyTorch's Python-float options), else float32 (16-bit parameters update in
+    float32, as PyTorch's opmath)."""
+    wide = jnp.dtype(p.dtype) in (jnp.dtype(jnp.float64), jnp.dtype(jnp.complex128))
+    dtype = jnp.float64 if wide else jnp.float32
+    return {n: v if v.dtype == dtype else v.astype(dtype) for n, v in hyper.items()}
 
 
 class Optimizer(BridgeMixin, StateDictMixin):
