@@ -47,8 +47,19 @@ NOT_INSTALLED = "torch not installed (pip install '.[bench]')"
 
 
 # ------------------------------------------------------------------ timing
+def _torch_device() -> str:
+    """PyTorch runs where JAX runs: on the GPU when both see one, else the CPU."""
+    gpu = torch is not None and torch.cuda.is_available()
+    return "cuda" if gpu and jax.default_backend() == "gpu" else "cpu"
+
+
 def _block(value):
-    """Wait for every array in ``value`` (Tensors included) to be computed."""
+    """Wait for every array in ``value`` (Tensors included) to be computed; a
+    PyTorch CUDA tensor waits for its device, as PyTorch's timers do."""
+    if torch is not None and isinstance(value, torch.Tensor):
+        if value.is_cuda:
+            torch.cuda.synchronize(value.device)
+        return value
     arrays = jax.tree.map(
         lambda v: v.data if isinstance(v, Tensor) else v,
         value,
@@ -177,10 +188,12 @@ def bench_elementwise(size: int, repeats: int) -> dict:
 
 # ------------------------------------------------------- 2. compiled memory
 def temp_bytes(act: Callable, dtype, depth=8, width=1024, batch=512) -> int:
+    # lucid_fx.matmul: full float32 products, as every lucid_fx layer computes
+    # them (a GPU's default TensorFloat-32 product lays out memory otherwise).
     def loss(ws, x, t):
         h = x
         for w in ws:
-            h = act(h @ w)
+            h = act(lucid_fx.matmul(h, w))
         return jnp.mean((h - t).astype(jnp.float32) ** 2)
 
     ws = [jax.ShapeDtypeStruct((width, width), dtype)] * depth
@@ -407,15 +420,17 @@ def bench_training(sizes, repeats: int) -> list[dict]:
         }
         if torch is not None:
             torch.manual_seed(0)
+            tdev = _torch_device()
             tm = torch.nn.Sequential(
                 torch.nn.Linear(inp, hidden),
                 torch.nn.LeakyReLU(SLOPE),
                 torch.nn.Linear(hidden, hidden),
                 torch.nn.LeakyReLU(SLOPE),
                 torch.nn.Linear(hidden, 10),
-            )
+            ).to(tdev)
             topt = torch.optim.SGD(tm.parameters(), lr=0.01)
-            tx, ty = torch.from_numpy(xh), torch.from_numpy(yh.astype(np.int64))
+            tx = torch.from_numpy(xh).to(tdev)
+            ty = torch.from_numpy(yh.astype(np.int64)).to(tdev)
 
             def torch_step():
                 topt.zero_grad()
@@ -432,6 +447,7 @@ def bench_training(sizes, repeats: int) -> list[dict]:
                 ms={k: v * 1e3 for k, v in medians(times).items()},
                 vs_jax=ratios(times, "jax.jit hand-written"),
                 torch=None if torch is not None else NOT_INSTALLED,
+                torch_device=_torch_device() if torch is not None else None,
             )
         )
     return rows

@@ -6,7 +6,10 @@ measured memory bandwidth (a same-size device copy), and the compiled training
 step ratios from examples/benchmark.py. Use it when a GPU or TPU machine is
 available; on CPU it runs too and says so.
 
-    python examples/device_check.py [--quick]
+    python examples/device_check.py [--quick] [--log DIR]
+
+With ``--log DIR`` the device-dependent tests' whole output is written to
+``DIR/device_tests.txt``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 import benchmark  # noqa: E402
 
 
-def device_tests() -> str:
+def device_tests(log: pathlib.Path | None) -> str:
     done = subprocess.run(
         [
             sys.executable,
@@ -44,6 +47,9 @@ def device_tests() -> str:
         cwd=ROOT,
         check=False,
     )
+    if log is not None:
+        log.mkdir(parents=True, exist_ok=True)
+        (log / "device_tests.txt").write_text(done.stdout + done.stderr)
     lines = [ln for ln in done.stdout.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else done.stderr.strip()[-500:]
 
@@ -78,12 +84,14 @@ def throughput(size: int, repeats: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--log", type=pathlib.Path, default=None)
     args = parser.parse_args()
     backend = jax.default_backend()
     print(f"backend: {backend}; devices: {jax.devices()}")
+    print(f"environment: {benchmark.environment()}")
     if backend == "cpu":
         print("no accelerator present: GPU/TPU are NOT exercised by this run")
-    print(f"device-dependent tests: {device_tests()}")
+    print(f"device-dependent tests: {device_tests(args.log)}")
     size = 2**20 if args.quick else 2**26
     for key, value in throughput(size, 3 if args.quick else 7).items():
         print(f"leaky_relu on {size:,} float32: {key} = {value:.3f}")
@@ -94,7 +102,11 @@ def main() -> None:
     )
     for row in benchmark.bench_training(sizes, 3 if args.quick else 21):
         cells = ", ".join(f"{k} {v:.2f}x" for k, v in row["vs_jax"].items())
-        print(f"train step {tuple(row['size'])} vs hand-written jax.jit: {cells}")
+        ms = row["ms"]["jax.jit hand-written"]
+        print(
+            f"train step {tuple(row['size'])} vs hand-written jax.jit ({ms:.3f} ms;"
+            f" torch on {row['torch_device']}): {cells}"
+        )
 
 
 if __name__ == "__main__":
