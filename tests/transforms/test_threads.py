@@ -111,3 +111,46 @@ def test_separate_models_train_in_threads_as_alone():
     for result in results:
         for ours, theirs in zip(result, alone, strict=True):
             np.testing.assert_array_equal(ours, theirs)
+
+
+def _chain(raw, n):
+    """The generator's key after ``n`` draws from ``raw``: each draw keeps the
+    first half of a split, whatever the order the threads drew in."""
+    key = jax.random.wrap_key_data(raw)
+    for _ in range(n):
+        key = jax.random.split(key)[0]
+    return np.asarray(jax.random.key_data(key))
+
+
+def test_a_step_and_another_threads_draws_never_share_a_key():
+    # A compiled step with dropout takes the global key and writes the next
+    # one back; another thread's eager draws in between used the same key
+    # (correlated samples) and were then undone by the write-back.
+    model = nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.5), nn.Linear(6, 3))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    step = lucid_fx.compile(train_step)
+    x, y = Tensor(X), Tensor(Y)
+    lucid_fx.random.seed(0)
+    start = lucid_fx.random.get_rng_state_data()
+    step(model, opt, x, y)  # traces, then runs once: how far one step moves it
+    moved = next(
+        n for n in range(1, 10)
+        if (_chain(start, n) == np.asarray(lucid_fx.random.get_rng_state_data())).all()
+    )  # fmt: skip
+    steps, draws = 150, 1500
+    lucid_fx.random.seed(1)
+    start = lucid_fx.random.get_rng_state_data()
+
+    def draw():
+        for _ in range(draws):
+            lucid_fx.random.randn(2)
+
+    other = threading.Thread(target=draw)
+    other.start()
+    for _ in range(steps):
+        step(model, opt, x, y)
+    other.join()
+    expected = _chain(start, steps * moved + draws)
+    np.testing.assert_array_equal(
+        np.asarray(lucid_fx.random.get_rng_state_data()), expected
+    )
