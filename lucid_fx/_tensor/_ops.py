@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import _device, _pending, _tape, _tensor
+from lucid_fx._tensor._config import ENABLE_X64
 from lucid_fx._tensor._convert import is_inexact, snapshot
 from lucid_fx._tensor._donation import donatable
 from lucid_fx._tensor._pending import Pending, plain_context, resolve
@@ -162,8 +163,10 @@ _scalars_lock = threading.Lock()
 
 def _scalar(value: Any) -> Any:
     """A Python float or int as a weakly typed device scalar, cached; the
-    value itself where caching could change it (0, +-0.0, NaN, out of range)."""
-    key = (type(value), value)
+    value itself where caching could change it (0, +-0.0, NaN, out of range).
+    Keyed on x64 too: 0.5 is a float64 scalar with JAX's 64-bit types on, and
+    one reused after they are off carried float64 into float32 programs."""
+    key = (type(value), value, ENABLE_X64.value)
     array = _scalars.get(key)
     if array is not None:
         return array

@@ -4,6 +4,7 @@ backward, keep_grad, and in-place changes to values a graph used."""
 import functools
 import signal
 import threading
+import warnings
 
 import jax
 import numpy as np
@@ -452,8 +453,21 @@ class TestLiftCaches:
         np.testing.assert_array_equal(np.signbit((x * 0.0).numpy()), [False, True])
         assert np.isnan((x * float("nan")).numpy()).all()
         np.testing.assert_array_equal((x * 0.5).numpy(), [0.5, -1.0])
-        assert (float, 0.5) in _ops._scalars  # cached as a device scalar
+        assert (float, 0.5, False) in _ops._scalars  # cached as a device scalar
         assert (x * 3).dtype == np.float32  # an int stays weakly typed
+
+    def test_a_number_cached_with_x64_on_is_not_reused_with_it_off(self):
+        # 0.5 was cached as a float64 scalar under x64 and then fed to float32
+        # programs: power traced float64 zeros (a UserWarning), and x ** 0.5
+        # with x float32 came out as float64.
+        with jax.enable_x64(True):
+            assert (Tensor(np.array([4.0])) ** 0.75).dtype == np.float64
+        x = Tensor(np.array([4.0, 9.0], np.float32))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = x**0.75
+        assert y.dtype == np.float32 and y.data.dtype == np.float32
+        np.testing.assert_allclose(y.numpy(), [4.0**0.75, 9.0**0.75], rtol=1e-6)
 
     def test_flat_and_pytree_residual_paths_agree(self):
         # A numpy operand takes the pytree path; a Tensor one the flat path.
