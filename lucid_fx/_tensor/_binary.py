@@ -50,23 +50,25 @@ _TEMPLATE = r"""{summary}
 
 
 def _daz(x: jax.Array) -> jax.Array:
-    """``x`` as XLA:CPU reads it: a float32's subnormals as zeros of their sign."""
-    if x.dtype != jnp.float32:
+    """``x`` as XLA:CPU reads it: a float32's or float64's subnormals as zeros
+    of their sign."""
+    if x.dtype not in (jnp.float32, jnp.float64):
         return x
-    tiny = jnp.finfo(jnp.float32).tiny
+    tiny = jnp.finfo(x.dtype).tiny
     return jnp.where(jnp.abs(x) < tiny, jnp.copysign(jnp.zeros((), x.dtype), x), x)
 
 
 @jax.custom_jvp
 def _power(a: jax.Array, b: jax.Array) -> jax.Array:
     a, b = jnp.asarray(a), jnp.asarray(b)
-    if jnp.result_type(a, b) == jnp.float32:
-        # XLA:CPU computes a ** b through log(a), which reads a float32
-        # subnormal as about 2**-150 (neither a nor the flushed 0): 1e-40 **
-        # 0.5 gave 2.6e-23. There both operands are flushed to a signed 0
-        # first, as XLA:CPU flushes float32 subnormals elsewhere (sqrt(1e-40)
-        # is 0 too; a subnormal exponent then gives a ** 0 = 1, its value to
-        # float32). XLA:GPU keeps subnormals, as PyTorch: nothing to flush.
+    if jnp.result_type(a, b) in (jnp.float32, jnp.float64):
+        # XLA:CPU computes a ** b through log(a), which reads a subnormal as
+        # about half the smallest one (neither a nor the flushed 0): 1e-40 **
+        # 0.5 gave 2.6e-23 in float32, 1e-310 ** 0.5 1.6e-162 in float64.
+        # There both operands are flushed to a signed 0 first, as XLA:CPU
+        # flushes subnormals elsewhere (sqrt(1e-40) is 0 too; a subnormal
+        # exponent then gives a ** 0 = 1, its value to its precision).
+        # XLA:GPU keeps subnormals, as PyTorch: nothing to flush.
         a, b = jax.lax.platform_dependent(
             a, b, cpu=lambda a, b: (_daz(a), _daz(b)), default=lambda a, b: (a, b)
         )
