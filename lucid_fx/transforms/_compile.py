@@ -15,7 +15,6 @@ here holds a user's module or optimizer strongly between calls.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import weakref
@@ -30,7 +29,6 @@ from lucid_fx._tensor._donation import deferred_interrupts
 from lucid_fx.functional import check_class_target
 from lucid_fx.nn import Module
 from lucid_fx.nn.functional import TRACED_LABELS
-from lucid_fx.random._generator import lock as _generator_lock
 from lucid_fx.transforms._compiled_module import CompiledModule
 from lucid_fx.transforms._fallback import (
     UNTRACEABLE,
@@ -374,13 +372,7 @@ class CompiledFunction:
             # Invalid class labels raise here, before anything is donated.
             program.check_labels(state.inputs)
             # From dispatch (old buffers donated) to write-back, a Ctrl-C waits.
-            # A program that draws takes the global key and puts the next one
-            # back under the generator's lock, so no other thread draws from
-            # the same key in between (not while tracing: a trace may wait on
-            # a thread that draws).
-            with deferred_interrupts(), _drawing(program.new_key):
-                if program.new_key:
-                    inputs[4] = random.get_rng_state_data()
+            with deferred_interrupts():
                 new, changed, arrays, _, new_key = program.jitted(donated, inputs)
                 for j, first in layout[-1]:  # type: ignore[index]
                     new[j] = new[first]
@@ -501,11 +493,3 @@ def _static_positions(
         if 0 <= i < len(params):
             names.add(params[i])
     return frozenset(nums | names)
-
-
-_NOT_DRAWING = contextlib.nullcontext()
-
-
-def _drawing(draws: bool) -> contextlib.AbstractContextManager:
-    """The global generator's lock for a program that draws, else nothing."""
-    return _generator_lock if draws else _NOT_DRAWING
