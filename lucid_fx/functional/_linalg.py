@@ -31,22 +31,25 @@ def _matrix(op: str, a: jax.Array, square: bool = True) -> None:
         raise ValueError(_MSG_MATRIX.format(op=op, kind=kind, shape=shape))
 
 
-def _nan_in_nan_out(a: jax.Array, out: jax.Array) -> jax.Array:
-    """``out`` with NaN wherever its matrix in ``a`` holds a NaN, as PyTorch.
+def _nan_in_nan_out(a: jax.Array, out: jax.Array, core: int) -> jax.Array:
+    """``out`` with NaN wherever its matrix in ``a`` holds a NaN, as PyTorch;
+    ``core``: how many trailing axes of ``out`` one matrix gives (2 for a
+    matrix, 1 for a vector, 0 for a number), the rest broadcast batch axes.
 
     LAPACK's LU carries a NaN through; cuSOLVER's (XLA:GPU) can return finite
     numbers for it: inv([[nan, 1], [1, 1]]) gave [[-1, 1], [1, 0]] on an H200.
+    A factor of NaN or 1, so such a matrix's gradient is NaN too, as PyTorch's.
     """
     bad = jnp.isnan(a).any(axis=(-2, -1))
-    bad = bad.reshape(bad.shape + (1,) * (jnp.ndim(out) - bad.ndim))
-    return jnp.where(bad, jnp.asarray(jnp.nan, out.dtype), out)
+    factor = jnp.where(bad, jnp.nan, 1.0).astype(out.dtype)
+    return out * factor.reshape(factor.shape + (1,) * core)
 
 
 @exact_products
 def inv(a: jax.Array) -> jax.Array:
     """Inverse of a square matrix (batched over leading axes)."""
     _matrix("inv", a)
-    return _nan_in_nan_out(a, jnp.linalg.inv(a))
+    return _nan_in_nan_out(a, jnp.linalg.inv(a), 2)
 
 
 @exact_products
@@ -57,7 +60,7 @@ def det(a: jax.Array) -> jax.Array:
         # The empty product, 1, with an empty gradient, as PyTorch (JAX's det
         # rule indexes pivots that a 0 x 0 matrix does not have).
         return jnp.ones(np.shape(a)[:-2], a.dtype) + 0 * jnp.sum(a, axis=(-2, -1))
-    return _nan_in_nan_out(a, jnp.linalg.det(a))
+    return _nan_in_nan_out(a, jnp.linalg.det(a), 0)
 
 
 @exact_products
@@ -71,7 +74,8 @@ def solve(a: jax.Array, b: jax.Array) -> jax.Array:
             f"linalg.solve: a of shape {sa} and b of shape {sb} are not aligned: b "
             f"needs {sa[-1]} rows (its first axis if 1-D, else its second-to-last)."
         )
-    return _nan_in_nan_out(a, jnp.linalg.solve(a, b))
+    x = jnp.linalg.solve(a, b)
+    return _nan_in_nan_out(a, x, 1 if len(sb) == 1 else 2)
 
 
 @exact_products
