@@ -49,29 +49,39 @@ _TEMPLATE = r"""{summary}
     """
 
 
+_FLUSHED = (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float64))
+
+
 def _daz(x: jax.Array) -> jax.Array:
-    """``x`` as XLA:CPU reads it: a float32's or float64's subnormals as zeros
-    of their sign."""
-    if x.dtype not in (jnp.float32, jnp.float64):
+    """``x`` as XLA:CPU reads it: a float32's, bfloat16's or float64's
+    subnormals as zeros of their sign."""
+    if x.dtype not in _FLUSHED:
         return x
-    tiny = jnp.finfo(x.dtype).tiny
-    return jnp.where(jnp.abs(x) < tiny, jnp.copysign(jnp.zeros((), x.dtype), x), x)
+    # x * 0 is the zero of x's sign and keeps a Python number's weak type.
+    return jnp.where(jnp.abs(x) < jnp.finfo(x.dtype).tiny, x * 0, x)
+
+
+def _as_read(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``power``'s operands as this backend reads them elsewhere.
+
+    XLA:CPU computes a ** b through log(a), which reads a subnormal as about
+    half the smallest one (neither a nor the flushed 0): 1e-40 ** 0.5 gave
+    2.6e-23 in float32 (bfloat16 alike), 1e-310 ** 0.5 1.6e-162 in float64.
+    There both operands are flushed to a signed 0 first, as XLA:CPU flushes
+    subnormals elsewhere (sqrt(1e-40) is 0 too; a subnormal exponent then
+    gives a ** 0 = 1, its value to its precision), for the value and its
+    gradient alike. XLA:GPU keeps subnormals, as PyTorch: nothing to flush.
+    """
+    if jnp.result_type(a, b) not in _FLUSHED:
+        return a, b
+    return jax.lax.platform_dependent(
+        a, b, cpu=lambda a, b: (_daz(a), _daz(b)), default=lambda a, b: (a, b)
+    )
 
 
 @jax.custom_jvp
 def _power(a: jax.Array, b: jax.Array) -> jax.Array:
-    a, b = jnp.asarray(a), jnp.asarray(b)
-    if jnp.result_type(a, b) in (jnp.float32, jnp.float64):
-        # XLA:CPU computes a ** b through log(a), which reads a subnormal as
-        # about half the smallest one (neither a nor the flushed 0): 1e-40 **
-        # 0.5 gave 2.6e-23 in float32, 1e-310 ** 0.5 1.6e-162 in float64.
-        # There both operands are flushed to a signed 0 first, as XLA:CPU
-        # flushes subnormals elsewhere (sqrt(1e-40) is 0 too; a subnormal
-        # exponent then gives a ** 0 = 1, its value to its precision).
-        # XLA:GPU keeps subnormals, as PyTorch: nothing to flush.
-        a, b = jax.lax.platform_dependent(
-            a, b, cpu=lambda a, b: (_daz(a), _daz(b)), default=lambda a, b: (a, b)
-        )
+    a, b = _as_read(jnp.asarray(a), jnp.asarray(b))
     y = jnp.power(a, b)
     if a.dtype.kind == "i" and b.dtype.kind == "i":
         # PyTorch's integer 1 / a ** -b, truncated: 1 for a == 1, +-1 for
@@ -89,7 +99,7 @@ def _power(a: jax.Array, b: jax.Array) -> jax.Array:
 def _power_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
     # PyTorch's pow_backward: 0 for a where b == 0 (JAX gives NaN at a == 0),
     # and 0 for b where a == 0 and b >= 0 (0 ** b does not move with b there).
-    a, b = primals
+    a, b = _as_read(*map(jnp.asarray, primals))
     da, db = tangents
     y = _power(a, b)
     zero = jnp.zeros_like(y)
