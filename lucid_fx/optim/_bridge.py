@@ -9,6 +9,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lucid_fx._tensor._config import ENABLE_X64
+
 
 def _value(option: Any) -> Any:
     """An option as a cache key compares it: a list (``betas``) by its
@@ -42,13 +44,14 @@ class BridgeMixin:
 
     def bridge_state(self) -> tuple[tuple[dict[str, jax.Array], ...], list[Any]]:
         """``(hyper, state)``: each group's float options as device scalars
-        (made once per value; float64 when JAX has 64-bit types enabled, for
-        float64 parameters, else float32), and the per-parameter state list."""
+        (made once per value; float64 while JAX's 64-bit types are on, else
+        float32; each update casts them to its parameter's arithmetic), and
+        the per-parameter state list."""
         hyper = tuple(self._group_hyper(i, g) for i, g in enumerate(self.param_groups))
         return hyper, self._states
 
     def _group_hyper(self, i: int, group: dict[str, Any]) -> dict[str, jax.Array]:
-        wide = jax.config.jax_enable_x64
+        wide = ENABLE_X64.value
         key = (wide, *[_value(group[n]) for n in self._FLOATS])
         cached_key, hyper = self._hyper_cache[i]
         if key != cached_key:
@@ -93,6 +96,7 @@ class BridgeMixin:
             (len(g["params"]), *map(_value, map(g.get, names)))
             for g in self.param_groups
         ]
+        key.append(ENABLE_X64.value)  # the hyper scalars' dtype
         view = self._view
         if view is None or view[0] != key:
             hyper, _ = self.bridge_state()

@@ -2,9 +2,10 @@
 
 State lives per parameter as a dict of arrays under PyTorch's names
 (``exp_avg``, ``momentum_buffer``, ...). A step passes every parameter that has
-a gradient, its state and each group's float options (as float32 device
-scalars, so a scheduler changing ``lr`` never recompiles) to one jitted
-program built from the subclass's ``_update`` rule.
+a gradient, its state and each group's float options (as device scalars,
+float64 while JAX's 64-bit types are on, else float32, so a scheduler changing
+``lr`` never recompiles) to one jitted program built from the subclass's
+``_update`` rule.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class Optimizer(BridgeMixin, StateDictMixin):
     """Base class of the optimizers: param groups, ``step``, state dicts.
 
     A subclass declares ``_FLOATS`` (group options passed to the step as traced
-    float32 scalars; ``"betas"`` becomes ``beta1`` and ``beta2``) and defines
+    scalars in each parameter's arithmetic; ``"betas"`` becomes ``beta1`` and
+    ``beta2``) and defines
     ``_check_group(group)`` (validate and normalise the options),
     ``_static(group)`` (hashable options the update is specialised on),
     ``_init_state(group, p)`` (the state of one parameter before its first

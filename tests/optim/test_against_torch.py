@@ -220,5 +220,36 @@ def test_float64_training_matches_pytorch_float64(name, cls, options, compiled):
         for key, value in model.state_dict().items():
             assert value.dtype == np.float64
             np.testing.assert_allclose(
-                value.numpy(), want[key].numpy(), rtol=1e-10, atol=1e-12, err_msg=key
+                value.numpy(), want[key].numpy(), rtol=1e-13, atol=1e-15, err_msg=key
+            )
+
+
+def test_a_compiled_step_follows_x64_turned_on_between_calls():
+    # The compiled step's cached view of the options ignored x64: after a
+    # step with x64 off, a float64 model kept float32 options (3.7e-9 off).
+    # (No momentum: PyTorch's buffer would stay float32 through .double().)
+    model, reference = _models()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    ref_opt = torch.optim.SGD(reference.parameters(), lr=0.1)
+
+    def still(model, opt, x):  # a step that moves nothing (zero gradients)
+        opt.zero_grad()
+        (model(x).sum() * 0.0).backward()
+        opt.step()
+
+    lucid_fx.compile(still)(model, opt, Tensor(X))
+    still(reference, ref_opt, torch.from_numpy(X))
+    step = lucid_fx.compile(_run)
+    with jax.enable_x64(True):
+        model.to(dtype=jnp.float64)
+        reference.double()
+        x, y = X.astype(np.float64), Y.astype(np.float64)
+        for _ in range(20):
+            step(model, opt, Tensor(x), Tensor(y))
+            _run(reference, ref_opt, torch.from_numpy(x), torch.from_numpy(y))
+        want = reference.state_dict()
+        for key, value in model.state_dict().items():
+            assert value.dtype == np.float64
+            np.testing.assert_allclose(
+                value.numpy(), want[key].numpy(), rtol=1e-13, atol=1e-15, err_msg=key
             )
