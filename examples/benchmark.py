@@ -611,6 +611,7 @@ def _bench_dcgan_step(dcgan, optax, quick: bool, repeats: int) -> dict:
         return -(y * jnp.log(out) + (1 - y) * jnp.log1p(-out)).mean()
 
     @jax.jit
+    @jax.default_matmul_precision("highest")  # lucid_fx's products (on a GPU)
     def jax_step(p, s, x, y):
         loss, g = jax.value_and_grad(loss_fn)(p, x, y)
         with jax.numpy_dtype_promotion("standard"):

@@ -75,6 +75,7 @@ def _derivative(act: LeakyReLU, z: jax.Array) -> jax.Array:
     return jax.grad(lambda v: act(v).sum())(z)
 
 
+@jax.default_matmul_precision("highest")  # float32 products on a GPU too
 def _layers(params: dict, act: LeakyReLU, x: jax.Array):
     """Scan the hidden layers of one MLP on the 1-D batch ``x``.
 

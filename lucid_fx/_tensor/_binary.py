@@ -165,7 +165,10 @@ _TABLE: dict[str, tuple] = {
               "PyTorch. Integers to negative integer powers: a Python int "
               "exponent raises ``ValueError`` (PyTorch raises too); an array "
               "exponent gives PyTorch's truncated values (``1 ** -n == 1``, "
-              "``(-1) ** -n == +-1``, else 0), also when traced.",
+              "``(-1) ** -n == +-1``, else 0), also when traced. On XLA:CPU, "
+              "which reads subnormals as 0 elsewhere, subnormal operands are "
+              "flushed first, for the value and the gradient (a GPU keeps "
+              "them, as PyTorch).",
               [1.0, 2.0], [2.0], [1.0, 4.0], [2.0, 4.0], [2.7726]),
     "remainder": (jnp.remainder, "Elementwise remainder of floor division",
                   r"a - b \lfloor a / b \rfloor",

@@ -59,7 +59,10 @@ def exact_products(fn: F) -> F:
     default to TensorFloat-32; lucid's do not), so ``fn`` runs under
     ``jax.default_matmul_precision("highest")``. The precision is fixed into
     each product when it is traced, so the gradients' products (a transpose of
-    a forward product, a linear-algebra JVP rule) carry it too. A user who set
+    a forward product, a linear-algebra JVP rule applied while ``fn`` traces)
+    carry it too; a rule JAX applies later, outside ``fn`` (``jax.grad`` of a
+    ``jax.jit`` or ``jax.checkpoint`` around a QR), takes the precision in
+    force then. A user who set
     JAX's ``jax_default_matmul_precision`` (e.g. ``"tensorfloat32"`` for
     speed) gets that instead. On CPU every precision computes the same.
 

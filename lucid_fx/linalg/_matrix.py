@@ -38,7 +38,8 @@ def inv(a: Any) -> Any:
     A singular matrix (a zero pivot in its LU factorization) raises
     :class:`LinAlgError` on the eager path, as lucid and PyTorch do; traced
     (under ``jax.jit`` or ``lucid_fx.compile``) it cannot raise and gives
-    XLA's ``inf``/NaN entries. NaN or ``inf`` in ``a`` gives NaN/``inf`` out.
+    XLA's ``inf``/NaN entries. A NaN in a matrix of ``a`` makes that matrix's
+    result and gradient NaN on every backend, as PyTorch.
 
     Args:
       a: a Tensor or array of shape ``(..., n, n)``.
@@ -77,7 +78,7 @@ def det(a: Any) -> Any:
         y = \det A \qquad \frac{\partial y}{\partial A} = \operatorname{adj}(A)^\top
 
     The gradient is the cofactor matrix, finite for a singular matrix too, as
-    in PyTorch.
+    in PyTorch. A NaN in a matrix makes its determinant and gradient NaN.
 
     Args:
       a: a Tensor or array of shape ``(..., n, n)``.
@@ -114,10 +115,11 @@ def solve(a: Any, b: Any) -> Any:
       b: a vector of ``n`` or a matrix ``(..., n, k)`` of right-hand sides.
 
     Returns:
-      A Tensor of ``b``'s shape.
+      A Tensor of ``b``'s shape, its batch axes broadcast with ``a``'s.
 
     A singular ``a`` raises :class:`LinAlgError` on the eager path (lucid,
-    PyTorch); traced it gives XLA's ``inf``/NaN.
+    PyTorch); traced it gives XLA's ``inf``/NaN. A NaN in a matrix of ``a``
+    makes its solutions and their gradients NaN on every backend.
 
     Raises:
       ValueError: if ``a`` is not square or ``b`` does not have ``n`` rows.

@@ -85,7 +85,8 @@ CASES = {
 def _traced(fn, args) -> list:
     """Precisions of the forward's products and of its gradient's."""
     forward = jax.make_jaxpr(fn)(*args)
-    grad = jax.make_jaxpr(jax.grad(lambda *a: jnp.sum(fn(*a)), argnums=0))(*args)
+    every = tuple(range(len(args)))  # weights' gradients too
+    grad = jax.make_jaxpr(jax.grad(lambda *a: jnp.sum(fn(*a)), argnums=every))(*args)
     return _precisions(forward.jaxpr) + _precisions(grad.jaxpr)
 
 
