@@ -197,6 +197,20 @@ FLOAT64_NAMES = (
 FLOAT64_CASES = [c for c in CASES if c[0] in FLOAT64_NAMES]
 
 
+def _twenty_float64_steps(step, model, opt, reference, ref_opt):
+    """20 steps of ours and PyTorch's in float64 (x64 on): equal to rounding."""
+    x, y = X.astype(np.float64), Y.astype(np.float64)
+    for _ in range(20):
+        step(model, opt, Tensor(x), Tensor(y))
+        _run(reference, ref_opt, torch.from_numpy(x), torch.from_numpy(y))
+    want = reference.state_dict()
+    for key, value in model.state_dict().items():
+        assert value.dtype == np.float64
+        np.testing.assert_allclose(
+            value.numpy(), want[key].numpy(), rtol=1e-13, atol=1e-15, err_msg=key
+        )
+
+
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize(
     "name,cls,options", FLOAT64_CASES, ids=[c[0] for c in FLOAT64_CASES]
@@ -212,16 +226,7 @@ def test_float64_training_matches_pytorch_float64(name, cls, options, compiled):
         opt = getattr(optim, cls)(model.parameters(), **options)
         ref_opt = getattr(torch.optim, cls)(reference.parameters(), **options)
         step = lucid_fx.compile(_run) if compiled else _run
-        x, y = X.astype(np.float64), Y.astype(np.float64)
-        for _ in range(20):
-            step(model, opt, Tensor(x), Tensor(y))
-            _run(reference, ref_opt, torch.from_numpy(x), torch.from_numpy(y))
-        want = reference.state_dict()
-        for key, value in model.state_dict().items():
-            assert value.dtype == np.float64
-            np.testing.assert_allclose(
-                value.numpy(), want[key].numpy(), rtol=1e-13, atol=1e-15, err_msg=key
-            )
+        _twenty_float64_steps(step, model, opt, reference, ref_opt)
 
 
 def test_a_compiled_step_follows_x64_turned_on_between_calls():
@@ -243,13 +248,4 @@ def test_a_compiled_step_follows_x64_turned_on_between_calls():
     with jax.enable_x64(True):
         model.to(dtype=jnp.float64)
         reference.double()
-        x, y = X.astype(np.float64), Y.astype(np.float64)
-        for _ in range(20):
-            step(model, opt, Tensor(x), Tensor(y))
-            _run(reference, ref_opt, torch.from_numpy(x), torch.from_numpy(y))
-        want = reference.state_dict()
-        for key, value in model.state_dict().items():
-            assert value.dtype == np.float64
-            np.testing.assert_allclose(
-                value.numpy(), want[key].numpy(), rtol=1e-13, atol=1e-15, err_msg=key
-            )
+        _twenty_float64_steps(step, model, opt, reference, ref_opt)
