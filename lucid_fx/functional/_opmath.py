@@ -62,9 +62,9 @@ def exact_products(fn: F) -> F:
     a forward product, a linear-algebra JVP rule applied while ``fn`` traces)
     carry it too; a rule JAX applies later, outside ``fn`` (``jax.grad`` of a
     ``jax.jit`` or ``jax.checkpoint`` around a QR), takes the precision in
-    force then. A user who set
-    JAX's ``jax_default_matmul_precision`` (e.g. ``"tensorfloat32"`` for
-    speed) gets that instead. On CPU every precision computes the same.
+    force then. A user who set JAX's ``jax_default_matmul_precision`` (e.g.
+    ``"tensorfloat32"`` for speed) gets that instead. On CPU every precision
+    computes the same.
 
     Examples:
       >>> import jax, jax.numpy as jnp
