@@ -38,11 +38,18 @@ def _nan_in_nan_out(a: jax.Array, out: jax.Array, core: int) -> jax.Array:
 
     LAPACK's LU carries a NaN through; cuSOLVER's (XLA:GPU) can return finite
     numbers for it: inv([[nan, 1], [1, 1]]) gave [[-1, 1], [1, 0]] on an H200.
-    A factor of NaN or 1, so such a matrix's gradient is NaN too, as PyTorch's.
+    The value is multiplied by NaN or 1. The gradient: the solver's own rule
+    can turn that NaN cotangent finite again (det's did on the H200), so a
+    term of value 0 (NaN on such a matrix) adds NaN to each entry's
+    gradient there, and exactly 0 elsewhere: as PyTorch, whose gradient of a
+    matrix holding a NaN is NaN.
     """
     bad = jnp.isnan(a).any(axis=(-2, -1))
     factor = jnp.where(bad, jnp.nan, 1.0).astype(out.dtype)
-    return out * factor.reshape(factor.shape + (1,) * core)
+    poison = jnp.sum(jnp.where(bad[..., None, None], a, 0), axis=(-2, -1))
+    poison = (poison * jnp.where(bad, jnp.nan, 0.0)).astype(out.dtype)
+    shape = factor.shape + (1,) * core
+    return out * factor.reshape(shape) + poison.reshape(shape)
 
 
 @exact_products

@@ -166,7 +166,16 @@ def _cofactors(a):
     [
         [[1.0, 2.0], [2.0, 4.0]],
         [[2.0, 0.0], [0.0, 0.0]],
-        [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0]],
+        pytest.param(
+            [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0]],
+            # JAX's det rule needs a rank n-1 matrix's zero pivot last in its
+            # LU; cuSOLVER's leaves this one's in the middle: 0 on the H200.
+            marks=pytest.mark.xfail(
+                jax.default_backend() == "gpu",
+                reason="docs/guides/devices.rst: det's gradient at diag(1, 0, 1)",
+                strict=True,
+            ),
+        ),
         [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]],
     ],
 )
@@ -260,3 +269,14 @@ def test_gradient_at_a_matrix_holding_nan_is_nan_as_torch():
     )(finite)
     assert np.isnan(value)
     assert np.isnan(grad[0]) and grad[1] == 1.0
+
+    # ... and a solver whose own gradient stays finite there (the H200's det
+    # rule gave finite numbers for that matrix): the NaN matrix's entries get
+    # NaN all the same, the other matrix its solver's gradient exactly.
+    def guarded(x):
+        return _nan_in_nan_out(x, jax.lax.stop_gradient(x[:, 0, 0]) + x[:, 1, 1], 0)
+
+    value, grad = jax.value_and_grad(lambda x: guarded(x).sum())(jnp.asarray(a))
+    assert np.isnan(value)
+    assert np.isnan(grad[0]).all()
+    np.testing.assert_array_equal(grad[1], [[0.0, 0.0], [0.0, 1.0]])
