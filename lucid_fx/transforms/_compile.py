@@ -29,6 +29,7 @@ from lucid_fx._tensor._donation import deferred_interrupts
 from lucid_fx.functional import check_class_target
 from lucid_fx.nn import Module
 from lucid_fx.nn.functional import TRACED_LABELS
+from lucid_fx.random._generator import lock as generator_lock
 from lucid_fx.transforms._compiled_module import CompiledModule
 from lucid_fx.transforms._fallback import (
     UNTRACEABLE,
@@ -190,6 +191,34 @@ class _Program:
         self._checked = checked
 
 
+class _KeyHold:
+    """The global generator's lock, held by a step that draws from its key's
+    read to the new key's write-back: another thread's draw then neither
+    reuses the step's key nor is undone by its write-back. Released early
+    (``release``) if JAX retraces inside the call, as no user code may run
+    while it is held."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = False
+
+    def acquire(self) -> None:
+        generator_lock.acquire()
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            generator_lock.release()
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class CompiledFunction:
     """A function over Modules, optimizers and Tensors run as one XLA program.
 
@@ -281,7 +310,10 @@ class CompiledFunction:
     def _pure(self, donated: list[Any], inputs: list[Any], *, layout: Hashable) -> Any:
         """The traced step: install tracers, run the function, read results."""
         assert self._current is not None, "traced outside __call__"
-        state, args, kwargs = self._current
+        state, args, kwargs, hold = self._current
+        # JAX retraces inside a call that holds the generator (its caches
+        # were cleared): the user's code may wait on a thread that draws.
+        hold.release()
         program = self._programs.get(layout, _missing)
         _, _, _, _, treedefs, mask, ties = layout  # type: ignore[misc]
         kept, tensors, numbers, hyper, key = inputs
@@ -365,14 +397,21 @@ class CompiledFunction:
         state = self._collect(args, kwargs)
         donated, inputs, layout = state.arrays(args, kwargs)
         program = self._programs.get(layout, lambda: self._build(layout))
-        self._current = (state, args, kwargs)
+        hold = _KeyHold()
+        self._current = (state, args, kwargs, hold)
         try:
-            if program.treedef is None:  # trace now (jit reuses it) to learn labels
-                program.jitted.trace(donated, inputs)
+            if program.treedef is None:
+                # Traced and compiled now (the call reuses both): the labels
+                # are known, and no compile runs while the generator is held.
+                program.jitted.trace(donated, inputs).lower().compile()
             # Invalid class labels raise here, before anything is donated.
             program.check_labels(state.inputs)
-            # From dispatch (old buffers donated) to write-back, a Ctrl-C waits.
-            with deferred_interrupts():
+            # From dispatch (old buffers donated) to write-back, a Ctrl-C waits;
+            # from the key's read to the new key's, other threads' draws wait.
+            with deferred_interrupts(), hold:
+                if program.new_key:
+                    hold.acquire()
+                    inputs[-1] = random.get_rng_state_data()
                 new, changed, arrays, _, new_key = program.jitted(donated, inputs)
                 for j, first in layout[-1]:  # type: ignore[index]
                     new[j] = new[first]

@@ -9,11 +9,10 @@ from typing import Any
 
 import jax
 
-from lucid_fx import random
 from lucid_fx._tensor import Tensor, lift
 from lucid_fx.nn import Module
 from lucid_fx.transforms._fallback import UNTRACEABLE, warn_fallback
-from lucid_fx.transforms._functionalize import swapped
+from lucid_fx.transforms._functionalize import drawing_probe, swapped
 from lucid_fx.transforms._signature import (
     Key,
     ProgramCache,
@@ -56,12 +55,6 @@ def _check_output(out: Any, name: str) -> None:
 
 class _StatefulForward(Exception):
     """The forward drew random numbers while being traced."""
-
-
-def _check_rng(before: Any) -> None:
-    if random.get_rng_state() is not before:
-        random.set_rng_state(before)  # the tracer must not escape
-        raise _StatefulForward
 
 
 def _alive(ref: weakref.ref) -> Module:
@@ -130,8 +123,8 @@ class CompiledModule:
 
         def run(*arrays: jax.Array) -> Any:
             module = _alive(module_ref)
-            before = random.get_rng_state()
             with (
+                drawing_probe() as drew,
                 swapped(dict(module.named_parameters()), dict(zip(names, arrays))),
                 swapped(
                     dict(module.named_buffers()),
@@ -139,7 +132,8 @@ class CompiledModule:
                 ),
             ):
                 out = module(*arrays[n + b :])
-            _check_rng(before)
+                if drew():
+                    raise _StatefulForward
             _check_output(out, type(module).__name__)
             return out
 
@@ -149,13 +143,14 @@ class CompiledModule:
             *args: jax.Array,
         ) -> Any:
             module = _alive(module_ref)
-            before = random.get_rng_state()
             with (
+                drawing_probe() as drew,
                 swapped(dict(module.named_parameters()), params),
                 swapped(dict(module.named_buffers()), buffers),
             ):
                 out = module(*args)
-            _check_rng(before)
+                if drew():
+                    raise _StatefulForward
             return out
 
         return lift(run, "compiled_module"), jax.jit(apply)

@@ -67,6 +67,29 @@ def _traced(*trees: Any) -> bool:
 
 
 @contextlib.contextmanager
+def drawing_probe() -> Iterator[Callable[[], bool]]:
+    """Within the block, this thread draws from a generator of its own that
+    starts at the global key; ``drew()`` tells whether the block drew. The
+    global generator is neither advanced nor put back, so draws other threads
+    make meanwhile are never taken for the block's, nor undone.
+
+    Examples:
+      >>> from lucid_fx import random
+      >>> from lucid_fx.transforms._functionalize import drawing_probe
+      >>> outside = random.get_rng_state()
+      >>> with drawing_probe() as drew:
+      ...     before = drew()
+      ...     _ = random.randn(2)
+      ...     after = drew()
+      >>> before, after, random.get_rng_state() is outside
+      (False, True, True)
+    """
+    start = random.get_rng_state()
+    with holding(start):
+        yield lambda: random.get_rng_state() is not start
+
+
+@contextlib.contextmanager
 def _generator(key: jax.Array | None, traced: bool) -> Iterator[None]:
     """Draws come from ``key`` if given: this thread's own generator for the
     call (``random._generator.holding``); the global one is left as it was,
@@ -79,6 +102,13 @@ def _generator(key: jax.Array | None, traced: bool) -> Iterator[None]:
     if key is not None:
         with holding(key):
             yield
+        return
+    if traced:  # every draw raises: taken from a probe, not the global key
+        with drawing_probe() as drew:
+            yield
+            drew_traced = drew()
+        if drew_traced:
+            raise ValueError(_MSG_DREW_UNKEYED)
         return
     before = random.get_rng_state()
     drew_traced = False
