@@ -79,10 +79,28 @@ def _as_read(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
     )
 
 
+_ROOTED = (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float64))
+
+
+def _pow(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a ** b`` as PyTorch's CPU kernels compute it.
+
+    A Python-number exponent (weakly typed ``b``) of 0.5 or -0.5 is sqrt or
+    rsqrt there for float32, bfloat16 and float64 (its float16 kernel and a
+    tensor exponent call C's pow): (-0) ** 0.5 is -0, (-0) ** -0.5 is -inf,
+    (-inf) ** +-0.5 NaN, where pow gives +0, +inf and +inf or +0.
+    """
+    y = jnp.power(a, b)
+    if not (b.weak_type and y.dtype in _ROOTED):
+        return y
+    a = a.astype(y.dtype)
+    return jnp.where(b == 0.5, jnp.sqrt(a), jnp.where(b == -0.5, jax.lax.rsqrt(a), y))
+
+
 @jax.custom_jvp
 def _power(a: jax.Array, b: jax.Array) -> jax.Array:
     a, b = _as_read(jnp.asarray(a), jnp.asarray(b))
-    y = jnp.power(a, b)
+    y = _pow(a, b)
     if a.dtype.kind == "i" and b.dtype.kind == "i":
         # PyTorch's integer 1 / a ** -b, truncated: 1 for a == 1, +-1 for
         # a == -1 by b's parity, else 0 (0 ** -b too); XLA returns garbage.
@@ -106,7 +124,7 @@ def _power_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
     out = zero
     # An integer operand (a Python int exponent) has a float0 tangent: no term.
     if da.dtype != jax.dtypes.float0:
-        out = out + jnp.where(b == 0, zero, b * jnp.power(a, b - 1)) * da
+        out = out + jnp.where(b == 0, zero, b * _pow(a, b - 1)) * da
     if db.dtype != jax.dtypes.float0:
         out = out + jnp.where((a == 0) & (b >= 0), zero, y * jnp.log(a)) * db
     return y, out
@@ -165,7 +183,10 @@ _TABLE: dict[str, tuple] = {
               "PyTorch. Integers to negative integer powers: a Python int "
               "exponent raises ``ValueError`` (PyTorch raises too); an array "
               "exponent gives PyTorch's truncated values (``1 ** -n == 1``, "
-              "``(-1) ** -n == +-1``, else 0), also when traced. On XLA:CPU, "
+              "``(-1) ** -n == +-1``, else 0), also when traced. A Python "
+              "number exponent 0.5 or -0.5 is sqrt or rsqrt in float32, "
+              "bfloat16 and float64, as PyTorch's kernel: ``(-0.0) ** 0.5`` is "
+              "-0.0 (a tensor exponent: C's pow, +0.0). On XLA:CPU, "
               "which reads subnormals as 0 elsewhere, subnormal operands are "
               "flushed first, for the value and the gradient (a GPU keeps "
               "them, as PyTorch).",

@@ -526,9 +526,9 @@ def test_power_of_a_float64_subnormal_base_is_that_of_its_flushed_zero():
         for b in (0.5, -0.5, 3.0, 1.0):
             out = np.asarray(lucid_fx.power(Tensor(a), b).data)
             assert out.dtype == np.float64
-            # Unflushed (a GPU), -4e-320 ** +-0.5 is NaN, as NumPy says.
-            with np.errstate(divide="ignore", invalid="ignore"):
-                expected = np.power(base, b)
+            # Unflushed (a GPU), -4e-320 ** +-0.5 is NaN, as PyTorch says;
+            # flushed, (-0) ** -0.5 is its rsqrt, -inf (NumPy's pow: +inf).
+            expected = (torch.from_numpy(base) ** b).numpy()
             np.testing.assert_allclose(out, expected, rtol=1e-15, err_msg=str(b))
             if b in (1.0, 3.0):  # odd: the flushed zero keeps its sign
                 np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
@@ -595,3 +595,80 @@ def test_power_of_a_float32_subnormal_base_is_that_of_its_flushed_zero():
         np.testing.assert_array_equal(sqrt, half)
     else:
         _assert_close(half, sqrt.astype(np.float64), np.dtype(np.float32), 4, "sqrt")
+
+
+# (-0) ** 0.5 was +0 (C's pow): PyTorch's CPU kernel takes sqrt for a Python
+# 0.5 exponent and rsqrt for -0.5 in float32, bfloat16 and float64, which keep
+# the sign of 0 and give NaN at -inf; its float16 kernel and a tensor exponent
+# call pow. Its gradient b * a ** (b - 1) reads the same kernel.
+SIGNED_POINTS = [-0.0, 0.0, -INF, INF, 4.0, -4.0, NAN]
+SIGNED_EXPONENTS = [0.5, -0.5, 1.5, -1.5, 2.0, 3.0, 0.25, -1.0, -2.0, 1.0, 0.0]
+TORCH_DTYPE = {
+    np.dtype(np.float32): torch.float32,
+    np.dtype(np.float64): torch.float64,
+    np.dtype(np.float16): torch.float16,
+    BF16: torch.bfloat16,
+}
+
+
+def _torch_power(exponent, dtype, tensor_exponent):
+    a = torch.tensor(SIGNED_POINTS, dtype=torch.float64).to(TORCH_DTYPE[dtype])
+    a.requires_grad_()
+    if tensor_exponent:
+        b = torch.full_like(a, exponent).detach().requires_grad_()
+        y = torch.pow(a, b)
+    else:
+        y = a**exponent
+    y.sum().backward()
+    out = [y, a.grad, b.grad] if tensor_exponent else [y, a.grad]
+    return [t.detach().to(torch.float64).numpy() for t in out]
+
+
+def _our_power(exponent, dtype, tensor_exponent):
+    a = Tensor(np.array(SIGNED_POINTS, np.float64).astype(dtype), requires_grad=True)
+    if tensor_exponent:
+        b = Tensor(np.full(len(SIGNED_POINTS), exponent, dtype), requires_grad=True)
+        y = lucid_fx.power(a, b)
+    else:
+        y = a**exponent
+    assert y.dtype == dtype
+    y.sum().backward()
+    out = [y, a.grad, b.grad] if tensor_exponent else [y, a.grad]
+    return [np.asarray(t.numpy()).astype(np.float64) for t in out]
+
+
+def _assert_signed_equal(ours, theirs, dtype, what):
+    """NaN where PyTorch has NaN, else its value (a few units of ``dtype``),
+    the sign of zeros and infinities included."""
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), what)
+    keep = ~np.isnan(theirs)
+    np.testing.assert_array_equal(
+        np.signbit(ours[keep]), np.signbit(theirs[keep]), what
+    )
+    eps = float(ml_dtypes.finfo(dtype).eps)
+    np.testing.assert_allclose(ours[keep], theirs[keep], rtol=4 * eps, err_msg=what)
+
+
+@pytest.mark.parametrize("tensor_exponent", [False, True], ids=["number", "tensor"])
+@pytest.mark.parametrize("dtype", list(TORCH_DTYPE), ids=str)
+def test_power_at_signed_zeros_and_infinities_matches_torch(dtype, tensor_exponent):
+    with jax.enable_x64(dtype == np.float64):
+        for exponent in SIGNED_EXPONENTS:
+            ours = _our_power(exponent, dtype, tensor_exponent)
+            theirs = _torch_power(exponent, dtype, tensor_exponent)
+            for what, o, t in zip(("value", "grad a", "grad b"), ours, theirs):
+                _assert_signed_equal(o, t, dtype, f"{dtype} ** {exponent}: {what}")
+
+
+def test_power_of_minus_zero_by_a_python_half_is_minus_zero_under_jit():
+    # The pure function (jit, grad) reads a Python exponent as the eager op.
+    x = jnp.array([-0.0, 0.0, -INF], jnp.float32)
+    y = jax.jit(lucid_fx.power)(x, 0.5)
+    np.testing.assert_array_equal(np.signbit(y[:2]), [True, False])
+    assert np.isnan(y[2])
+    dy = jax.grad(lambda v: lucid_fx.power(v, 0.5).sum())(x)
+    np.testing.assert_array_equal(dy, np.float32([-INF, INF, NAN]))
+    # A strongly typed (tensor) exponent is C's pow: +0 and +inf.
+    half = jnp.float32(0.5)
+    np.testing.assert_array_equal(jax.jit(lucid_fx.power)(x, half), [0.0, 0.0, INF])
+    assert not np.signbit(jax.jit(lucid_fx.power)(x, half)).any()
