@@ -70,19 +70,29 @@ def det(a: jax.Array) -> jax.Array:
     return _nan_in_nan_out(a, jnp.linalg.det(a), 0)
 
 
+_MSG_SOLVE_SHAPES = (
+    "linalg.solve: a of shape {sa} and b of shape {sb} are not aligned: b needs "
+    "{n} rows (its last axis if 1-D or of shape a.shape[:-1], a batch of "
+    "vectors; else its second-to-last)."
+)
+
+
 @exact_products
 def solve(a: jax.Array, b: jax.Array) -> jax.Array:
-    """The ``x`` with ``a @ x == b``; ``b`` a vector or a matrix of columns."""
+    """The ``x`` with ``a @ x == b``; ``b`` a (batch of) vectors or matrices
+    of columns: vectors where ``b`` is 1-D or ``b.shape == a.shape[:-1]``
+    (PyTorch's rule; JAX and NumPy 2 take only 1-D ``b`` as a vector)."""
     _matrix("solve", a)
     sa, sb = tuple(np.shape(a)), tuple(np.shape(b))
-    rows = sb[0] if len(sb) == 1 else sb[-2] if sb else None
+    vector = len(sb) == 1 or sb == sa[:-1]
+    rows = sb[-1] if vector else sb[-2] if len(sb) > 1 else None
     if rows != sa[-1]:
-        raise ValueError(
-            f"linalg.solve: a of shape {sa} and b of shape {sb} are not aligned: b "
-            f"needs {sa[-1]} rows (its first axis if 1-D, else its second-to-last)."
-        )
-    x = jnp.linalg.solve(a, b)
-    return _nan_in_nan_out(a, x, 1 if len(sb) == 1 else 2)
+        raise ValueError(_MSG_SOLVE_SHAPES.format(sa=sa, sb=sb, n=sa[-1]))
+    if vector:
+        x = jnp.linalg.solve(a, jnp.asarray(b)[..., None])[..., 0]
+    else:
+        x = jnp.linalg.solve(a, b)
+    return _nan_in_nan_out(a, x, 1 if vector else 2)
 
 
 @exact_products

@@ -112,14 +112,17 @@ def solve(a: Any, b: Any) -> Any:
 
     Args:
       a: a Tensor or array of shape ``(..., n, n)``.
-      b: a vector of ``n`` or a matrix ``(..., n, k)`` of right-hand sides.
+      b: right-hand sides: a vector ``(n,)``, a batch of vectors of shape
+        ``a.shape[:-1]`` (one per matrix, as PyTorch), or matrices
+        ``(..., n, k)`` of ``k`` columns.
 
     Returns:
       A Tensor of ``b``'s shape, its batch axes broadcast with ``a``'s.
 
     A singular ``a`` raises :class:`LinAlgError` on the eager path (lucid,
-    PyTorch); traced it gives XLA's ``inf``/NaN. A NaN in a matrix of ``a``
-    makes its solutions and their gradients NaN on every backend.
+    PyTorch), also beside a matrix holding NaN in its batch; traced it gives
+    XLA's ``inf``/NaN. A NaN in a matrix of ``a`` makes its solutions and
+    their gradients NaN on every backend.
 
     Raises:
       ValueError: if ``a`` is not square or ``b`` does not have ``n`` rows.
@@ -131,6 +134,10 @@ def solve(a: Any, b: Any) -> Any:
       >>> b = lucid_fx.Tensor([9.0, 8.0])
       >>> [round(v, 4) for v in lucid_fx.linalg.solve(a, b).tolist()]
       [2.0, 3.0]
+      >>> two = lucid_fx.Tensor([[[2.0, 0.0], [0.0, 4.0]], [[1.0, 0.0], [0.0, 2.0]]])
+      >>> vectors = lucid_fx.Tensor([[2.0, 4.0], [3.0, 1.0]])  # one per matrix
+      >>> lucid_fx.linalg.solve(two, vectors).tolist()
+      [[1.0, 1.0], [3.0, 0.5]]
     """
     return check_lu("solve", _solve(a, b), a)
 

@@ -7,8 +7,9 @@ entry finite?" (one small jitted reduction, or NumPy on a CPU array), and only
 when the answer is no, factorizes the input again on the host with LAPACK
 (``getrf``/``potrf``, the routines PyTorch calls on the CPU) to find the zero
 pivot or the leading minor that is not positive definite, for the message. A
-non-finite result with no such pivot (an overflow, or NaN in the input) is
-returned as it is, as PyTorch returns it. Traced values (``jax.jit``,
+non-finite result with no such pivot (an overflow, or inf/NaN in the input)
+is returned as it is, as PyTorch returns it; a matrix holding inf/NaN is not
+factorized, the others of its batch are. Traced values (``jax.jit``,
 ``lucid_fx.compile``) cannot raise: they keep XLA's ``inf``/NaN.
 """
 
@@ -74,6 +75,13 @@ def _zero_pivot(m: np.ndarray) -> int:
     return int(getrf(m)[-1])
 
 
+def _finite_zero_pivot(m: np.ndarray) -> int:
+    """``_zero_pivot`` of a finite matrix; 0 for one holding inf/NaN: inf/NaN
+    in, inf/NaN out, as PyTorch (getrf reports a NaN pivot as zero), while the
+    other matrices of its batch are judged as they would be alone."""
+    return _zero_pivot(m) if np.isfinite(m).all() else 0
+
+
 def _not_positive_definite(m: np.ndarray) -> int:
     """The order of the first leading minor that is not positive definite (0
     if none), by an unblocked Cholesky in ``m``'s dtype; a NaN pivot fails,
@@ -108,10 +116,7 @@ def check_lu(op: str, out: Any, a: Any) -> Any:
     """Raise LinAlgError if ``out`` is not finite because ``a`` is singular."""
     if _finite(out):
         return out
-    matrices = _host(a)
-    if not np.isfinite(matrices).all():
-        return out  # inf/NaN in, inf/NaN out (a zero pivot is moot there)
-    failure = _first_failure(_zero_pivot, matrices)
+    failure = _first_failure(_finite_zero_pivot, _host(a))
     if failure is not None:
         where = _where(failure[0], np.ndim(_array(a)) > 2)
         raise LinAlgError(

@@ -280,3 +280,29 @@ def test_gradient_at_a_matrix_holding_nan_is_nan_as_torch():
     assert np.isnan(value)
     assert np.isnan(grad[0]).all()
     np.testing.assert_array_equal(grad[1], [[0.0, 0.0], [0.0, 1.0]])
+
+
+# A matrix holding inf/NaN is not factorized (inf/NaN in, inf/NaN out); it once
+# made the check skip the whole batch, so a singular matrix beside it gave
+# inf/NaN instead of raising as it does alone (PyTorch names its element).
+BESIDE_NON_FINITE = {
+    "nan_then_singular": [SQUARE["nan_entry"], SQUARE["rank1_2x2"]],
+    "singular_then_nan": [SQUARE["rank1_2x2"], SQUARE["nan_entry"]],
+    "inf_then_singular": [SQUARE["inf_entry"], SQUARE["rank1_2x2"]],
+    "nan_then_regular": [SQUARE["nan_entry"], np.eye(2)],
+}
+
+
+@pytest.mark.parametrize(
+    "op,name", list(itertools.product(sorted(OPS), sorted(BESIDE_NON_FINITE)))
+)
+def test_singular_matrix_beside_a_nan_one_raises_as_alone(op, name):
+    a = np.asarray(BESIDE_NON_FINITE[name], np.float32)
+    ours, theirs = OPS[op]
+    what = "singular" if op == "solve" else "diagonal element"
+    _check_like_torch(ours, theirs, a, what)
+    # matrix_power(nan matrix, -1) is not guarded: [[nan, nan], [-inf, inf]].
+    if name == "nan_then_regular" and op != "matrix_power":
+        out = np.asarray(ours(Tensor(a)).data)
+        assert np.isnan(out[0]).all()
+        np.testing.assert_allclose(out[1], theirs(torch.tensor(a))[1].numpy())
