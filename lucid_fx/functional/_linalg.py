@@ -106,7 +106,10 @@ def cholesky(a: jax.Array) -> jax.Array:
 def matrix_power(a: jax.Array, n: int) -> jax.Array:
     """``a`` multiplied by itself ``n`` times (``n < 0``: of its inverse)."""
     _matrix("matrix_power", a)
-    return jnp.linalg.matrix_power(a, n)
+    out = jnp.linalg.matrix_power(a, n)
+    # A negative power inverts first: NaN in, NaN out as inv (PyTorch); a
+    # positive one is products, which carry a NaN as they do.
+    return _nan_in_nan_out(a, out, 2) if n < 0 else out
 
 
 @exact_products

@@ -182,7 +182,8 @@ def matrix_power(a: Any, n: int) -> Any:
       n: an integer exponent.
 
     Returns:
-      A Tensor of ``a``'s shape.
+      A Tensor of ``a``'s shape. For ``n < 0`` a matrix holding NaN gives
+      NaN (value and gradient) on every backend, as ``inv`` and PyTorch.
 
     Raises:
       TypeError: if ``n`` is not an int.

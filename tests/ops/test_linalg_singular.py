@@ -250,6 +250,13 @@ def test_gradient_at_a_matrix_holding_nan_is_nan_as_torch():
     for ours, theirs in (
         (lucid_fx.linalg.det, torch.linalg.det),
         (lucid_fx.linalg.inv, torch.linalg.inv),
+        *(
+            (
+                lambda x, n=n: lucid_fx.linalg.matrix_power(x, n),
+                lambda t, n=n: torch.linalg.matrix_power(t, n),
+            )
+            for n in (-1, -3, 2)  # 2: products, whose NaN stays where it is
+        ),
     ):
         x = Tensor(a, requires_grad=True)
         ours(x).sum().backward()
@@ -301,8 +308,8 @@ def test_singular_matrix_beside_a_nan_one_raises_as_alone(op, name):
     ours, theirs = OPS[op]
     what = "singular" if op == "solve" else "diagonal element"
     _check_like_torch(ours, theirs, a, what)
-    # matrix_power(nan matrix, -1) is not guarded: [[nan, nan], [-inf, inf]].
-    if name == "nan_then_regular" and op != "matrix_power":
+    # matrix_power(nan matrix, -1) was [[nan, nan], [-inf, inf]] unguarded.
+    if name == "nan_then_regular":
         out = np.asarray(ours(Tensor(a)).data)
         assert np.isnan(out[0]).all()
         np.testing.assert_allclose(out[1], theirs(torch.tensor(a))[1].numpy())
