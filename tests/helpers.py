@@ -1,6 +1,5 @@
 """Shared test helpers."""
 
-import gc
 import importlib.util
 import os
 import pathlib
@@ -37,22 +36,27 @@ class CtrlC:
     """Press Ctrl-C (SIGINT to this process) ``delay`` seconds after entry,
     from a timer thread, and again whenever CPython dropped it.
 
-    CPython drops an exception raised inside a ``gc.callbacks`` function (it
-    reports it as unraisable). JAX registers one (``_xla_gc_callback``), so a
-    Ctrl-C whose handler happens to run there is lost, in any JAX program;
-    the user presses Ctrl-C again. ``poll()``, called at each iteration of the
-    interrupted loop, does the same, and fails the test if the Ctrl-C was lost
-    any other way (``deadline`` seconds with neither a KeyboardInterrupt nor a
-    drop in a gc callback). Other unraisable errors go to pytest's hook.
+    CPython drops an exception raised where it cannot propagate (it reports
+    it as unraisable): in a ``gc.callbacks`` function (JAX registers one,
+    ``_xla_gc_callback``), a weakref callback (several of JAX's caches are
+    weak-keyed: a full collection that frees their keys runs their
+    callbacks), a ``__del__``. A Ctrl-C whose handler happens to run
+    there is lost, in any JAX program; the user presses Ctrl-C again. A long
+    full collection makes it likely: the timer thread waits for the GIL until
+    the collection first runs Python code, which is one of those callbacks.
+    ``poll()``, called at each iteration of the interrupted loop, does the
+    same, and fails the test if the Ctrl-C was lost any other way
+    (``deadline`` seconds with neither a KeyboardInterrupt nor a dropped one).
+    Other unraisable errors go to pytest's hook.
     """
 
     def __init__(self, delay, deadline=30.0):
         self.delay, self.deadline = delay, deadline
-        self.dropped = []  # KeyboardInterrupts CPython dropped in gc callbacks
+        self.dropped = []  # KeyboardInterrupts CPython dropped as unraisable
         self.again = 0  # presses after the first
 
     def _unraisable(self, info):
-        if issubclass(info.exc_type, KeyboardInterrupt) and info.object in gc.callbacks:
+        if issubclass(info.exc_type, KeyboardInterrupt):
             self.dropped.append(info.object)
         else:
             self._previous(info)
