@@ -2,9 +2,11 @@
 
 Prints a short report: the devices, the device-dependent tests' verdict,
 leaky_relu forward and forward+backward throughput as a fraction of the
-measured memory bandwidth (a same-size device copy), and the compiled training
-step ratios from examples/benchmark.py. Use it when a GPU or TPU machine is
-available; on CPU it runs too and says so.
+measured memory bandwidth (a same-size device copy), the compiled training
+step ratios from examples/benchmark.py, and where a step's time goes: the time
+to issue it (Python returns; the device may still run) against the time until
+the device is done, and whether it transfers anything implicitly. Use it when
+a GPU or TPU machine is available; on CPU it runs too and says so.
 
     python examples/device_check.py [--quick] [--log DIR]
 
@@ -18,10 +20,15 @@ import argparse
 import pathlib
 import subprocess
 import sys
+import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+import lucid_fx
+import lucid_fx.nn.functional as F
+from lucid_fx import Tensor, optim
 from lucid_fx.functional import leaky_relu
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -81,6 +88,65 @@ def throughput(size: int, repeats: int) -> dict[str, float]:
     }
 
 
+def issue_times(size: tuple[int, int, int], repeats: int) -> dict[str, tuple]:
+    """Per step, in microseconds: ``(issue, total)`` for the hand-written
+    ``jax.jit`` step (dropping and keeping its gradients) and our compiled
+    step. A step that never waits for the device issues faster than the
+    device runs it at large sizes; at small ones the host sets the pace."""
+    batch, inp, hidden = size
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.normal(size=(batch, inp)).astype(np.float32))
+    y = Tensor(rng.integers(0, 10, batch).astype(np.int32))
+    lucid_fx.random.seed(0)
+    model = benchmark._mlp(inp, hidden)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    params = list(model.parameters())
+    step = lucid_fx.compile(benchmark._eager_step)
+    apply, p0 = lucid_fx.functionalize(benchmark._mlp(inp, hidden))
+
+    def sgd(p, xb, yb):
+        loss, g = jax.value_and_grad(lambda q: F.cross_entropy(apply(q, xb), yb))(p)
+        return jax.tree.map(lambda a, b: a - 0.01 * b, p, g), g, loss
+
+    drop = jax.jit(lambda p, xb, yb: sgd(p, xb, yb)[::2], donate_argnums=0)
+    keep = jax.jit(sgd, donate_argnums=0)
+    held = {"drop": jax.tree.map(jnp.copy, p0), "keep": jax.tree.map(jnp.copy, p0)}
+
+    def hand():
+        held["drop"], loss = drop(held["drop"], x.data, y.data)
+        return loss, held["drop"]
+
+    def hand_grads():
+        held["keep"], held["grads"], loss = keep(held["keep"], x.data, y.data)
+        return loss, held["keep"]
+
+    fns = {
+        "hand-written": hand,
+        "hand-written keeping grads": hand_grads,
+        "step-compiled": lambda: (step(model, opt, x, y), params),
+    }
+    n = max(5, min(300, int(2e10 / (batch * inp * hidden + hidden * hidden * 64))))
+    samples: dict[str, list] = {k: [] for k in fns}
+    for f in fns.values():
+        for _ in range(3):
+            benchmark._block(f())
+    for _ in range(repeats):
+        for k, f in fns.items():
+            start = time.perf_counter()
+            for _ in range(n):
+                out = f()
+            issued = time.perf_counter()
+            benchmark._block(out)
+            done = time.perf_counter()
+            samples[k].append(((issued - start) / n, (done - start) / n))
+    with jax.transfer_guard("disallow"):  # any implicit transfer raises
+        benchmark._block(fns["step-compiled"]())
+    return {
+        k: tuple(1e6 * float(np.median([s[i] for s in v])) for i in (0, 1))
+        for k, v in samples.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -107,6 +173,11 @@ def main() -> None:
             f"train step {tuple(row['size'])} vs hand-written jax.jit ({ms:.3f} ms;"
             f" torch on {row['torch_device']}): {cells}"
         )
+    large = [] if args.quick or backend == "cpu" else [(4096, 4096, 4096)]
+    for size in [*sizes, *large]:
+        times = issue_times(size, 3 if args.quick else 5)
+        cells = ", ".join(f"{k} {a:.0f}/{b:.0f}" for k, (a, b) in times.items())
+        print(f"issue/total us per step {size} (no implicit transfer): {cells}")
 
 
 if __name__ == "__main__":
