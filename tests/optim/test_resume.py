@@ -64,3 +64,25 @@ def test_compiled_resume_in_a_fresh_process_is_bit_identical(kind, tmp_path):
     got = np.load(out)
     for k, v in want.items():
         np.testing.assert_array_equal(got[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_eager_steps_are_bitwise_the_same_fused_or_op_by_op(kind, monkeypatch):
+    # Which eager steps run the fused backward depends on when its background
+    # compile is ready, so bit-identical eager runs need both ways to agree
+    # (an eager resume on the H200 differed by an ulp: docs/guides/devices.rst).
+    from lucid_fx._tensor import _fused
+
+    results, programs = [], []
+    for fuse_after, background in ((10**9, True), (1, False)):
+        _fused.clear()
+        monkeypatch.setattr(_fused, "FUSE_AFTER", fuse_after)
+        monkeypatch.setattr(_fused, "BACKGROUND", background)
+        model, opt, sched = resume_run.build(kind)
+        resume_run.train(model, opt, sched, 0, 10, compiled=False)
+        results.append(resume_run.params(model))
+        programs.append(_fused._program.cache_info().currsize)
+    _fused.clear()
+    assert programs[0] == 0 and programs[1] > 0  # op by op, then fused
+    for k, v in results[0].items():
+        np.testing.assert_array_equal(results[1][k], v, err_msg=k)
