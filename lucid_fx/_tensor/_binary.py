@@ -58,7 +58,10 @@ def _daz(x: jax.Array) -> jax.Array:
     if x.dtype not in _FLUSHED:
         return x
     # x * 0 is the zero of x's sign and keeps a Python number's weak type.
-    return jnp.where(jnp.abs(x) < jnp.finfo(x.dtype).tiny, x * 0, x)
+    # Zeros themselves pass as they are: their derivative stays 1 (a grad of
+    # grad of x ** 2.0 at 0 was 0, PyTorch's is 2).
+    subnormal = (jnp.abs(x) < jnp.finfo(x.dtype).tiny) & (x != 0)
+    return jnp.where(subnormal, x * 0, x)
 
 
 def _as_read(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -94,7 +97,14 @@ def _pow(a: jax.Array, b: jax.Array) -> jax.Array:
     if not (b.weak_type and y.dtype in _ROOTED):
         return y
     a = a.astype(y.dtype)
-    return jnp.where(b == 0.5, jnp.sqrt(a), jnp.where(b == -0.5, jax.lax.rsqrt(a), y))
+    half, minus_half = b == 0.5, b == -0.5
+    # Each branch reads 1 where it is not taken: its derivative there is then
+    # finite, and 0 times it stays 0 (a grad of grad through x ** 2.0 at x <= 0
+    # was NaN: 0 * d sqrt(x)).
+    y = jnp.power(jnp.where(half | minus_half, 1, a), b)
+    root = jnp.sqrt(jnp.where(half, a, 1))
+    inverse_root = jax.lax.rsqrt(jnp.where(minus_half, a, 1))
+    return jnp.where(half, root, jnp.where(minus_half, inverse_root, y))
 
 
 @jax.custom_jvp

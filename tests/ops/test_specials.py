@@ -672,3 +672,20 @@ def test_power_of_minus_zero_by_a_python_half_is_minus_zero_under_jit():
     half = jnp.float32(0.5)
     np.testing.assert_array_equal(jax.jit(lucid_fx.power)(x, half), [0.0, 0.0, INF])
     assert not np.signbit(jax.jit(lucid_fx.power)(x, half)).any()
+
+
+@pytest.mark.parametrize("exponent", [2.0, 3.0, 2, 1.5, 0.5, -0.5])
+def test_second_derivative_of_a_python_power_matches_torch(exponent):
+    # The sqrt/rsqrt branches made grad(grad(x ** 2.0)) NaN at x <= 0: the
+    # branch not taken got a zero cotangent times its infinite derivative.
+    points = [-2.0, -1.0, 0.0, 0.25, 4.0]
+    ours = [
+        float(jax.grad(jax.grad(lambda v: lucid_fx.power(v, exponent)))(jnp.float32(x)))
+        for x in points
+    ]
+    theirs = []
+    for x in points:
+        t = torch.tensor(x, requires_grad=True)
+        (g,) = torch.autograd.grad(t**exponent, t, create_graph=True)
+        theirs.append(torch.autograd.grad(g, t)[0].item() if g.requires_grad else 0.0)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, equal_nan=True)
