@@ -49,7 +49,8 @@ def _nan_in_nan_out(a: jax.Array, out: jax.Array, core: int) -> jax.Array:
     poison = jnp.sum(jnp.where(bad[..., None, None], a, 0), axis=(-2, -1))
     poison = (poison * jnp.where(bad, jnp.nan, 0.0)).astype(out.dtype)
     shape = factor.shape + (1,) * core
-    return out * factor.reshape(shape) + poison.reshape(shape)
+    # Minus +0: a -0.0 result stays -0.0 (plus +0 would make it +0.0).
+    return out * factor.reshape(shape) - poison.reshape(shape)
 
 
 @exact_products

@@ -313,3 +313,28 @@ def test_singular_matrix_beside_a_nan_one_raises_as_alone(op, name):
         out = np.asarray(ours(Tensor(a)).data)
         assert np.isnan(out[0]).all()
         np.testing.assert_allclose(out[1], theirs(torch.tensor(a))[1].numpy())
+
+
+def test_the_nan_guard_keeps_the_sign_of_zero_as_torch():
+    # Adding the guard's +0 made a -0.0 result +0.0.
+    a = np.array([[-1.0, 0.0], [0.0, 1.0]], np.float32)
+    cases = [
+        (lucid_fx.linalg.inv(Tensor(a)), torch.linalg.inv(torch.tensor(a))),
+        (
+            lucid_fx.linalg.matrix_power(Tensor(a), -1),
+            torch.linalg.matrix_power(torch.tensor(a), -1),
+        ),
+        (
+            lucid_fx.linalg.solve(Tensor([[1.0]]), Tensor([-0.0])),
+            torch.linalg.solve(torch.tensor([[1.0]]), torch.tensor([-0.0])),
+        ),
+        (
+            lucid_fx.linalg.det(Tensor([[0.0, 1.0], [0.0, -1.0]])),
+            torch.linalg.det(torch.tensor([[0.0, 1.0], [0.0, -1.0]])),
+        ),
+    ]
+    for ours, theirs in cases:
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        np.testing.assert_array_equal(
+            np.signbit(ours.numpy()), np.signbit(theirs.numpy())
+        )
