@@ -204,8 +204,8 @@ class _KeyHold:
         self.held = False
 
     def acquire(self) -> None:
-        generator_lock.acquire()
-        self.held = True
+        # One statement: no signal handler runs between the two.
+        self.held = generator_lock.acquire()
 
     def release(self) -> None:
         if self.held:
