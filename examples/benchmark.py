@@ -349,6 +349,35 @@ def _zero_grad_last_step(model, opt, x, y):
     return loss
 
 
+def hand_written_steps(inp: int, hidden: int, x: Tensor, y: Tensor) -> tuple:
+    """Two SGD steps on ``_mlp(inp, hidden)`` written by hand with ``jax.jit``
+    over ``functionalize``: what a careful user writes (donate the parameters,
+    drop the gradients), and the same keeping the gradients, as ``.grad``
+    does in PyTorch and lucid_fx. Each returns its loss and parameters."""
+    apply, params = lucid_fx.functionalize(_mlp(inp, hidden))
+
+    def sgd(p, xb, yb):
+        loss, g = jax.value_and_grad(lambda q: F.cross_entropy(apply(q, xb), yb))(p)
+        return jax.tree.map(lambda a, b: a - 0.01 * b, p, g), g, loss
+
+    drop = jax.jit(lambda p, xb, yb: sgd(p, xb, yb)[::2], donate_argnums=0)
+    keep = jax.jit(sgd, donate_argnums=0)
+    held = {
+        "drop": jax.tree.map(jnp.copy, params),
+        "keep": jax.tree.map(jnp.copy, params),
+    }
+
+    def hand_written():
+        held["drop"], loss = drop(held["drop"], x.data, y.data)
+        return loss, held["drop"]
+
+    def hand_written_grads():
+        held["keep"], held["grads"], loss = keep(held["keep"], x.data, y.data)
+        return loss, held["keep"]
+
+    return hand_written, hand_written_grads
+
+
 def bench_training(sizes, repeats: int) -> list[dict]:
     rows = []
     for batch, inp, hidden in sizes:
@@ -383,27 +412,7 @@ def bench_training(sizes, repeats: int) -> list[dict]:
             opt.step()
             return updated("module", loss)
 
-        apply, params = lucid_fx.functionalize(_mlp(inp, hidden))
-        state = {"p": jax.tree.map(jnp.copy, params)}
-
-        def sgd(p, xb, yb):
-            loss, g = jax.value_and_grad(lambda q: F.cross_entropy(apply(q, xb), yb))(p)
-            return jax.tree.map(lambda a, b: a - 0.01 * b, p, g), g, loss
-
-        # What a careful user writes: donate the parameters, drop the gradients.
-        jax_step = jax.jit(lambda p, xb, yb: sgd(p, xb, yb)[::2], donate_argnums=0)
-        # The same keeping the gradients, as .grad does in PyTorch and lucid_fx.
-        jax_step_grads = jax.jit(sgd, donate_argnums=0)
-        kept = {"p": jax.tree.map(jnp.copy, params)}
-
-        def hand_written():
-            state["p"], loss = jax_step(state["p"], x.data, y.data)
-            return loss, state["p"]
-
-        def hand_written_grads():
-            kept["p"], kept["g"], loss = jax_step_grads(kept["p"], x.data, y.data)
-            return loss, kept["p"]
-
+        hand_written, hand_written_grads = hand_written_steps(inp, hidden, x, y)
         fns = {
             "jax.jit hand-written": hand_written,
             "jax.jit hand-written keeping grads": hand_written_grads,

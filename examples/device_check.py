@@ -27,7 +27,6 @@ import jax.numpy as jnp
 import numpy as np
 
 import lucid_fx
-import lucid_fx.nn.functional as F
 from lucid_fx import Tensor, optim
 from lucid_fx.functional import leaky_relu
 
@@ -102,24 +101,7 @@ def issue_times(size: tuple[int, int, int], repeats: int) -> dict[str, tuple]:
     opt = optim.SGD(model.parameters(), lr=0.01)
     params = list(model.parameters())
     step = lucid_fx.compile(benchmark._eager_step)
-    apply, p0 = lucid_fx.functionalize(benchmark._mlp(inp, hidden))
-
-    def sgd(p, xb, yb):
-        loss, g = jax.value_and_grad(lambda q: F.cross_entropy(apply(q, xb), yb))(p)
-        return jax.tree.map(lambda a, b: a - 0.01 * b, p, g), g, loss
-
-    drop = jax.jit(lambda p, xb, yb: sgd(p, xb, yb)[::2], donate_argnums=0)
-    keep = jax.jit(sgd, donate_argnums=0)
-    held = {"drop": jax.tree.map(jnp.copy, p0), "keep": jax.tree.map(jnp.copy, p0)}
-
-    def hand():
-        held["drop"], loss = drop(held["drop"], x.data, y.data)
-        return loss, held["drop"]
-
-    def hand_grads():
-        held["keep"], held["grads"], loss = keep(held["keep"], x.data, y.data)
-        return loss, held["keep"]
-
+    hand, hand_grads = benchmark.hand_written_steps(inp, hidden, x, y)
     fns = {
         "hand-written": hand,
         "hand-written keeping grads": hand_grads,

@@ -81,11 +81,13 @@ def _check_like_torch(ours, theirs, a, what):
     "op,name", list(itertools.product(sorted(OPS), sorted(SQUARE)))
 )
 def test_singular_raises_where_torch_raises(op, name):
-    a = np.asarray(SQUARE[name], np.float32)
-    ours, theirs = OPS[op]
+    _check_op_like_torch(op, np.asarray(SQUARE[name], np.float32))
+
+
+def _check_op_like_torch(op, a):
     # torch's solve names no pivot; matrix_power's message is inv's.
     what = "singular" if op == "solve" else "diagonal element"
-    _check_like_torch(ours, theirs, a, what)
+    _check_like_torch(*OPS[op], a, what)
 
 
 @pytest.mark.parametrize("name", sorted(NOT_PD))
@@ -306,8 +308,7 @@ BESIDE_NON_FINITE = {
 def test_singular_matrix_beside_a_nan_one_raises_as_alone(op, name):
     a = np.asarray(BESIDE_NON_FINITE[name], np.float32)
     ours, theirs = OPS[op]
-    what = "singular" if op == "solve" else "diagonal element"
-    _check_like_torch(ours, theirs, a, what)
+    _check_op_like_torch(op, a)
     # matrix_power(nan matrix, -1) was [[nan, nan], [-inf, inf]] unguarded.
     if name == "nan_then_regular":
         out = np.asarray(ours(Tensor(a)).data)
