@@ -22,6 +22,7 @@ import jax.numpy as jnp
 from lucid_fx import random
 from lucid_fx._tensor import Tensor
 from lucid_fx._tensor._ops import unwrap
+from lucid_fx._tensor._pending import at_top_level
 from lucid_fx.nn import Module
 from lucid_fx.random._generator import holding
 from lucid_fx.transforms._pure_state import (
@@ -103,7 +104,10 @@ def _generator(key: jax.Array | None, traced: bool) -> Iterator[None]:
         with holding(key):
             yield
         return
-    if traced:  # every draw raises: taken from a probe, not the global key
+    # Under a transformation (also one whose inputs are all closed over, so
+    # nothing passed in is traced), every draw raises: it is taken from a
+    # probe, so the global generator never holds a tracer other threads read.
+    if traced or not at_top_level():
         with drawing_probe() as drew:
             yield
             drew_traced = drew()

@@ -231,3 +231,34 @@ def test_another_threads_draw_while_functionalize_traces_is_its_own():
     np.testing.assert_array_equal(
         np.asarray(lucid_fx.random.get_rng_state_data()), _chain(start, 1)
     )
+
+
+class _DropsThenWaits(nn.Module):
+    """Draws a dropout mask, then waits on another thread that draws."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.other = None
+
+    def forward(self, x):
+        out = self.drop(x)
+        self.other = _in_thread(lambda: lucid_fx.random.get_rng_state_data())
+        return out
+
+
+def test_a_closed_over_functionalize_call_under_jit_leaks_no_tracer_key():
+    # With params and x closed over, nothing passed in was traced: the draw
+    # went to the global generator, which held a tracer key while the call
+    # ran (another thread's draw failed) and was then put back.
+    model = _DropsThenWaits()
+    apply, params = lucid_fx.functionalize(model)
+    x = jax.numpy.ones((2, 3))
+    lucid_fx.random.seed(4)
+    start = np.asarray(lucid_fx.random.get_rng_state_data())
+    with pytest.raises(ValueError, match="key"):
+        jax.jit(lambda: apply(params, x))()
+    np.testing.assert_array_equal(np.asarray(model.other), start)  # concrete
+    np.testing.assert_array_equal(
+        np.asarray(lucid_fx.random.get_rng_state_data()), start
+    )
