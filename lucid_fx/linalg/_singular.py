@@ -8,8 +8,9 @@ when the answer is no, factorizes the input again on the host with LAPACK
 (``getrf``/``potrf``, the routines PyTorch calls on the CPU) to find the zero
 pivot or the leading minor that is not positive definite, for the message. A
 non-finite result with no such pivot (an overflow, or inf/NaN in the input)
-is returned as it is, as PyTorch returns it; a matrix holding inf/NaN is not
-factorized, the others of its batch are. Traced values (``jax.jit``,
+is returned as it is, as PyTorch returns it; a zero pivot after a NaN one does
+not count, as in PyTorch's LU, and each matrix of a batch is judged as it
+would be alone. Traced values (``jax.jit``,
 ``lucid_fx.compile``) cannot raise: they keep XLA's ``inf``/NaN.
 """
 
@@ -76,10 +77,16 @@ def _zero_pivot(m: np.ndarray) -> int:
 
 
 def _finite_zero_pivot(m: np.ndarray) -> int:
-    """``_zero_pivot`` of a finite matrix; 0 for one holding inf/NaN: inf/NaN
-    in, inf/NaN out, as PyTorch (getrf reports a NaN pivot as zero), while the
-    other matrices of its batch are judged as they would be alone."""
-    return _zero_pivot(m) if np.isfinite(m).all() else 0
+    """``_zero_pivot`` as PyTorch's LU reports it for inf/NaN input: a zero
+    pivot after a NaN one does not count (PyTorch's MKL carries the NaN on
+    through the elimination, where scipy's LAPACK may stop and find a 0), so
+    NaN in, NaN out; a zero pivot before any NaN, or in a matrix holding inf,
+    does ([[0, 0], [0, nan]] and [[inf, 0], [0, 0]] raise in PyTorch)."""
+    if np.isfinite(m).all():
+        return _zero_pivot(m)
+    (getrf,) = scipy.linalg.get_lapack_funcs(("getrf",), (m,))
+    lu, _, info = getrf(m)
+    return 0 if info <= 0 or np.isnan(np.diagonal(lu)[: info - 1]).any() else int(info)
 
 
 def _not_positive_definite(m: np.ndarray) -> int:

@@ -29,6 +29,11 @@ SQUARE = {
     "nan_entry": [[NAN, 1.0], [1.0, 1.0]],
     "inf_entry": [[INF, 1.0], [1.0, 1.0]],
     "tiny_regular": [[1e-30, 0.0], [0.0, 1e-30]],  # inverse overflows: no raise
+    # Non-finite: PyTorch raises for a zero pivot before any NaN one.
+    "inf_zero_pivot": [[INF, 0.0], [0.0, 0.0]],
+    "zero_pivot_then_nan": [[0.0, 0.0], [0.0, NAN]],
+    "nan_then_zero_column": [[NAN, 0.0], [1.0, 0.0]],
+    "inf_nan_pivot": [[INF, INF], [INF, INF]],
 }
 NOT_PD = {
     "indefinite_2x2": [[1.0, 2.0], [2.0, 1.0]],
