@@ -234,7 +234,8 @@ def test_another_threads_draw_while_functionalize_traces_is_its_own():
 
 
 class _DropsThenWaits(nn.Module):
-    """Draws a dropout mask, then waits on another thread that draws."""
+    """Draws a dropout mask, then waits on another thread that reads the
+    global key."""
 
     def __init__(self):
         super().__init__()
@@ -250,7 +251,7 @@ class _DropsThenWaits(nn.Module):
 def test_a_closed_over_functionalize_call_under_jit_leaks_no_tracer_key():
     # With params and x closed over, nothing passed in was traced: the draw
     # went to the global generator, which held a tracer key while the call
-    # ran (another thread's draw failed) and was then put back.
+    # ran (another thread reading it failed) and was then put back.
     model = _DropsThenWaits()
     apply, params = lucid_fx.functionalize(model)
     x = jax.numpy.ones((2, 3))
