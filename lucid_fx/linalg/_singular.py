@@ -71,19 +71,11 @@ def _host(a: Any) -> np.ndarray:
 
 def _zero_pivot(m: np.ndarray) -> int:
     """LAPACK getrf's info: the 1-based index of the first zero diagonal
-    element of U (0 if none), as PyTorch reports it."""
-    (getrf,) = scipy.linalg.get_lapack_funcs(("getrf",), (m,))
-    return int(getrf(m)[-1])
-
-
-def _finite_zero_pivot(m: np.ndarray) -> int:
-    """``_zero_pivot`` as PyTorch's LU reports it for inf/NaN input: a zero
-    pivot after a NaN one does not count (PyTorch's MKL carries the NaN on
-    through the elimination, where scipy's LAPACK may stop and find a 0), so
-    NaN in, NaN out; a zero pivot before any NaN, or in a matrix holding inf,
-    does ([[0, 0], [0, nan]] and [[inf, 0], [0, 0]] raise in PyTorch)."""
-    if np.isfinite(m).all():
-        return _zero_pivot(m)
+    element of U (0 if none), as PyTorch reports it. A zero pivot after a NaN
+    one does not count: PyTorch's MKL carries the NaN on through the
+    elimination, where scipy's LAPACK may stop and find a 0, so NaN in, NaN
+    out; a zero pivot before any NaN, or in a matrix holding inf, does
+    ([[0, 0], [0, nan]] and [[inf, 0], [0, 0]] raise in PyTorch)."""
     (getrf,) = scipy.linalg.get_lapack_funcs(("getrf",), (m,))
     lu, _, info = getrf(m)
     return 0 if info <= 0 or np.isnan(np.diagonal(lu)[: info - 1]).any() else int(info)
@@ -123,7 +115,7 @@ def check_lu(op: str, out: Any, a: Any) -> Any:
     """Raise LinAlgError if ``out`` is not finite because ``a`` is singular."""
     if _finite(out):
         return out
-    failure = _first_failure(_finite_zero_pivot, _host(a))
+    failure = _first_failure(_zero_pivot, _host(a))
     if failure is not None:
         where = _where(failure[0], np.ndim(_array(a)) > 2)
         raise LinAlgError(
