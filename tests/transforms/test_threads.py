@@ -114,6 +114,73 @@ def test_separate_models_train_in_threads_as_alone():
             np.testing.assert_array_equal(ours, theirs)
 
 
+def _served(model, compiled, x):
+    with lucid_fx.no_grad():
+        return compiled(model, x).numpy()
+
+
+def test_one_compiled_function_serves_one_model_from_threads():
+    # A model served from a thread pool: each thread's batch, its own result,
+    # and no call ever finds a parameter buffer another call gave to XLA.
+    lucid_fx.random.seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.1), nn.Linear(6, 3))
+    compiled = lucid_fx.compile(lambda model, x: model(x))
+    batches = [Tensor(RNG.normal(size=(8, 4)).astype(np.float32)) for _ in range(3)]
+    with lucid_fx.no_grad():
+        expected = [model(x).numpy() for x in batches]
+    errors, wrong = [], []
+
+    def serve(k):
+        try:
+            for _ in range(100):
+                out = _served(model, compiled, batches[k])
+                if not np.array_equal(out, expected[k]):
+                    wrong.append(k)
+        except Exception as e:  # noqa: BLE001 - collected for the assert
+            errors.append(e)
+
+    threads = [threading.Thread(target=serve, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and wrong == []
+
+
+def test_a_call_never_reads_another_threads_batch(monkeypatch):
+    # One thread pauses between taking its arguments and reading their
+    # arrays while another calls the same function on another batch.
+    from lucid_fx.transforms import _state
+
+    lucid_fx.random.seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.1), nn.Linear(6, 3))
+    compiled = lucid_fx.compile(lambda model, x: model(x))
+    a, b = (Tensor(RNG.normal(size=(8, 4)).astype(np.float32)) for _ in range(2))
+    with lucid_fx.no_grad():
+        expected = model(a).numpy()
+    _served(model, compiled, b)  # traced and compiled: both calls reuse it
+    paused, resume = threading.Event(), threading.Event()
+    arrays = _state.Collected.arrays
+
+    def pausing(self, *args):
+        if threading.current_thread().name == "A" and not paused.is_set():
+            paused.set()
+            assert resume.wait(60)
+        return arrays(self, *args)
+
+    monkeypatch.setattr(_state.Collected, "arrays", pausing)
+    out = {}
+    thread = threading.Thread(
+        target=lambda: out.update(a=_served(model, compiled, a)), name="A"
+    )
+    thread.start()
+    assert paused.wait(60)
+    _served(model, compiled, b)
+    resume.set()
+    thread.join()
+    np.testing.assert_array_equal(out["a"], expected)
+
+
 def _chain(raw, n):
     """The generator's key after ``n`` draws from ``raw``: each draw keeps the
     first half of a split, whatever the order the threads drew in."""
