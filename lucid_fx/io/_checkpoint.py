@@ -2,11 +2,14 @@
 
 Files are plain safetensors (readable by ``safetensors.torch.load_file`` and the
 wider ecosystem). Module configs that are not arrays (each LeakyReLU's
-``negative_slope``) travel in the header metadata as ``lucid_fx.config.<name>``.
+``negative_slope``, each GELU's ``approximate``) travel in the header metadata
+as ``lucid_fx.config.<name>``: bools, ints, floats and strings, each written as
+its JSON text (see :mod:`lucid_fx.io._header`).
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 import pathlib
 from collections.abc import Mapping
@@ -18,7 +21,7 @@ import safetensors
 
 from lucid_fx._tensor import Tensor
 from lucid_fx.io import _atomic, _header, _sharded
-from lucid_fx.io._header import CONFIG_PREFIX, DTYPES, METADATA
+from lucid_fx.io._header import CONFIG_PREFIX, DTYPES, MAX_DIGITS, METADATA
 from lucid_fx.nn import Module
 
 
@@ -35,14 +38,15 @@ class StateDict(dict):
       >>> import lucid_fx
       >>> import lucid_fx.nn as nn
       >>> path = os.path.join(tempfile.mkdtemp(), "act.safetensors")
-      >>> lucid_fx.save(nn.Sequential(nn.LeakyReLU(0.5)), path, {"note": "hi"})
+      >>> model = nn.Sequential(nn.LeakyReLU(0.5), nn.GELU("none"))
+      >>> lucid_fx.save(model, path, {"note": "hi"})
       >>> state = lucid_fx.load(path)
       >>> dict(state), state.configs, state.metadata
-      ({}, {'0.negative_slope': 0.5}, {'note': 'hi'})
+      ({}, {'0.negative_slope': 0.5, '1.approximate': 'none'}, {'note': 'hi'})
     """
 
     metadata: dict[str, str]
-    configs: dict[str, float]
+    configs: dict[str, bool | int | float | str]
 
 
 def _checked_array(name: str, value: Any) -> Any:
@@ -106,8 +110,34 @@ def _header_metadata(obj: Any, metadata: Mapping[str, str] | None) -> dict[str, 
         out[key] = value
     if isinstance(obj, Module):
         for name, value in obj.configs().items():
-            out[CONFIG_PREFIX + name] = repr(float(value))
+            out[CONFIG_PREFIX + name] = _header.format_config(_config(name, value))
     return out
+
+
+_MSG_CONFIG = (
+    "save: config {name!r} is {kind} {value!r}; a checkpoint stores only "
+    "configs that are a bool, an int of at most {digits} digits, a float or a "
+    "str (or a NumPy/JAX scalar of one). Set it to one of those, or save "
+    "model.state_dict() and rebuild the config in code."
+)
+
+
+def _config(name: str, value: Any) -> bool | int | float | str:
+    """A config value as the Python bool, int, float or str the header holds."""
+    if isinstance(value, jax.Array | np.ndarray) and value.ndim == 0:
+        value = value.item()  # a 0-d array slope is stored as its number
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral) and len(str(abs(value))) <= MAX_DIGITS:
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    kind = type(value).__name__
+    raise TypeError(
+        _MSG_CONFIG.format(name=name, kind=kind, value=value, digits=MAX_DIGITS)
+    )
 
 
 def serialize(arrays: Mapping[str, np.ndarray], header: Mapping[str, str]) -> bytes:
@@ -142,6 +172,9 @@ def save(
     ``open(path, "wb")``, a new file gets mode ``0o666`` minus the umask, an
     existing file keeps its mode, and a symlink has its target written.
 
+    A module's configs go into the header as ``lucid_fx.config.<name>``
+    (bools, ints, floats and strings, each loading back as its type).
+
     Arrays are copied to the host first; every dtype round-trips bit-exactly
     (bfloat16, NaN, inf and ``-0.0`` included) and keeps its shape, 0-d
     arrays included (stored with shape ``[]``).
@@ -167,7 +200,9 @@ def save(
 
     Raises:
       TypeError: for values that are not arrays, metadata that is not a dict
-        of strings, or a path that is not a string or path.
+        of strings, a path that is not a string or path, or a module config
+        that is not a bool, int (at most 20 digits), float or str (nothing
+        is written).
       ValueError: for the reserved name ``"__metadata__"``, a reserved
         metadata key or an empty path.
       FileNotFoundError: if the folder of ``path`` does not exist.
@@ -286,7 +321,8 @@ def load(path: str | os.PathLike, shardings: Any = None) -> StateDict:
         digits, duplicate names, unknown dtypes, shapes that are not lists of
         sizes or have more than 64 dimensions, overlapping, uncovered or
         trailing bytes, ``__metadata__`` that is not a dict of strings, BOOL
-        bytes other than 0 and 1, or a config that is not a plain number.
+        bytes other than 0 and 1, or a config in none of the forms
+        :func:`save` writes (see the module docstring of ``_header``).
 
     Examples:
       >>> import os, tempfile

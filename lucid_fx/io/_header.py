@@ -2,6 +2,13 @@
 
 Everything a file says is checked before any array is built, and every
 problem, however hostile the file, is one ``ValueError`` naming the file.
+
+Module configs are ``__metadata__`` entries ``lucid_fx.config.<name>`` whose
+string is the value's JSON text, in exactly one form per type: ``true`` or
+``false`` for a bool, ``-?[0-9]+`` for an int (at most 20 digits), what
+``repr(float)`` writes for a float (``0.25``, ``1e-05``, ``inf``, ``nan``;
+always with a ``.``, an exponent or a letter, so never read as an int) and a
+JSON string for a str (``"tanh"``).
 """
 
 from __future__ import annotations
@@ -22,10 +29,18 @@ CONFIG_PREFIX = "lucid_fx.config."
 METADATA = "__metadata__"
 MAX_HEADER = 100 * 2**20  # safetensors' own limit on the JSON header
 MAX_DIMS = 64  # more dimensions than any framework supports
-_MAX_DIGITS = 20  # 2**64 has 20 digits; no offset or dimension needs more
+MAX_DIGITS = 20  # 2**64 has 20 digits; no offset or dimension needs more
 _ENTRY_KEYS = frozenset({"dtype", "shape", "data_offsets"})
 # The forms repr(float) writes: no underscores, spaces or "infinity" spellings.
 _FLOAT = re.compile(r"-?(?:\d+\.?\d*(?:e[+-]?\d+)?|inf|nan)")
+_INT = re.compile(r"-?\d+")
+# A JSON string literal: no raw control characters, only JSON's escapes.
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
+_BOOLS = {"true": True, "false": False}
+CONFIG_FORMS = (
+    f"true, false, an int of at most {MAX_DIGITS} digits, a float as "
+    f"repr(float) writes it, or a JSON string"
+)
 DTYPES = {
     "F64": np.dtype(np.float64),
     "F32": np.dtype(np.float32),
@@ -66,7 +81,7 @@ def _no_constant(name: str) -> Any:
 
 
 def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_DIGITS:
+    if len(text.lstrip("-")) > MAX_DIGITS:
         raise _Bad(f"the header holds an integer of {len(text)} digits")
     return int(text)
 
@@ -180,11 +195,44 @@ def check_bool(path: Any, name: str, data: memoryview) -> None:
         raise fail(path, f"BOOL entry {name!r} holds bytes other than 0 and 1")
 
 
-def parse_configs(path: Any, meta: Mapping[str, str]) -> dict[str, float]:
+def format_config(value: bool | int | float | str) -> str:
+    """The header text of a config value (a Python bool, int, float or str).
+
+    Examples:
+      >>> [format_config(v) for v in (True, 3, 0.25, "tanh")]
+      ['true', '3', '0.25', '"tanh"']
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value)
+
+
+def parse_config(text: str) -> bool | int | float | str | None:
+    """The config value ``text`` holds (see :func:`format_config`), or ``None``
+    when it is in none of the forms ``save`` writes."""
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if _INT.fullmatch(text):
+        return int(text) if len(text.lstrip("-")) <= MAX_DIGITS else None
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _STRING.fullmatch(text):
+        return json.loads(text)
+    return None
+
+
+def parse_configs(path: Any, meta: Mapping[str, str]) -> dict[str, Any]:
     configs = {}
-    for key, value in meta.items():
+    for key, text in meta.items():
         if key.startswith(CONFIG_PREFIX):
-            if not _FLOAT.fullmatch(value):
-                raise fail(path, f"config {key!r} is not a number: {value!r}")
-            configs[key[len(CONFIG_PREFIX) :]] = float(value)
+            value = parse_config(text)
+            if value is None:
+                raise fail(
+                    path,
+                    f"config {key!r} is not a number: {text!r}, nor any other "
+                    f"form save writes ({CONFIG_FORMS})",
+                )
+            configs[key[len(CONFIG_PREFIX) :]] = value
     return configs

@@ -646,7 +646,10 @@ class Module:
         the module is left exactly as it was. A state dict from
         :func:`lucid_fx.load` also carries configs (each LeakyReLU's slope): one
         that disagrees with the module is an error naming both values, unless
-        ``override_configs=True``, which sets the module's to the file's.
+        ``override_configs=True``, which sets the module's to the file's; each
+        such value is first checked by the module's own setter (on a copy), so
+        one it refuses (a ``p`` of 1.5, a string slope) is reported with the
+        rest and no config or array is changed.
 
         Args:
           state_dict: mapping from dotted parameter names to values.
@@ -657,9 +660,10 @@ class Module:
           ``IncompatibleKeys(missing_keys, unexpected_keys)``.
 
         Raises:
-          TypeError: a value is not an array, or is not floating.
-          ValueError: missing/unexpected keys (strict), shape mismatches, or
-            disagreeing configs.
+          TypeError: a value is not an array, or is not floating; a config
+            value of a type its module refuses.
+          ValueError: missing/unexpected keys (strict), shape mismatches,
+            disagreeing configs, or config values their module refuses.
 
         Examples:
           >>> import numpy as np
@@ -671,15 +675,16 @@ class Module:
           Parameter([[1.0, 1.0]], grad=None)
         """
         current = dict(self._state_entries())
-        file_configs = getattr(state_dict, "configs", None) or {}
-        updates, problems = plan_configs(self.configs(), file_configs, override_configs)
-        arrays, result = plan_load(current, state_dict, strict, problems)
+        file_configs = getattr(state_dict, "configs", None)
+        configs = plan_configs(
+            dict(self.named_modules()), file_configs or {}, override_configs
+        )
+        arrays, result = plan_load(current, state_dict, strict, configs)
+        # Every check passed: nothing below can fail.
+        for module, attributes in configs.commits:
+            vars(module).update(attributes)
         for name, array in arrays.items():
             current[name].data = array
-        modules = dict(self.named_modules())
-        for name, value in updates.items():
-            path, _, field = name.rpartition(".")
-            setattr(modules[path], field, value)
         return result
 
     # ------------------------------------------------------------------ repr

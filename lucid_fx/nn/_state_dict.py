@@ -6,6 +6,7 @@ everything checks out.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -60,27 +61,95 @@ def _dtype_kind_ok(source: Any, target: Any) -> bool:
     )
 
 
+class ConfigPlan(NamedTuple):
+    """What :func:`plan_configs` found: the new ``__dict__`` entries of each
+    module whose configs change, and the problems (type problems apart)."""
+
+    commits: list[tuple[Any, dict[str, Any]]]
+    problems: list[str]
+    type_problems: list[str]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Config equality: a bool equals only a bool; arrays compare by value."""
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    try:
+        return bool(np.array_equal(a, b))
+    except (TypeError, ValueError):
+        return False
+
+
+def _disagreement(name: str, value: Any, current: Any, override: bool) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"config {name!r} is not finite: {value!r}"
+    if override:
+        return None
+    return (
+        f"config {name!r} is {value!r} in the state dict but {current!r} in the "
+        f"module (pass override_configs=True to take the state dict's)"
+    )
+
+
+def _try_configs(
+    module: Any, fields: dict[str, tuple[str, Any]], plan: ConfigPlan
+) -> None:
+    """Assign ``fields`` (field -> (dotted name, value)) to a shallow copy of
+    ``module``, so its own setters check each value and the module is untouched;
+    record the copy's ``__dict__`` if every value passed."""
+    probe = copy.copy(module)
+    failed = False
+    for field, (name, value) in fields.items():
+        try:
+            setattr(probe, field, value)
+        except (TypeError, ValueError) as err:
+            failed = True
+            listing = (
+                plan.type_problems if isinstance(err, TypeError) else plan.problems
+            )
+            listing.append(f"config {name!r} = {value!r} is not accepted: {err}")
+    if not failed:
+        plan.commits.append((module, dict(vars(probe))))
+
+
 def plan_configs(
-    module_configs: Mapping[str, Any], file_configs: Mapping[str, Any], override: bool
-) -> tuple[dict[str, float], list[str]]:
-    """Configs to set (when overriding) and disagreements (when not)."""
-    updates: dict[str, float] = {}
-    problems: list[str] = []
+    modules: Mapping[str, Any], file_configs: Any, override: bool
+) -> ConfigPlan:
+    """Check the state dict's configs against ``modules`` (``named_modules()``).
+
+    Without ``override`` a config that differs from the module's is a problem;
+    with it the value is tried on a copy of its module, so a value the module
+    refuses is a problem too, and nothing is assigned here.
+    """
+    plan = ConfigPlan([], [], [])
+    if not isinstance(file_configs, Mapping):
+        plan.type_problems.append(
+            f"state_dict.configs must map config names to values, got "
+            f"{_type_name(file_configs)}"
+        )
+        return plan
+    owners = {
+        f"{path}.{field}" if path else field: (path, field)
+        for path, module in modules.items()
+        for field in module._config_fields
+    }
+    changes: dict[str, dict[str, tuple[str, Any]]] = {}
     for name, value in file_configs.items():
-        if name not in module_configs:
-            problems.append(f"config {name!r} in the state dict has no module")
-        elif not math.isfinite(value):
-            problems.append(f"config {name!r} is not finite: {value!r}")
-        elif value != module_configs[name]:
-            if override:
-                updates[name] = value
-            else:
-                problems.append(
-                    f"config {name!r} is {value!r} in the state dict but "
-                    f"{module_configs[name]!r} in the module (pass "
-                    f"override_configs=True to take the state dict's)"
-                )
-    return updates, problems
+        if name not in owners:
+            plan.problems.append(f"config {name!r} in the state dict has no module")
+            continue
+        path, field = owners[name]
+        current = getattr(modules[path], field)
+        if _same(value, current):
+            continue
+        problem = _disagreement(name, value, current, override)
+        if problem:
+            plan.problems.append(problem)
+        else:
+            changes.setdefault(path, {})[field] = (name, value)
+    for path, fields in changes.items():
+        _try_configs(modules[path], fields, plan)
+    return plan
 
 
 def _overflows(value: Any, dtype: Any) -> bool:
@@ -99,13 +168,14 @@ def plan_load(
     current: Mapping[str, Tensor],
     state_dict: Mapping[str, Any],
     strict: bool,
-    config_problems: list[str] | None = None,
+    configs: ConfigPlan | None = None,
 ) -> tuple[dict[str, jax.Array], IncompatibleKeys]:
     """Check ``state_dict`` against ``current``; return the arrays to write.
 
     Raises:
-      TypeError: a value is not an array or has a non-floating dtype (the
-        message also lists every other problem found).
+      TypeError: a value is not an array or has a non-floating dtype, or a
+        config value has a type its module refuses (the message also lists
+        every other problem found).
       ValueError: missing or unexpected keys (when ``strict``) or shape
         mismatches.
     """
@@ -116,8 +186,8 @@ def plan_load(
         )
     missing = [k for k in current if k not in state_dict]
     unexpected = [k for k in state_dict if k not in current]
-    type_problems: list[str] = []
-    problems: list[str] = list(config_problems or [])
+    type_problems: list[str] = list(configs.type_problems if configs else [])
+    problems: list[str] = list(configs.problems if configs else [])
     if strict:
         problems += [f"missing key {k!r}" for k in missing]
         problems += [f"unexpected key {k!r}" for k in unexpected]

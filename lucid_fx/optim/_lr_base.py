@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from lucid_fx.optim._optimizer import Optimizer
@@ -35,6 +36,38 @@ def _per_group(
             )
         return list(value)
     return [value] * n
+
+
+_MSG_RATES = (
+    "{api}.step: get_lr() gave {got} learning rates for the optimizer's {n} "
+    "param groups; a group added after the scheduler was made needs a new "
+    "scheduler (made after add_param_group)."
+)
+
+
+def _restore(live: dict[str, Any], saved: dict[str, Any]) -> None:
+    """Make ``live`` equal ``saved`` again, rewriting only what changed."""
+    for key in live.keys() - saved.keys():
+        del live[key]
+    for key, value in saved.items():
+        if key not in live or live[key] is not value:
+            live[key] = value
+
+
+@contextlib.contextmanager
+def all_or_nothing(scheduler: Any) -> Iterator[None]:
+    """Undo every change the block made to ``scheduler``'s attributes and its
+    optimizer's param groups if it raises, then re-raise: a failed ``step()``
+    leaves both exactly as they were."""
+    state = dict(vars(scheduler))
+    groups = [(group, dict(group)) for group in scheduler.optimizer.param_groups]
+    try:
+        yield
+    except BaseException:
+        _restore(vars(scheduler), state)
+        for group, saved in groups:
+            _restore(group, saved)
+        raise
 
 
 # Keys of PyTorch's scheduler state dicts that carry nothing a lucid_fx
@@ -103,12 +136,30 @@ class LRScheduler:
         raise NotImplementedError
 
     def step(self) -> None:
-        """Advance one step and write each group's new ``lr``."""
-        self._step_count += 1
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        """Advance one step and write each group's new ``lr``.
+
+        All or nothing: if it raises (e.g. ``OneCycleLR`` past
+        ``total_steps``), the scheduler and the optimizer's param groups are
+        left exactly as they were.
+
+        Raises:
+          ValueError: if ``get_lr()`` gives a rate count other than the
+            optimizer's group count (a group added after the scheduler).
+        """
+        with all_or_nothing(self):
+            self._step_count += 1
+            self.last_epoch += 1
+            lrs = list(self.get_lr())
+            groups = self.optimizer.param_groups
+            if len(lrs) != len(groups):
+                raise ValueError(
+                    _MSG_RATES.format(
+                        api=type(self).__name__, got=len(lrs), n=len(groups)
+                    )
+                )
+            for group, lr in zip(groups, lrs, strict=True):
+                group["lr"] = lr
+            self._last_lr = [group["lr"] for group in groups]
 
     def get_last_lr(self) -> list[float]:
         """The learning rates the last ``step()`` wrote, one per group."""

@@ -49,7 +49,8 @@ class OneCycleLR(LRScheduler):
       ValueError: on a bad step count, ``pct_start`` outside ``[0, 1]``, an
         unknown ``anneal_strategy``, a per-group list of the wrong length, a
         ``cycle_momentum`` optimizer without momentum, or more steps than
-        ``total_steps``.
+        ``total_steps`` (that ``step()`` changes nothing: not the count, not
+        a rate or momentum).
 
     Examples:
       >>> from lucid_fx import optim

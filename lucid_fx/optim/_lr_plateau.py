@@ -6,7 +6,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from lucid_fx.optim._lr_base import LRScheduler, _check_optimizer, _per_group
+from lucid_fx.optim._lr_base import (
+    LRScheduler,
+    _check_optimizer,
+    _per_group,
+    all_or_nothing,
+)
 from lucid_fx.optim._optimizer import Optimizer
 
 _MSG_METRICS = (
@@ -111,9 +116,18 @@ class ReduceLROnPlateau:
 
         Raises:
           TypeError: if ``metrics`` is not a number (a string, ``None``, a
-            multi-element array...); the scheduler is left unchanged.
+            multi-element array...).
+          ValueError: if a cut is due and ``min_lr`` was a list for fewer
+            groups than the optimizer has.
+
+        On any error the scheduler and the optimizer's rates are left exactly
+        as they were.
         """
         current = _metric_as_float(metrics)
+        with all_or_nothing(self):
+            self._record(current)
+
+    def _record(self, current: float) -> None:
         self.last_epoch += 1
         if self._is_better(current):
             self.best = current
@@ -124,26 +138,28 @@ class ReduceLROnPlateau:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            groups = len(self.optimizer.param_groups)
-            if len(self.min_lrs) != groups:
-                if self.default_min_lr is None:
-                    raise ValueError(
-                        f"ReduceLROnPlateau.step: the optimizer has {groups} param "
-                        f"groups but min_lr was given for {len(self.min_lrs)}; a "
-                        f"group was added. Set scheduler.min_lrs to one value per "
-                        f"group (as PyTorch asks)."
-                    )
-                self.min_lrs = [self.default_min_lr] * groups
-            for group, low in zip(
-                self.optimizer.param_groups, self.min_lrs, strict=True
-            ):
-                old = float(group["lr"])
-                new = max(old * self.factor, low)
-                if old - new > self.eps:
-                    group["lr"] = new
+            self._cut()
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def _cut(self) -> None:
+        """Multiply each group's rate by ``factor``, down to its ``min_lr``."""
+        groups = len(self.optimizer.param_groups)
+        if len(self.min_lrs) != groups:
+            if self.default_min_lr is None:
+                raise ValueError(
+                    f"ReduceLROnPlateau.step: the optimizer has {groups} param "
+                    f"groups but min_lr was given for {len(self.min_lrs)}; a "
+                    f"group was added. Set scheduler.min_lrs to one value per "
+                    f"group (as PyTorch asks)."
+                )
+            self.min_lrs = [self.default_min_lr] * groups
+        for group, low in zip(self.optimizer.param_groups, self.min_lrs, strict=True):
+            old = float(group["lr"])
+            new = max(old * self.factor, low)
+            if old - new > self.eps:
+                group["lr"] = new
 
     def _is_better(self, a: float) -> bool:
         if self.mode == "min" and self.threshold_mode == "rel":

@@ -183,6 +183,14 @@ for _value in [
     "infinity",
     "+1",
     "0x1p-2",
+    "True",
+    "null",
+    "[1]",
+    "'tanh'",
+    '"tanh',
+    '"tanh" ',
+    '"a\tb"',
+    "1" * 21,
 ]:
     HOSTILE[f"config_{_value.strip() or 'blank'}_{len(_value)}"] = (
         '{"__metadata__":{"lucid_fx.config.0.negative_slope":'
@@ -191,7 +199,7 @@ for _value in [
         + F32_1
         + "}",
         bytes(4),
-        f"is not a number: {_value!r}",
+        f"is not a number: {_value!r}, nor any other form save writes",
     )
 
 
@@ -352,3 +360,22 @@ def test_fuzzed_headers_load_exactly_or_fail_cleanly(tmp_path, case):
         entry = reference[name]
         assert list(array.shape) == entry["shape"]
         assert array.tobytes() == bytes(entry["data"])
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("true", True),
+        ("false", False),
+        ("3", 3),
+        ("-12345678901234567890", -12345678901234567890),
+        ('"tanh"', "tanh"),
+        ('"a\\"b\\\\c\\u00e9\\n"', 'a"b\\cé\n'),
+        ('"é"', "é"),
+        ('""', ""),
+    ],
+)
+def test_configs_of_every_type_are_read_back_with_their_type(tmp_path, text, value):
+    text = '{"__metadata__":{"lucid_fx.config.s":' + json.dumps(text) + '},"a":'
+    configs = lucid_fx.load(_file(tmp_path, text + F32_1 + "}")).configs
+    assert type(configs["s"]) is type(value) and configs["s"] == value

@@ -1,5 +1,6 @@
 """Every scheduler's learning rates equal PyTorch's, bit for bit, for 100 steps."""
 
+import copy
 import math
 import re
 
@@ -399,3 +400,120 @@ def test_plateau_step_accepts_a_jax_scalar():
     sched.step(jnp.float32(2.0))
     sched.step(jnp.array(1.0))
     assert sched.best == 1.0 and sched.last_epoch == 2
+
+
+def _everything(sched):
+    """Every attribute of the scheduler and every entry of every param group."""
+    groups = sched.optimizer.param_groups
+    return copy.deepcopy(
+        (sched.state_dict(), sched.get_last_lr(), [dict(g) for g in groups])
+    )
+
+
+def _step(sched, i):
+    if isinstance(
+        sched,
+        (lr_scheduler.ReduceLROnPlateau, torch.optim.lr_scheduler.ReduceLROnPlateau),
+    ):
+        sched.step(LOSSES[i])
+    else:
+        sched.step()
+
+
+@pytest.mark.parametrize("name,cls,options", CASES, ids=[c[0] for c in CASES])
+def test_a_step_that_raises_changes_nothing_and_the_run_stays_pytorchs(
+    name, cls, options, monkeypatch
+):
+    # Every class: make step() fail after it computed (and, for OneCycleLR,
+    # wrote the momenta); the scheduler and the groups must be as before, and
+    # the following steps PyTorch's, as if the failed call never happened.
+    opt, topt = _pair("SGD", options)
+    sched = getattr(lr_scheduler, cls)(opt, **options)
+    tsched = getattr(torch.optim.lr_scheduler, cls)(topt, **options)
+    for i in range(10):
+        topt.step()
+        _step(sched, i)
+        _step(tsched, i)
+    hook = "_cut" if cls == "ReduceLROnPlateau" else "get_lr"
+    real = getattr(sched, hook)
+
+    def failing():
+        real()
+        for group in opt.param_groups:
+            group["lr"] = -1.0
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(sched, hook, failing)
+    if cls == "ReduceLROnPlateau":  # a worse metric now cuts
+        sched.num_bad_epochs, sched.cooldown_counter = sched.patience, 0
+        tsched.num_bad_epochs, tsched.cooldown_counter = sched.patience, 0
+    before = _everything(sched)
+    with pytest.raises(RuntimeError, match="injected"):
+        worse = -1e9 if options.get("mode") == "max" else 1e9
+        sched.step(worse) if cls == "ReduceLROnPlateau" else sched.step()
+    assert _everything(sched) == before
+    monkeypatch.undo()
+    for i in range(10, 20):
+        topt.step()
+        _step(sched, i)
+        _step(tsched, i)
+        assert sched.get_last_lr() == tsched.get_last_lr(), i
+        assert _momenta(opt) == [pytest.approx(m, abs=0) for m in _momenta(topt)], i
+
+
+def test_onecycle_step_past_total_steps_changes_nothing():
+    opt = optim.SGD([Parameter([1.0])], lr=1.0, momentum=0.9)
+    sched = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=3)
+    for _ in range(3):
+        sched.step()
+    before = _everything(sched)
+    for _ in range(2):  # twice: the count must not creep up either
+        with pytest.raises(ValueError, match="stepped 4 times, but total_steps is 3"):
+            sched.step()
+    assert _everything(sched) == before
+    assert sched.last_epoch == 3 and sched._step_count == 4  # hand-counted
+
+
+def test_a_group_added_after_the_scheduler_is_a_clear_error_that_changes_nothing():
+    opt = optim.SGD([Parameter([1.0])], lr=1.0)
+    sched = lr_scheduler.LambdaLR(opt, _half)
+    sched.step()
+    opt.add_param_group({"params": [Parameter([2.0])], "lr": 0.3})
+    before = _everything(sched)
+    expected = "LambdaLR.step: get_lr() gave 1 learning rates for the optimizer's 2"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        sched.step()
+    assert _everything(sched) == before
+    assert [g["lr"] for g in opt.param_groups] == [0.5, 0.3]
+
+
+def test_plateau_failing_cut_changes_nothing_then_continues_as_pytorch():
+    # PyTorch raises too but has already counted the step; ours must be as if
+    # the failed call never happened: compare with PyTorch without it.
+    def run(optim_mod, sched_mod, param):
+        opt = optim_mod.SGD([param(0.0)], lr=1.0)
+        sched = sched_mod.ReduceLROnPlateau(opt, patience=0, min_lr=[0.1])
+        opt.add_param_group({"params": [param(1.0)], "lr": 0.4})
+        sched.step(1.0)
+        return opt, sched
+
+    opt, sched = run(optim, lr_scheduler, lambda v: Parameter([v]))
+    topt, tsched = run(
+        torch.optim,
+        torch.optim.lr_scheduler,
+        lambda v: torch.nn.Parameter(torch.tensor([v])),
+    )
+    before = _everything(sched)
+    with pytest.raises(ValueError, match="min_lr was given for 1"):
+        sched.step(2.0)
+    assert _everything(sched) == before
+    sched.min_lrs = tsched.min_lrs = [0.1, 0.1]
+    for loss in (2.0, 2.0, 0.5, 3.0):
+        sched.step(loss)
+        tsched.step(loss)
+        assert sched.get_last_lr() == tsched.get_last_lr()
+        assert (sched.last_epoch, sched.num_bad_epochs, sched.best) == (
+            tsched.last_epoch,
+            tsched.num_bad_epochs,
+            tsched.best,
+        )
