@@ -6,9 +6,7 @@ is its sole owner: exactly one Tensor (or one optimizer state slot) holds the
 ``jax.Array`` object and nothing else does. Anything a user can still reach (a
 ``w = p.data`` alias, ``Tensor(p.data)``, the array passed to
 ``nn.Parameter(arr)``, the params returned by ``functionalize``) keeps a
-reference of its own, so it is never donated. A compiled step also donates
-only what it replaces: a slot its program returns unchanged (an inference
-step's parameters) is passed undonated (``lucid_fx.transforms``).
+reference of its own, so it is never donated.
 
 A step that replaces state (an optimizer update, a compiled training step) runs
 its install under :func:`deferred_interrupts`: a Ctrl-C that arrives while old

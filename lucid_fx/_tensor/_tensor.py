@@ -1072,8 +1072,7 @@ def set_grad_each(
     else holds (the caller checked, and donated its array), takes the new
     array in place of a new Tensor: a compiled step's write-back makes no
     objects. One with a weak reference to it is replaced all the same (the
-    reference dies, as in eager). A grad Tensor given back its own array (a
-    step that left it alone) stays as it is. Nothing else is checked.
+    reference dies, as in eager). Nothing else is checked.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -1089,5 +1088,5 @@ def set_grad_each(
             t._grad = None
         elif alone and not getweakrefcount(t._grad):
             t._grad._data = array  # type: ignore[union-attr]
-        elif t._grad is None or t._grad._data is not array:
+        else:
             t._grad = Tensor._wrap(array)

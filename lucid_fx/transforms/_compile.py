@@ -127,17 +127,26 @@ def _ref(value: Any, on_free: Callable[[Any], None]) -> Any:
         return value
 
 
-def _same_call(refs: tuple[Any, ...], args: Iterable[Any]) -> bool:
+def _same_call(
+    refs: tuple[Any, ...],
+    args: Iterable[Any],
+    keys: Iterable[Any],
+    static: frozenset,
+) -> bool:
     """Same objects as the last call; Tensors may be new (``Collected.rebind``
-    decides), numbers may have new values (they are traced)."""
-    for ref, a in zip(refs, args, strict=True):
+    decides), numbers may have new values (they are traced) unless their
+    position or name (``keys``) is in ``static``: a static number's value is
+    part of the structure."""
+    for ref, a, key in zip(refs, args, keys, strict=False):
         if type(ref) is weakref.ref:
             old = ref()
             if old is not a and not (
                 isinstance(a, Tensor) and (old is None or isinstance(old, Tensor))
             ):
                 return False
-        elif ref is not a and not (type(ref) is type(a) and type(a) in (int, float)):
+        elif ref is not a and not (
+            type(ref) is type(a) and type(a) in (int, float) and key not in static
+        ):
             return False
     return True
 
@@ -154,13 +163,10 @@ class _Program:
         "single",
         "new_key",
         "labels",
-        "keep",
-        "refill",
         "_checked",
-        "__weakref__",
     )
 
-    def __init__(self, jitted: Callable | None = None) -> None:
+    def __init__(self, jitted: Callable) -> None:
         self.jitted = jitted
         self.treedef: Any = None
         self.mask: tuple[bool, ...] = ()
@@ -170,13 +176,6 @@ class _Program:
         # (input Tensor position, classes, ignore_index, api) of every input
         # a loss reads as class labels: checked before each call runs.
         self.labels: list[tuple[int, int, int, str]] = []
-        # State slots the step returns as they came (an inference step's
-        # parameters, frozen ones): ``keep``, those it was given donated (a
-        # call passes them undonated: ``CompiledFunction._refined``), and
-        # ``refill``, ``(slot, position in the kept list)`` of those it was
-        # given undonated, which are no output: written back as they were.
-        self.keep: frozenset[int] = frozenset()
-        self.refill: tuple[tuple[int, int], ...] = ()
         self._checked: list[weakref.ref] = []  # label arrays already checked
 
     def check_labels(self, inputs: list[Tensor]) -> None:
@@ -230,19 +229,6 @@ class _KeyHold:
         self.release()
 
 
-class _PerThread(threading.local):
-    """A thread's own view of one compiled function: its call in progress
-    (``_pure`` reads it while tracing) and its last call's state. Two
-    threads calling one compiled function (serving a model) then never read
-    each other's batch."""
-
-    def __init__(self) -> None:
-        self.current: tuple[Collected, tuple, dict, _KeyHold] | None = None
-        # The last call's structure; cleared when one of its objects is
-        # freed, so it never keeps a model or optimizer alive.
-        self.last: list[tuple[tuple, tuple, Collected]] = []
-
-
 class CompiledFunction:
     """A function over Modules, optimizers and Tensors run as one XLA program.
 
@@ -253,15 +239,17 @@ class CompiledFunction:
     Ctrl-C during the call is held until the new state is written back.
 
     Donation (memory is not doubled) follows one rule: a buffer is given to XLA
-    only when the library holds it alone and the step replaces it. Arrays you
-    hold yourself (``w = p.data``, ``Tensor(p.data)``, the params returned by
-    ``functionalize``) stay readable; the Parameters' buffers in a plain
-    training loop are reused; an inference step's are only read. Each thread
-    calling it has its own view of its arguments (one model served from
-    threads).
+    only when the library holds it alone. Arrays you hold yourself (``w =
+    p.data``, ``Tensor(p.data)``, the params returned by ``functionalize``)
+    stay readable; the Parameters' buffers in a plain training loop are reused.
 
     Python code in the function runs while tracing only (the first call of each
     signature): a ``print`` or ``raise`` there runs once, not at every call.
+
+    Calls from several threads run one at a time (each call's host part:
+    reading the state, dispatching the program, writing back; the device
+    work stays asynchronous), so one compiled function can serve one model
+    from a thread pool.
 
     Examples:
       >>> import lucid_fx
@@ -293,33 +281,40 @@ class CompiledFunction:
         self._python: list[str] | None = None  # warned once, then []
         self._constants: list[str] | None = None  # warned once, then []
         self._static = _static_positions(fn, static_argnums, static_argnames)
-        self._local = _PerThread()
+        self._current: tuple[Collected, tuple, dict] | None = None
+        # The last call's structure; cleared when one of its objects is freed,
+        # so it never keeps a model or optimizer alive.
+        self._last: list[tuple[tuple, tuple, Collected]] = []
         self._name = name = getattr(fn, "__name__", "the function")  # warnings
         self._programs = ProgramCache(name)
+        self._lock = threading.RLock()
         functools.update_wrapper(self, fn)
 
     # ------------------------------------------------------------ state out
     def _collect(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Collected:
         """The state of this call; reused when the same objects come again and
         no module tree changed (the common training-loop case)."""
-        slot = self._local.last
-        if slot:
-            refs, kw_refs, state = slot[0]
+        if self._last:
+            refs, kw_refs, state = self._last[0]
             if (
                 len(refs) == len(args)
                 and len(kw_refs) == len(kwargs)
-                and _same_call(refs, args)
+                and _same_call(refs, args, range(len(args)), self._static)
                 and (
                     not kwargs
                     or all(k in kwargs for k, _ in kw_refs)
                     and _same_call(
-                        tuple(r for _, r in kw_refs), (kwargs[k] for k, _ in kw_refs)
+                        tuple(r for _, r in kw_refs),
+                        (kwargs[k] for k, _ in kw_refs),
+                        (k for k, _ in kw_refs),
+                        self._static,
                     )
                 )
                 and state.rebind(args, kwargs)
             ):
                 return state
         state = Collected(args, kwargs, self._static)
+        slot = self._last
         slot.clear()
 
         def forget(_: Any) -> None:
@@ -331,24 +326,14 @@ class CompiledFunction:
         return state
 
     # -------------------------------------------------------------- program
-    def _pure(
-        self,
-        donated: list[Any],
-        inputs: list[Any],
-        *,
-        layout: Hashable,
-        program: weakref.ref,
-    ) -> Any:
-        """The traced step: install tracers, run the function, read results.
-        ``program`` (a weak reference: the program holds this function) is
-        the ``_Program`` whose ``jitted`` this is; its attributes are set."""
-        program = program()
-        current = self._local.current
-        assert current is not None, "traced outside __call__"
-        state, args, kwargs, hold = current
+    def _pure(self, donated: list[Any], inputs: list[Any], *, layout: Hashable) -> Any:
+        """The traced step: install tracers, run the function, read results."""
+        assert self._current is not None, "traced outside __call__"
+        state, args, kwargs, hold = self._current
         # JAX retraces inside a call that holds the generator (its caches
         # were cleared): the user's code may wait on a thread that draws.
         hold.release()
+        program = self._programs.get(layout, _missing)
         _, _, _, _, treedefs, mask, ties = layout  # type: ignore[misc]
         kept, tensors, numbers, hyper, key = inputs
         values = spread(mask, donated, kept)
@@ -392,7 +377,6 @@ class CompiledFunction:
             # Read while the tracers are installed: a returned Parameter or
             # input Tensor holds its traced value here, a constant after.
             arrays, program.treedef, program.mask = output_leaves(out)
-        _passed_through(program, values, new, mask, ties)
         _tie(new, values, ties)
         for j, _ in ties:  # one output per shared array: still shared after
             new[j] = None
@@ -419,53 +403,8 @@ class CompiledFunction:
         # comes first), but kept as arguments they are donated and XLA writes
         # the new gradients into them instead of allocating.
         # Positional arrays only: a static keyword costs jit ~8 us per call.
-        program = _Program()
-        ref = weakref.ref(program)
-        pure = functools.partial(self._pure, layout=layout, program=ref)
-        program.jitted = jax.jit(pure, donate_argnums=0, keep_unused=True)
-        return program
-
-    def _refined(
-        self,
-        state: Collected,
-        program: _Program,
-        old: Hashable,
-        args: tuple,
-        kwargs: dict,
-    ) -> tuple[list[Any], list[Any], Hashable, _Program]:
-        """This call's arrays and program once ``program``'s ``keep`` slots
-        (returned unchanged) are passed undonated: a step that only reads the
-        parameters (inference) never deletes their buffers, so another thread
-        (or compiled function) reading them meanwhile is safe. The new
-        program calls the traced one inside its own trace (JAX's cache: the
-        user's code is not run again) and drops those slots' outputs."""
-        state.keep = state.keep | program.keep
-        donated, inputs, layout = state.arrays(args, kwargs)
-        refined = self._programs.get(layout, lambda: self._build(layout))
-        if refined.treedef is None:
-            mask, old_mask = layout[5], old[5]  # type: ignore[index]
-            inner = program.jitted
-
-            def pure(donated: list[Any], inputs: list[Any]) -> Any:
-                values = spread(mask, donated, inputs[0])
-                new, *rest = inner(
-                    [v for v, m in zip(values, old_mask) if m],
-                    [[v for v, m in zip(values, old_mask) if not m], *inputs[1:]],
-                )
-                for i in program.keep:
-                    new[i] = None
-                return (new, *rest)
-
-            refined.jitted = jax.jit(pure, donate_argnums=0, keep_unused=True)
-            refined.jitted.trace(donated, inputs).lower().compile()
-            for name in ("treedef", "mask", "constants", "single", "new_key", "labels"):
-                setattr(refined, name, getattr(program, name))
-            kept = [i for i, m in enumerate(mask) if not m]
-            refined.refill = tuple(
-                (i, kept.index(i))
-                for i in sorted({*program.keep, *dict(program.refill)})
-            )
-        return donated, inputs, layout, refined
+        pure = functools.partial(self._pure, layout=layout)
+        return _Program(jax.jit(pure, donate_argnums=0, keep_unused=True))
 
     # ------------------------------------------------------------ the call
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -474,66 +413,61 @@ class CompiledFunction:
         # traced state (learning rates, RNG key) rather than baking in ours.
         if self.eager or _tape.tracing():
             return self.fn(*args, **kwargs)
-        state = self._collect(args, kwargs)
-        donated, inputs, layout = state.arrays(args, kwargs)
-        program = self._programs.get(layout, lambda: self._build(layout))
-        hold = _KeyHold()
-        local = self._local
-        local.current = (state, args, kwargs, hold)
-        try:
-            if program.treedef is None:
-                # Traced and compiled now (the call reuses both): the labels
-                # are known, and no compile runs while the generator is held.
-                traced = program.jitted.trace(donated, inputs)
-                if not program.keep:
-                    traced.lower().compile()
-            if program.keep:  # it was given slots it returns unchanged
-                donated, inputs, layout, program = self._refined(
-                    state, program, layout, args, kwargs
-                )
-            # Invalid class labels raise here, before anything is donated.
-            program.check_labels(state.inputs)
-            # From dispatch (old buffers donated) to write-back, a Ctrl-C waits;
-            # from the key's read to the new key's, other threads' draws wait.
-            with deferred_interrupts(), hold:
-                if program.new_key:
-                    hold.acquire()
-                    inputs[-1] = random.get_rng_state_data()
-                new, changed, arrays, _, new_key = program.jitted(donated, inputs)
-                for j, first in layout[-1]:  # type: ignore[index]
-                    new[j] = new[first]
-                for i, k in program.refill:  # no outputs: as they were passed
-                    new[i] = inputs[0][k]
-                state.put(new, layout[4], changed, layout[5])  # type: ignore[index]
-                if new_key is not None:
-                    random.set_rng_state_data(new_key)
-        except UNTRACEABLE as error:
-            warn_fallback(self._name, error)
-            self.eager = True
-            return self.fn(*args, **kwargs)
-        finally:
-            local.current = None
-        if self._caught:  # a trace in this call caught a host read's error
-            warn_caught(self._name, self._caught)
-            self._caught = []
-        if self._constants:  # a trace in this call baked in outside tensors
-            warn_constants(self._name, self._constants)
-            self._constants = []
-        if self._python:  # a trace in this call changed Python-only state
-            warn_python_state(self._name, self._python)
-            self._python = []
-        if program.single:
-            return Tensor._wrap(arrays[0])
-        results, constants = iter(arrays), program.constants
-        leaves = [
-            constants[i]
-            if i in constants
-            else Tensor._wrap(next(results))
-            if m
-            else next(results)
-            for i, m in enumerate(program.mask)
-        ]
-        return jax.tree.unflatten(program.treedef, leaves)
+        # One call at a time per compiled function: a call in another thread
+        # never reads the state while this one has tracers installed in it,
+        # nor an array this one donated, nor swaps in its own batch.
+        with self._lock:  # state out, program, state back
+            state = self._collect(args, kwargs)
+            donated, inputs, layout = state.arrays(args, kwargs)
+            program = self._programs.get(layout, lambda: self._build(layout))
+            hold = _KeyHold()
+            self._current = (state, args, kwargs, hold)
+            try:
+                if program.treedef is None:
+                    # Traced and compiled now (the call reuses both): the labels
+                    # are known, and no compile runs while the generator is held.
+                    program.jitted.trace(donated, inputs).lower().compile()
+                # Invalid class labels raise here, before anything is donated.
+                program.check_labels(state.inputs)
+                # From dispatch (old buffers donated) to write-back, a Ctrl-C waits;
+                # from the key's read to the new key's, other threads' draws wait.
+                with deferred_interrupts(), hold:
+                    if program.new_key:
+                        hold.acquire()
+                        inputs[-1] = random.get_rng_state_data()
+                    new, changed, arrays, _, new_key = program.jitted(donated, inputs)
+                    for j, first in layout[-1]:  # type: ignore[index]
+                        new[j] = new[first]
+                    state.put(new, layout[4], changed, layout[5])  # type: ignore[index]
+                    if new_key is not None:
+                        random.set_rng_state_data(new_key)
+            except UNTRACEABLE as error:
+                warn_fallback(self._name, error)
+                self.eager = True
+                return self.fn(*args, **kwargs)
+            finally:
+                self._current = None
+            if self._caught:  # a trace in this call caught a host read's error
+                warn_caught(self._name, self._caught)
+                self._caught = []
+            if self._constants:  # a trace in this call baked in outside tensors
+                warn_constants(self._name, self._constants)
+                self._constants = []
+            if self._python:  # a trace in this call changed Python-only state
+                warn_python_state(self._name, self._python)
+                self._python = []
+            if program.single:
+                return Tensor._wrap(arrays[0])
+            results, constants = iter(arrays), program.constants
+            leaves = [
+                constants[i]
+                if i in constants
+                else Tensor._wrap(next(results))
+                if m
+                else next(results)
+                for i, m in enumerate(program.mask)
+            ]
+            return jax.tree.unflatten(program.treedef, leaves)
 
     def __repr__(self) -> str:
         return f"CompiledFunction({getattr(self.fn, '__name__', self.fn)!r})"
@@ -561,24 +495,8 @@ def _same_state(a: Any, b: Any) -> bool:
         return True
 
 
-def _passed_through(
-    program: _Program, values: list[Any], new: list[Any], mask: tuple, ties: tuple
-) -> None:
-    """Find the state slots the traced step returns as it was given them
-    (``new[i] is values[i]``: the same tracer), as ``program.keep`` (given
-    donated) and ``program.refill`` (given undonated: taken out of ``new``,
-    so the program has no output for them). Tied slots are left alone."""
-    tied = {i for pair in ties for i in pair}
-    same = [
-        i
-        for i, (v, n) in enumerate(zip(values, new, strict=True))
-        if n is v and v is not None and i not in tied
-    ]
-    program.keep = frozenset(i for i in same if mask[i])
-    position = {i: k for k, i in enumerate(i for i, m in enumerate(mask) if not m)}
-    program.refill = tuple((i, position[i]) for i in same if not mask[i])
-    for i, _ in program.refill:
-        new[i] = None
+def _missing() -> Any:  # pragma: no cover - a program is cached before tracing
+    raise AssertionError("traced a program that is not in the cache")
 
 
 def _tie(new: list[Any], old: list[Any], ties: tuple) -> None:

@@ -112,8 +112,6 @@ class Collected:
         # Other objects passed (a scheduler): weak references, for
         # python_state's snapshot of their attributes.
         self._objects: list[weakref.ref] = []
-        # Slots a step returned unchanged: never donated (set by compile).
-        self.keep: frozenset[int] = frozenset()
         described = (
             tuple(self._describe(a, i in static, i) for i, a in enumerate(args)),
             tuple((k, self._describe(v, k in static, k)) for k, v in kwargs.items()),
@@ -288,9 +286,6 @@ class Collected:
         # donated (XLA refuses a buffer donated and passed in one call).
         tensors = data_each(self.inputs)
         mask = sole(slots)
-        for i in self.keep:
-            if i < len(mask):
-                mask[i] = False
         for start, state in shared:
             for i in range(start, start + len(state)):
                 if mask[i] and not _owned(slots[i]):

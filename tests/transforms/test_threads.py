@@ -120,26 +120,31 @@ def _served(model, compiled, x):
 
 
 def test_one_compiled_function_serves_one_model_from_threads():
-    # A model served from a thread pool: each thread's batch, its own result,
-    # and no call ever finds a parameter buffer another call gave to XLA.
+    # A model served from a thread pool, first calls at once: each thread
+    # gets its own batch's result, and no call finds a tracer or a buffer
+    # another call gave to XLA.
     lucid_fx.random.seed(0)
     model = nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.1), nn.Linear(6, 3))
     compiled = lucid_fx.compile(lambda model, x: model(x))
-    batches = [Tensor(RNG.normal(size=(8, 4)).astype(np.float32)) for _ in range(3)]
+    shapes = [(8, 4), (8, 4), (5, 4), (3, 4)]  # two shapes compile meanwhile
+    batches = [Tensor(RNG.normal(size=s).astype(np.float32)) for s in shapes]
     with lucid_fx.no_grad():
         expected = [model(x).numpy() for x in batches]
     errors, wrong = [], []
+    start = threading.Barrier(len(batches))
 
     def serve(k):
         try:
-            for _ in range(100):
-                out = _served(model, compiled, batches[k])
-                if not np.array_equal(out, expected[k]):
+            start.wait()
+            for _ in range(50):
+                if not np.array_equal(
+                    _served(model, compiled, batches[k]), expected[k]
+                ):
                     wrong.append(k)
         except Exception as e:  # noqa: BLE001 - collected for the assert
             errors.append(e)
 
-    threads = [threading.Thread(target=serve, args=(k,)) for k in range(3)]
+    threads = [threading.Thread(target=serve, args=(k,)) for k in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -148,8 +153,9 @@ def test_one_compiled_function_serves_one_model_from_threads():
 
 
 def test_a_call_never_reads_another_threads_batch(monkeypatch):
-    # One thread pauses between taking its arguments and reading their
-    # arrays while another calls the same function on another batch.
+    # Thread A pauses between taking its arguments and reading their arrays;
+    # thread B calls the same function on another batch meanwhile: B waits
+    # for A's call, and each gets its own batch's result.
     from lucid_fx.transforms import _state
 
     lucid_fx.random.seed(0)
@@ -157,7 +163,7 @@ def test_a_call_never_reads_another_threads_batch(monkeypatch):
     compiled = lucid_fx.compile(lambda model, x: model(x))
     a, b = (Tensor(RNG.normal(size=(8, 4)).astype(np.float32)) for _ in range(2))
     with lucid_fx.no_grad():
-        expected = model(a).numpy()
+        expected = {"a": model(a).numpy(), "b": model(b).numpy()}
     _served(model, compiled, b)  # traced and compiled: both calls reuse it
     paused, resume = threading.Event(), threading.Event()
     arrays = _state.Collected.arrays
@@ -170,15 +176,21 @@ def test_a_call_never_reads_another_threads_batch(monkeypatch):
 
     monkeypatch.setattr(_state.Collected, "arrays", pausing)
     out = {}
-    thread = threading.Thread(
+    thread_a = threading.Thread(
         target=lambda: out.update(a=_served(model, compiled, a)), name="A"
     )
-    thread.start()
+    thread_b = threading.Thread(
+        target=lambda: out.update(b=_served(model, compiled, b)), name="B"
+    )
+    thread_a.start()
     assert paused.wait(60)
-    _served(model, compiled, b)
+    thread_b.start()
+    thread_b.join(0.2)  # B waits for A's call (on old code it ran through)
     resume.set()
-    thread.join()
-    np.testing.assert_array_equal(out["a"], expected)
+    thread_a.join()
+    thread_b.join()
+    for k in "ab":
+        np.testing.assert_array_equal(out[k], expected[k])
 
 
 def _chain(raw, n):
