@@ -206,7 +206,9 @@ _TABLE: dict[str, tuple] = {
                   _D.format(v="a", e="1") + r",\ "
                   + _D.format(v="b", e=r"-\lfloor a / b \rfloor"),
                   "The result has the sign of ``b``, as Python's ``%`` and "
-                  "``torch.remainder``.",
+                  "``torch.remainder``. Integers: a Python-number 0 divisor "
+                  "raises ``ZeroDivisionError`` (Python's and PyTorch's rule); a "
+                  "tensor divisor holding zeros is not checked (see the docs).",
                   [7.0, -7.0], [2.0], [1.0, 1.0], [1.0, 1.0], [1.0]),
     "maximum": (_maximum, "Elementwise maximum", r"\max(a, b)",
                 _D.format(v="a", e=r"[a > b] + \tfrac12 [a = b]"),
@@ -285,10 +287,59 @@ def _is_integer(v: Any) -> bool:
 
 
 power.__doc__ = _power_op.__doc__
-remainder = _make("remainder")
+_remainder_op = _make("remainder")
+
+_MSG_ZERO_DIVISOR = (
+    "{op}: integer division by zero (the divisor is {b!r} and the dividend "
+    "has an integer dtype, {dtype}); Python raises ZeroDivisionError and "
+    "PyTorch RuntimeError here. Divide by a nonzero number, or make the "
+    "dividend floating first (t.float()) for inf and NaN."
+)
 
 
-_floor_divide_op = lift(_checked("floor_divide", jnp.floor_divide), "floor_divide")
+def _check_divisor(op: str, a: Any, b: Any) -> None:
+    """Raise ``ZeroDivisionError`` for a Python or NumPy integer 0 (or
+    ``False``) dividing an integer or bool operand. A tensor divisor is not
+    read (that would wait for the device on every op): see the docs."""
+    if isinstance(b, int | np.integer | np.bool_) and b == 0 and _is_integer(a):
+        dtype = getattr(a, "dtype", None)
+        dtype = np.asarray(a).dtype if dtype is None else dtype
+        raise ZeroDivisionError(_MSG_ZERO_DIVISOR.format(op=op, b=b, dtype=dtype))
+
+
+def remainder(a: Any, b: Any) -> Any:
+    _check_divisor("remainder", a, b)
+    return _remainder_op(a, b)
+
+
+remainder.__doc__ = _remainder_op.__doc__
+
+
+def _floor_divide_float(a: jax.Array, b: jax.Array) -> jax.Array:
+    """PyTorch's ``div_floor_floating`` (ATen): ``a // b`` from ``fmod``, with
+    the sign of ``a / b`` on a zero quotient (``-1.0 // -3.0`` is 0.0, ``-0.0
+    // 3.0`` -0.0) and IEEE ``a / b`` for ``b == 0``. float16 and bfloat16
+    compute in float32, as PyTorch's CPU kernel does."""
+    dtype = jnp.result_type(a, b)
+    wide = jnp.float32 if jnp.finfo(dtype).bits < 32 else dtype
+    a, b = jnp.asarray(a, wide), jnp.asarray(b, wide)
+    mod = jnp.fmod(a, b)
+    div = (a - mod) / b
+    div = jnp.where((mod != 0) & ((b < 0) != (mod < 0)), div - 1, div)
+    floor = jnp.floor(div)
+    floor = jnp.where(div - floor > 0.5, floor + 1, floor)
+    quotient = a / b
+    floor = jnp.where(div != 0, floor, jnp.copysign(jnp.zeros_like(div), quotient))
+    return jnp.where(b == 0, quotient, floor).astype(dtype)
+
+
+def _floor_divide(a: jax.Array, b: jax.Array) -> jax.Array:
+    if jnp.issubdtype(jnp.result_type(a, b), jnp.floating):
+        return _floor_divide_float(a, b)
+    return jnp.floor_divide(a, b)
+
+
+_floor_divide_op = lift(_checked("floor_divide", _floor_divide), "floor_divide")
 
 
 def floor_divide(a: Any, b: Any) -> Any:
@@ -298,6 +349,12 @@ def floor_divide(a: Any, b: Any) -> Any:
 
     It has no gradient: the result does not require grad (PyTorch raises at
     ``backward()``). :func:`remainder` is differentiable.
+
+    Floats follow PyTorch's kernel: a zero quotient has the sign of ``a / b``
+    (``-1.0 // -3.0`` is ``0.0``, ``-0.0 // 3.0`` is ``-0.0``), and a zero
+    divisor gives ``a / b`` (inf or NaN). Integers: a Python-number zero
+    divisor raises ``ZeroDivisionError``, as in Python and PyTorch; a tensor
+    divisor holding zeros is not checked (see the ops docs for its values).
 
     Args:
       a: a Tensor, array or number.
@@ -309,6 +366,7 @@ def floor_divide(a: Any, b: Any) -> Any:
     Raises:
       ValueError: if the shapes do not broadcast.
       TypeError: if an operand is not numeric.
+      ZeroDivisionError: for integers divided by a Python-number 0.
 
     Examples:
       >>> import lucid_fx
@@ -317,6 +375,7 @@ def floor_divide(a: Any, b: Any) -> Any:
       >>> y.tolist(), y.requires_grad
       ([3.0, -4.0], False)
     """
+    _check_divisor("floor_divide", a, b)
     with _tape.no_grad():
         return _floor_divide_op(a, b)
 

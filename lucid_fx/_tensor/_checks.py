@@ -20,7 +20,7 @@ _MSG_AXIS = (
 )
 _MSG_AXIS_RANGE = (
     "{op}: axis {axis} is out of range for a tensor with {ndim} dimensions. "
-    "Pass an axis in [-{ndim}, {last}]."
+    "Pass an axis in [{first}, {last}]."
 )
 _MSG_NUMERIC = (
     "{op}: {arg} must be a Tensor, an array or a number, got {kind}. Convert it "
@@ -73,10 +73,12 @@ def keepdims_arg(keepdims: bool, keepdim: bool | None) -> bool:
 
 def in_range(op: str, axis: Any, ndim: int) -> None:
     """Raise ValueError for an axis (or tuple of axes) outside ``ndim``."""
+    # A 0-d tensor takes axis 0 or -1, as in PyTorch.
+    n = max(ndim, 1)
     for a in axis if isinstance(axis, tuple) else (axis,):
-        if a is not None and not -max(ndim, 1) <= a < max(ndim, 1):
+        if a is not None and not -n <= a < n:
             raise ValueError(
-                _MSG_AXIS_RANGE.format(op=op, axis=a, ndim=ndim, last=ndim - 1)
+                _MSG_AXIS_RANGE.format(op=op, axis=a, ndim=ndim, first=-n, last=n - 1)
             )
 
 
@@ -111,3 +113,43 @@ def flags(api: str, requires_grad: Any, keep_grad: Any) -> None:
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
+_MSG_OVERFLOW = (
+    "{api}: the value {value!r} cannot be stored in a tensor of dtype {dtype} "
+    "without overflow ({dtype} holds the integers in [{lo}, {hi}]; NaN and inf have "
+    "no integer value). Pass a value in that range, or convert the tensor "
+    "first (t.float())."
+)
+
+
+def fits_integer(api: str, value: Any, dtype: Any) -> None:
+    """Raise ``ValueError`` where a Python or NumPy number ``value`` written
+    into an integer tensor of ``dtype`` would overflow: PyTorch's rule for
+    ``fill_`` and ``t[i] = v``. A float is truncated toward 0 when it fits
+    (``-2.7`` is stored as ``-2``); NaN and inf never fit. An unsigned dtype
+    takes negative ints down to minus its maximum (they wrap: ``-1`` is 255 in
+    uint8), as PyTorch's does; bool tensors take any number.
+
+    Examples:
+      >>> from lucid_fx._tensor._checks import fits_integer
+      >>> fits_integer("fill_", 2**31, "int32")
+      Traceback (most recent call last):
+      ...
+      ValueError: fill_: the value 2147483648 cannot be stored in a tensor of dtype int32 without overflow (int32 holds the integers in [-2147483648, 2147483647]; NaN and inf have no integer value). Pass a value in that range, or convert the tensor first (t.float()).
+    """  # noqa: E501
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        return
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        return
+    info = np.iinfo(dtype)
+    lo = -int(info.max) if dtype.kind == "u" and _is_int(value) else int(info.min)
+    if not lo <= value <= int(info.max):  # NaN compares false
+        raise ValueError(
+            _MSG_OVERFLOW.format(
+                api=api, value=value, dtype=dtype, lo=info.min, hi=info.max
+            )
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import _checks, _tape
+from lucid_fx._tensor._convert import from_torch, is_torch
 from lucid_fx._tensor._ops import lift, unwrap
 
 
@@ -23,10 +25,41 @@ def _compare(name: str, jfn: Callable) -> Callable:
 
     def compare(a: Any, b: Any) -> Any:
         with _tape.no_grad():  # comparisons have no gradient
-            return lifted(a, b)
+            exact = _outside(name, a, b)
+            return lifted(a, b) if exact is None else exact
 
     compare.__name__ = name
     return compare
+
+
+# Per comparison: its result where the right operand lies above every value of
+# the left one's dtype, and the comparison with the operands swapped.
+_ABOVE = {"eq": False, "ne": True, "lt": True, "le": True, "gt": False, "ge": False}
+_SWAPPED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+
+
+def _outside(name: str, a: Any, b: Any) -> Any:
+    """An integer or bool Tensor compared with a Python int outside its dtype's
+    range: the exact answer, all True or all False (None otherwise).
+
+    JAX and PyTorch both convert the int to the tensor's dtype first, which
+    wraps it around (``int32_t < 2**31`` is all False in PyTorch); the math
+    has one answer, given here, for every dtype and either operand order."""
+    if type(a) is int and type(b) is not int:
+        return _outside(_SWAPPED[name], b, a)
+    dtype = getattr(a, "dtype", None)
+    if type(b) is not int or dtype is None or not hasattr(a, "_data"):
+        return None
+    if dtype == np.bool_:
+        lo, hi = 0, 1
+    elif jnp.issubdtype(dtype, jnp.integer):
+        lo, hi = int(jnp.iinfo(dtype).min), int(jnp.iinfo(dtype).max)
+    else:
+        return None
+    if lo <= b <= hi:
+        return None
+    result = _ABOVE[name] if b > hi else _ABOVE[_SWAPPED[name]]
+    return (eq if result else ne)(a, a)
 
 
 eq = _compare("eq", jnp.equal)
@@ -49,6 +82,75 @@ def _scalar_bool(part: Any) -> bool | None:
             return None  # traced: JAX's own indexing decides
         return bool(value)
     return None
+
+
+_MSG_SLICE_BOUND = (
+    "{op}: a slice bound must be an int, None or a one-element integer "
+    "tensor, got {kind} {value!r}. Pass e.g. x[1:3]."
+)
+
+
+def _slice_bound(op: str, value: Any) -> Any:
+    """A slice's start, stop or step as a Python int (a Tensor or PyTorch
+    tensor is read on the host, as PyTorch reads it)."""
+    if value is None or type(value) is int:
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(
+            _MSG_SLICE_BOUND.format(op=op, kind=type(value).__name__, value=value)
+        ) from None
+
+
+def _host_list(value: Any) -> Any:
+    """A list or tuple index with Tensors or PyTorch tensors in it, as nested
+    lists of NumPy values (JAX cannot read those inside a list)."""
+    if isinstance(value, list | tuple):
+        return [_host_list(v) for v in value]
+    if is_torch(value):
+        return from_torch(value)
+    return np.asarray(value) if hasattr(value, "_data") else value
+
+
+_MSG_TOO_MANY = (
+    "{op}: too many indices for a tensor of {ndim} dimensions (shape {shape}): "
+    "{given} indexed. Index at most {ndim} axes{hint}."
+)
+_MSG_INDEX_KIND = (
+    "{op}: an index must be an int, a slice, None, Ellipsis, or an integer or "
+    "bool array or tensor, got {kind} {value!r}. Convert it first, e.g. "
+    "x[int(i)]."
+)
+
+
+def _check_kind(op: str, part: Any) -> None:
+    """Raise ``TypeError`` for a float (or other non-integer) index part."""
+    dtype = getattr(part, "dtype", None)
+    if isinstance(part, float | complex | str) or (
+        dtype is not None and np.dtype(dtype).kind not in "biu"
+    ):
+        raise TypeError(
+            _MSG_INDEX_KIND.format(op=op, kind=type(part).__name__, value=part)
+        )
+
+
+def _host_part(op: str, part: Any) -> Any:
+    """One part of an index with what JAX cannot take converted: slice bounds
+    to ints, a PyTorch tensor to a NumPy array, Tensors in a list to values."""
+    if isinstance(part, slice):
+        start, stop, step = (
+            _slice_bound(op, v) for v in (part.start, part.stop, part.step)
+        )
+        return slice(start, stop, step)
+    if is_torch(part):
+        part = from_torch(part)
+    elif isinstance(part, list):
+        part = np.asarray(_host_list(part))
+        if part.size == 0:  # [] is float64 to NumPy: an empty integer index
+            part = part.astype(np.int32)
+    _check_kind(op, part)
+    return part
 
 
 def _is_mask(part: Any) -> bool:
@@ -76,7 +178,12 @@ def _check_bounds(
             counts.append(1)
     fixed = sum(c for c in counts if c is not None)
     if fixed > len(shape):
-        return  # too many indices: JAX's own IndexError says so
+        raise IndexError(
+            _MSG_TOO_MANY.format(
+                op=op, given=fixed, ndim=len(shape), shape=shape,
+                hint="" if shape else " (a 0-d tensor's value is t.item())",
+            )
+        )  # fmt: skip
     dim = 0
     for part, count, mask in zip(parts, counts, masks, strict=True):
         if count is None:
@@ -115,6 +222,7 @@ def _index_key(
     """Split an index into a hashable static spec and its array parts, after
     checking it against ``shape`` (when given)."""
     parts = index if isinstance(index, tuple) else (index,)
+    parts = tuple(_host_part(op, part) for part in parts)
     parts = tuple(part if (b := _scalar_bool(part)) is None else b for part in parts)
     masks = [_is_mask(part) for part in parts]
     if shape is not None:

@@ -80,6 +80,15 @@ class TensorOperators:
     def __neg__(self) -> Tensor:
         return _math.neg(self)
 
+    def __pos__(self) -> Tensor:
+        """``+t``: this tensor itself (``torch.positive``); bool raises."""
+        if self.dtype == jnp.bool_:
+            raise TypeError(
+                "__pos__: a bool tensor has no unary plus (+t), as in PyTorch; "
+                "convert it first (t.int())."
+            )
+        return self  # type: ignore[return-value]
+
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return _math.eq(self, other)
 

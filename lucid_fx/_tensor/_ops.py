@@ -14,6 +14,7 @@ the device.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -161,9 +162,17 @@ _scalars: dict[tuple[type, Any], jax.Array] = {}
 _scalars_lock = threading.Lock()
 
 
+class _WideInt(int):
+    """A Python int JAX cannot hold as its default integer (outside int32
+    without 64-bit types, outside int64 with them); see :func:`_widen`."""
+
+    __slots__ = ()
+
+
 def _scalar(value: Any) -> Any:
     """A Python float or int as a weakly typed device scalar, cached; the
-    value itself where caching could change it (0, +-0.0, NaN, out of range).
+    value itself where caching could change it (0, +-0.0, NaN), and a
+    ``_WideInt`` for an int out of JAX's range (``_widen`` decides).
     Keyed on x64 too: 0.5 is a float64 scalar with JAX's 64-bit types on, and
     one reused after they are off carried float64 into float32 programs."""
     key = (type(value), value, ENABLE_X64.value)
@@ -175,7 +184,7 @@ def _scalar(value: Any) -> Any:
     try:
         array = jnp.asarray(value)
     except OverflowError:
-        return value
+        return _WideInt(value) if type(value) is int else value
     if isinstance(array, jax.core.Tracer):  # pragma: no cover (trace-time)
         return value
     with _scalars_lock:
@@ -183,6 +192,78 @@ def _scalar(value: Any) -> Any:
             _scalars.clear()
         _scalars[key] = array
     return array
+
+
+_MSG_WIDE_INT = (
+    "{op}: the Python int {value} is outside the range of {default} "
+    "[{lo}, {hi}], lucid_fx's integer type for Python ints, and an operand "
+    "is an integer or bool array ({dtype}), so it cannot be used exactly "
+    "(PyTorch wraps it around silently). Pass a value in that range, or "
+    "make the tensor floating first (t.float())."
+)
+
+
+def _exact_dtype(a: Any) -> Any:
+    """The dtype of a strongly typed non-float operand; None otherwise."""
+    aval = getattr(a, "aval", None)
+    if aval is None or getattr(aval, "weak_type", False):
+        dtype = None if isinstance(a, int | float) else getattr(a, "dtype", None)
+    else:
+        dtype = aval.dtype
+    if dtype is None or jnp.issubdtype(dtype, jnp.inexact):
+        return None
+    return dtype
+
+
+def _widen(op: str, arrays: list[Any]) -> list[Any]:
+    """Python ints beyond JAX's integer range (``_WideInt``) as floats: with
+    float operands they are converted to the operands' float dtype, as
+    PyTorch converts a number to a float tensor's dtype (``t + 2**31`` is
+    2147483648.0 in float32). With an integer or bool operand there is no
+    exact result type: raise ``ValueError`` naming the op."""
+    for a in arrays:
+        dtype = _exact_dtype(a)
+        if dtype is not None:
+            wide = next(x for x in arrays if type(x) is _WideInt)
+            info = jnp.iinfo(jnp.asarray(1).dtype)
+            raise ValueError(
+                _MSG_WIDE_INT.format(
+                    op=op, value=int(wide), default=info.dtype, lo=info.min,
+                    hi=info.max, dtype=dtype,
+                )
+            )  # fmt: skip
+    return [float(x) if type(x) is _WideInt else x for x in arrays]
+
+
+def check_python_int(op: str, value: Any, dtype: Any) -> None:
+    """Raise ``_widen``'s ``ValueError`` for a Python int outside JAX's
+    integer range used with an integer or bool array of ``dtype``."""
+    if type(value) is int and type(_scalar(value)) is _WideInt:
+        _widen(op, [jax.ShapeDtypeStruct((), dtype), _WideInt(value)])
+
+
+def _typed(value: Any) -> Hashable:
+    """``value`` with its type (and a float's sign), recursively through
+    tuples: a cache key where ``2``, ``2.0`` and ``True`` (equal as values,
+    different programs or checks) and ``0.0`` and ``-0.0`` differ."""
+    kind = type(value)
+    if kind is tuple:
+        return (kind, tuple(map(_typed, value)))
+    if kind is float:
+        return (kind, value, math.copysign(1.0, value))
+    return (kind, value)
+
+
+def static_key(static: dict[str, Hashable]) -> tuple:
+    """The cache key of an op's static (keyword) arguments: names and typed
+    values (``_typed``).
+
+    Examples:
+      >>> from lucid_fx._tensor._ops import static_key
+      >>> static_key({"k": 2}) == static_key({"k": 2.0})
+      False
+    """
+    return tuple([(name, _typed(value)) for name, value in static.items()])
 
 
 class _LRU:
@@ -296,6 +377,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
         tensors = []
         deferred = False
         bad = None
+        wide = False
         for i, a in enumerate(args):
             if isinstance(a, tensor_type):
                 tensors.append(i)
@@ -307,7 +389,9 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
                         data = a._data = data.value
                 arrays.append(data)
             elif type(a) is float or type(a) is int:
-                arrays.append(_scalar(a))
+                scalar = _scalar(a)
+                wide = wide or type(scalar) is _WideInt
+                arrays.append(scalar)
             else:
                 if type(a) is str:
                     bad = a
@@ -320,10 +404,12 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
             return fn(*map(unwrap, args), **static)
         if bad is not None:  # JAX would say "Error interpreting argument"
             raise TypeError(_MSG_OPERAND.format(op=op_name, kind=type(bad).__name__))
+        if wide:
+            arrays = _widen(op_name, arrays)
         diff = ()
         if mode == record:
             diff = tuple([i for i in tensors if args[i]._requires_grad])
-        key = (tuple(static.items()), diff) if static else diff
+        key = (static_key(static), diff) if static else diff
         signature = _signature(arrays) if diff else None
         if signature is not None:  # the recording hot path: flat residuals
             flat_key = (key, signature)
@@ -355,17 +441,22 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
         if tracing():  # a lucid_fx.compile trace: note constants it bakes in
             _tape.note_constants([args[i] for i in tensors])
         programs = entries.get(key)
-        if programs is None:
+        fresh = programs is None
+        if fresh:
             programs = _programs(fn, static, diff)
-            cache.put(key, programs)
         elif len(entries) > 1:
             try:
                 move_to_end(key)
             except KeyError:
                 pass
         if not diff:
-            return tensor_type._wrap(programs[0](*arrays))
-        out, vjp_fn = programs[1](*arrays)
+            out = programs[0](*arrays)
+        else:
+            out, vjp_fn = programs[1](*arrays)
+        if fresh:  # kept only once its trace succeeded
+            cache.put(key, programs)
+        if not diff:
+            return tensor_type._wrap(out)
         parents = [args[i] for i in diff]
         return tensor_type._wrap(out, node=node_type(parents, vjp_fn))
 
@@ -430,12 +521,12 @@ def lift_inplace(fn: Callable, name: str) -> Callable:
         # refused below, and the buffer must still be there then.
         floating = is_inexact(t.data.dtype)
         donate = (0,) if floating and donatable(t.data) else ()
-        key = (tuple(static.items()), grad, donate)
+        key = (static_key(static), grad, donate)
         programs = cache.entries.get(key)
         if programs is None:
             diff = (0,) if grad else ()
             programs = _programs(fn, static, diff, donate)
-            cache.put(key, programs)
+            cache.put(key, programs)  # a failed trace caches nothing in jit
         if grad:
             before = tensor_type._wrap(t.data, node=t._node)
             t.data, vjp_fn = programs[1](t.data)

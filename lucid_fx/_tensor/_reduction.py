@@ -11,6 +11,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lucid_fx._tensor import _checks, _tape
 from lucid_fx._tensor._ops import lift
@@ -49,7 +50,18 @@ def _as_tuple(axis: int | tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _var(a: jax.Array, *, axis: Axis, keepdims: bool, correction: int = 0) -> jax.Array:
-    return jnp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
+    population = jnp.var(a, axis=axis, keepdims=keepdims)
+    n = np.size(a) // np.size(population) if np.size(population) else 0
+    if correction < n:
+        return jnp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
+    # N - c <= 0: PyTorch's divisor max(0, N - c) is 0, so the sum of squares
+    # over 0 is inf (NaN where it is 0), and its gradient 2 (x - mean) / 0 is
+    # +-inf by the sign of x - mean (NaN at the mean); jnp.var gives NaN. The
+    # mean is held constant: its term of the gradient is 0 in exact math, and
+    # inf - inf (NaN) through the division by 0.
+    centered = a - jax.lax.stop_gradient(jnp.mean(a, axis=axis, keepdims=True))
+    squares = jnp.real(centered * jnp.conj(centered))
+    return jnp.sum(squares, axis=axis, keepdims=keepdims) / 0
 
 
 _sum = _reducer("sum", jnp.sum)

@@ -81,6 +81,8 @@ def reshape(a: Any, shape: Sequence[int] | int) -> Any:
 def _pure_squeeze(a: jax.Array, *, axis: Any) -> jax.Array:
     shape = _checks.shape_of(a)
     _checks.in_range("squeeze", axis, len(shape))
+    if not shape:  # a 0-d tensor's axis 0 or -1 names nothing: PyTorch's rule
+        return a
     for ax in axis if isinstance(axis, tuple) else (axis,):
         if ax is not None and shape[ax] != 1:
             raise ValueError(
@@ -278,6 +280,8 @@ def _pure_swapaxes(a: jax.Array, *, axis1: int, axis2: int) -> jax.Array:
       (4, 3, 2)
     """
     _checks.in_range("swapaxes", (axis1, axis2), jnp.ndim(a))
+    if jnp.ndim(a) == 0:  # axes 0 and -1 of a 0-d tensor: itself, as PyTorch
+        return a
     return jnp.swapaxes(a, axis1, axis2)
 
 

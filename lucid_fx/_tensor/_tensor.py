@@ -320,7 +320,9 @@ class Tensor(TensorOperators):
         """Whether ops on this tensor are recorded for :meth:`backward`.
 
         Only floating tensors may require grad; assigning anything but a bool
-        raises ``TypeError``.
+        raises ``TypeError``. Only a leaf's flag can be turned off (PyTorch's
+        rule): ``False`` on a result of recorded ops raises ``RuntimeError``;
+        use :meth:`detach`.
         """
         return self._requires_grad
 
@@ -334,6 +336,7 @@ class Tensor(TensorOperators):
         data = getattr(self, "_data", None)
         if value and data is not None and not is_float(data.dtype):
             raise TypeError(_MSG_INT_GRAD.format(dtype=data.dtype))
+        _check_leaf_flag("Tensor.requires_grad", self, value)
         self._requires_grad = value
 
     @property
@@ -533,12 +536,7 @@ class Tensor(TensorOperators):
           >>> w.grad
           Tensor([2.0, 4.0])
         """
-        if requires_grad is False and self._node is not None:
-            raise RuntimeError(
-                "Tensor.requires_grad_: only a leaf tensor's flag can be turned "
-                "off; this one is the result of ops that record gradients. Use "
-                "t.detach() for a copy cut from the tape."
-            )
+        _check_leaf_flag("Tensor.requires_grad_", self, requires_grad)
         self.requires_grad = requires_grad
         return self
 
@@ -681,11 +679,15 @@ class Tensor(TensorOperators):
         """Check the shape and cast ``other`` to this dtype where PyTorch's
         in-place rule allows it (any float to float, int to int or float)."""
         mine = self._data.dtype
+        if cast:  # fill_, copy_: PyTorch refuses a number that overflows
+            _checks.fits_integer(name, other, mine)
         if isinstance(other, bool | int | float):
             if isinstance(other, float) and not is_float(mine) and not cast:
                 raise RuntimeError(
                     _MSG_INPLACE_CAST.format(name=name, got="float", want=mine)
                 )
+            if not cast and not is_float(mine):  # an int beyond int32: JAX has no type
+                _ops.check_python_int(name, other, mine)
             return other
         array = other._data if isinstance(other, Tensor) else other
         mine_shape = self._data.shape
@@ -797,6 +799,7 @@ class Tensor(TensorOperators):
 
         if not isinstance(value, Tensor) and type(value) not in _NATIVE:
             value = operand(value, self._data, "__setitem__")
+        _checks.fits_integer("__setitem__", value, self._data.dtype)
         try:
             self._inplace_setitem(assign, value)
         except ValueError as error:  # JAX's message names no op or index
@@ -819,6 +822,19 @@ class Tensor(TensorOperators):
         if grad:
             self._node, self._requires_grad = out._node, out._requires_grad
         self._version += 1
+
+
+_MSG_NONLEAF_FLAG = (
+    "{api}: only a leaf tensor's flag can be turned off; this one is the "
+    "result of ops that record gradients. Use t.detach() for a copy cut from "
+    "the tape."
+)
+
+
+def _check_leaf_flag(api: str, t: Tensor, value: Any) -> None:
+    """Raise ``RuntimeError`` for turning off a non-leaf's ``requires_grad``."""
+    if value is False and getattr(t, "_node", None) is not None:
+        raise RuntimeError(_MSG_NONLEAF_FLAG.format(api=api))
 
 
 def _fill_fn(x: jax.Array, value: jax.Array) -> jax.Array:

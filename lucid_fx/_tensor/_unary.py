@@ -205,7 +205,19 @@ abs = _make("abs")  # noqa: A001
 reciprocal = _make("reciprocal")
 square = _make("square")
 cube = _make("cube")
-neg = lift(jnp.negative, "neg")
+_MSG_BOOL_SIGN = (
+    "{op}: a bool tensor has no {what}, as in PyTorch. To invert a mask use ~t "
+    "or lucid_fx.bitwise_not(t); for numbers convert first (t.int())."
+)
+
+
+def _neg(a: jax.Array) -> jax.Array:
+    if jnp.asarray(a).dtype == jnp.bool_:  # jnp.negative says only "bool"
+        raise TypeError(_MSG_BOOL_SIGN.format(op="neg", what="negation (-t)"))
+    return jnp.negative(a)
+
+
+neg = lift(_neg, "neg")
 
 
 def _sign(a: jax.Array) -> jax.Array:

@@ -207,9 +207,14 @@ def test_requires_grad_turned_off_on_a_deferred_intermediate(monkeypatch):
         w = Tensor([3.0, 4.0], requires_grad=True)
         h = x * 2.0
         z = (h * w).sum()
-        h.requires_grad = False
+        # PyTorch's rule: only a leaf's flag can be turned off; the deferred
+        # graph is left as it was and backward runs through h.
+        with pytest.raises(RuntimeError, match="only a leaf tensor's flag"):
+            h.requires_grad = False
+        assert h.requires_grad
         z.backward()
         np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0])
+        np.testing.assert_array_equal(x.grad.numpy(), [6.0, 8.0])
 
 
 def test_deepcopy_and_pickle_of_a_deferred_tensor():
