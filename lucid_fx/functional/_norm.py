@@ -12,13 +12,50 @@ end, as PyTorch does: in 16 bits the squared deviations overflow float16 once
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import jax.numpy as jnp
+import numpy as np
 
 from lucid_fx._typing import Array, ArrayLike
+from lucid_fx._validate import check_concrete
 from lucid_fx.functional import _args
 from lucid_fx.functional._opmath import narrow as _narrow
 from lucid_fx.functional._opmath import widen as _widen
+
+_MSG_NOT_FLOAT = (
+    "{api}: input must be a floating tensor (float16, bfloat16, float32 or "
+    "float64), got dtype {dtype}. Convert it first, e.g. x.astype(jnp.float32) "
+    "(Tensor: x.float())."
+)
+_MSG_SHAPE_TYPE = (
+    "{api}: normalized_shape must be an int or a tuple of ints, got "
+    "{type} {value!r}. Pass e.g. normalized_shape=(4,)."
+)
+
+
+def check_floating(dtype: object, api: str) -> None:
+    """Raise ``TypeError`` unless ``dtype`` is a floating dtype (PyTorch's
+    normalizations reject integer and bool inputs)."""
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(_MSG_NOT_FLOAT.format(api=api, dtype=np.dtype(dtype)))
+
+
+def normalized_shape_arg(value: object, api: str = "layer_norm") -> tuple:
+    """``normalized_shape`` as a tuple of ints: an int, a numpy integer or a
+    sequence of them (floats and bools raise ``TypeError``, as PyTorch)."""
+    listed = value.tolist() if isinstance(value, np.ndarray) else value
+    items = listed if isinstance(listed, Sequence) else (listed,)
+    if isinstance(value, str) or any(_not_int(d) for d in items):
+        check_concrete(value, api, "normalized_shape")
+        raise TypeError(
+            _MSG_SHAPE_TYPE.format(api=api, type=type(value).__name__, value=value)
+        )
+    return tuple(int(d) for d in items)
+
+
+def _not_int(value: object) -> bool:
+    return isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer)
 
 
 def _channel_shape(x: Array) -> tuple:
@@ -63,6 +100,7 @@ def _checked(
     _args.number(momentum, api, "momentum", low=0.0)
     eps = _args.number(eps, api, "eps", low=0.0)
     x = jnp.asarray(x)
+    check_floating(x.dtype, api)
     named = (
         ("running_mean", running_mean),
         ("running_var", running_var),
@@ -129,6 +167,8 @@ def batch_norm(
       in float32 and rounded once.
 
     Raises:
+      TypeError: ``x`` is not floating (integer and bool inputs raise, as
+        PyTorch).
       ValueError: bad shapes, or a training batch with one value per channel.
 
     Examples:
@@ -235,7 +275,8 @@ def layer_norm(
 
     Args:
       x: floating input ``(*, *normalized_shape)``.
-      normalized_shape: int or tuple; must equal ``x``'s trailing shape.
+      normalized_shape: int or tuple of ints (numpy integers too); must
+        equal ``x``'s trailing shape.
       weight: ``normalized_shape`` or ``None``.
       bias: ``normalized_shape`` or ``None``.
       eps: added to the variance, >= 0. Default ``1e-5``.
@@ -243,6 +284,11 @@ def layer_norm(
     Returns:
       An array of ``x``'s shape and dtype; float16 and bfloat16 are normalized
       in float32 and rounded once.
+
+    Raises:
+      TypeError: ``x`` is not floating, or ``normalized_shape`` holds a
+        float or bool (as PyTorch).
+      ValueError: ``normalized_shape`` is not ``x``'s trailing shape.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -252,11 +298,8 @@ def layer_norm(
     """
     api = "layer_norm"
     x = jnp.asarray(x)
-    shape = (
-        (normalized_shape,)
-        if isinstance(normalized_shape, int)
-        else tuple(normalized_shape)
-    )
+    check_floating(x.dtype, api)
+    shape = normalized_shape_arg(normalized_shape, api)
     eps = _args.number(eps, api, "eps", low=0.0)
     k = len(shape)
     if k == 0 or x.shape[x.ndim - k :] != shape or x.ndim < k:
@@ -309,6 +352,7 @@ def instance_norm(
       in float32 and rounded once.
 
     Raises:
+      TypeError: ``x`` is not floating (as PyTorch).
       ValueError: bad shapes, or one spatial element per instance while
         instance statistics are used (its variance is 0), as PyTorch.
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
-import numpy as np
 
 from lucid_fx._tensor import Tensor
 from lucid_fx.functional import _args
+from lucid_fx.functional._norm import check_floating, normalized_shape_arg
 from lucid_fx.nn import functional as F
 from lucid_fx.nn._module import Module
 from lucid_fx.nn._parameter import Parameter
@@ -58,6 +58,8 @@ class _NormBase(Module):
                 self.register_buffer(name, None)
 
     def _check_input(self, input: Any) -> None:  # noqa: A002
+        """Shape and dtype, before any buffer (or the batch count) changes."""
+        check_floating(input.dtype, type(self).__name__)
         shape = tuple(input.shape)
         if len(shape) not in self._ranks or shape[1] != self.num_features:
             ranks = " or ".join(f"{r}-D" for r in self._ranks)
@@ -117,7 +119,8 @@ _BN_DOC = r"""Batch normalization over {what}, as ``torch.nn.{name}``.
     unbiased variance, and counts ``num_batches_tracked``
     (``momentum=None``: cumulative average). ``eval()`` normalizes with the
     running statistics. Buffers carry PyTorch's names, so a PyTorch
-    ``state_dict`` loads.
+    ``state_dict`` loads. An integer or bool input raises ``TypeError`` and
+    leaves every buffer as it was (as PyTorch).
 
     Args:
       num_features: channels ``C``.
@@ -218,7 +221,8 @@ class LayerNorm(Module):
         y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot \gamma + \beta
 
     Args:
-      normalized_shape: int or tuple: the trailing shape to normalize.
+      normalized_shape: int or tuple: the trailing shape to normalize. A
+        non-floating input raises ``TypeError`` (as PyTorch).
       eps: added to the variance. Default ``1e-5``.
       elementwise_affine: learn ``weight`` (ones) and ``bias``. Default ``True``.
       bias: learn ``bias`` (zeros) when affine. Default ``True``.
@@ -244,11 +248,7 @@ class LayerNorm(Module):
     ) -> None:
         super().__init__()
         api = "LayerNorm"
-        shape = (
-            (normalized_shape,)
-            if isinstance(normalized_shape, int | np.integer)
-            else tuple(normalized_shape)
-        )
+        shape = normalized_shape_arg(normalized_shape, api)
         self.normalized_shape = tuple(
             _args.integer(d, api, "normalized_shape", 1) for d in shape
         )
@@ -264,6 +264,7 @@ class LayerNorm(Module):
         )
 
     def forward(self, input: Any) -> Any:  # noqa: A002
+        check_floating(input.dtype, "LayerNorm")
         return F.layer_norm(
             input, self.normalized_shape, self.weight, self.bias, self.eps
         )

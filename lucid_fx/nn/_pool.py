@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lucid_fx.functional import _args
 from lucid_fx.functional._pool import pool_args
 from lucid_fx.nn import functional as F
 from lucid_fx.nn._module import Module
@@ -18,23 +19,52 @@ class _PoolND(Module):
         kernel_size: int | tuple = 1,
         stride: int | tuple | None = None,
         padding: int | tuple = 0,
+        *,
+        ceil_mode: bool = False,
     ) -> None:
         super().__init__()
+        api = type(self).__name__
         stride = kernel_size if stride is None else stride
-        kernel, strides, pads = pool_args(
-            self._n, kernel_size, stride, padding, type(self).__name__
-        )
+        kernel, strides, pads = pool_args(self._n, kernel_size, stride, padding, api)
         self.kernel_size, self.stride, self.padding = kernel, strides, pads
+        self.ceil_mode = _args.flag(ceil_mode, api, "ceil_mode")
+
+    def _mode(self) -> dict:
+        return {"ceil_mode": self.ceil_mode}
 
     def forward(self, input: Any) -> Any:  # noqa: A002
         fn = getattr(F, f"{self._kind}_pool{self._n}d")
-        return fn(input, self.kernel_size, self.stride, self.padding)
+        return fn(input, self.kernel_size, self.stride, self.padding, **self._mode())
 
     def extra_repr(self) -> str:
+        mode = ", ".join(f"{key}={value}" for key, value in self._mode().items())
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, "
-            f"padding={self.padding}"
+            f"padding={self.padding}, {mode}"
         )
+
+
+class _AvgPoolND(_PoolND):
+    _kind = "avg"
+
+    def __init__(
+        self,
+        kernel_size: int | tuple = 1,
+        stride: int | tuple | None = None,
+        padding: int | tuple = 0,
+        *,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode)
+        api = type(self).__name__
+        self.count_include_pad = _args.flag(count_include_pad, api, "count_include_pad")
+
+    def _mode(self) -> dict:
+        return {
+            "ceil_mode": self.ceil_mode,
+            "count_include_pad": self.count_include_pad,
+        }
 
 
 _DOC = r"""{Kind} pooling layer over {n} spatial dimension(s).
@@ -47,10 +77,13 @@ _DOC = r"""{Kind} pooling layer over {n} spatial dimension(s).
       kernel_size: int or tuple of {n} ints. Default 1.
       stride: int, tuple or ``None`` (= ``kernel_size``). Default ``None``.
       padding: int or tuple, at most half the kernel. Default 0.
+      ceil_mode: keyword-only; round output sizes up (PyTorch's rule).
+        Default ``False``.{include}
 
     Shape:
       - Input: ``(N, C, *spatial)`` or ``(C, *spatial)``.
-      - Output: spatial sizes ``(size + 2 pad - k) // stride + 1``.
+      - Output: spatial sizes ``(size + 2 pad - k) // stride + 1`` (rounded
+        up with ``ceil_mode``, as PyTorch).
 
     Examples:
       >>> import jax.numpy as jnp
@@ -64,13 +97,18 @@ _DOC = r"""{Kind} pooling layer over {n} spatial dimension(s).
 
 def _make(kind: str, n: int) -> type:
     name = f"{'Avg' if kind == 'avg' else 'Max'}Pool{n}d"
-    cls = type(name, (_PoolND,), {"_n": n, "_kind": kind, "__module__": __name__})
+    base = _AvgPoolND if kind == "avg" else _PoolND
+    cls = type(name, (base,), {"_n": n, "_kind": kind, "__module__": __name__})
     cls.__doc__ = _DOC.format(
         Kind="Average" if kind == "avg" else "Max",
         Kind2="Avg" if kind == "avg" else "Max",
         kind=kind,
         n=n,
         twos=", 2" * n,
+        include="\n      count_include_pad: keyword-only; count padded zeros in the "
+        "divisor.\n        Default ``True``."
+        if kind == "avg"
+        else "",
     )
     return cls
 

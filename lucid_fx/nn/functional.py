@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -21,6 +22,7 @@ from lucid_fx import functional as _core
 from lucid_fx._tensor import Tensor, _tape, lift, lift_inplace, no_grad
 from lucid_fx._tensor._ops import unwrap
 from lucid_fx.functional import _args as _core_args
+from lucid_fx.functional._norm import check_floating, normalized_shape_arg
 from lucid_fx.functional._opmath import exact_products
 
 __all__ = [
@@ -314,7 +316,13 @@ def _softmax_dim(api: str, dim: Any, axis: Any) -> int:
         raise TypeError(f"{api}: got both dim={dim!r} and axis={axis!r}; pass one.")
     chosen = dim if axis is None else axis
     _validate.check_concrete(chosen, api, "dim")  # a traced number: fall back
-    return chosen
+    if isinstance(chosen, bool | np.bool_) or not isinstance(chosen, int | np.integer):
+        # Checked here, before the lifted op and its compile cache (1.0 == 1).
+        raise TypeError(
+            f"{api}: dim must be an int, got {type(chosen).__name__} {chosen!r}. "
+            f"Pass e.g. dim=-1."
+        )
+    return int(chosen)
 
 
 def softmax(input: Any, dim: int | None = None, *, axis: int | None = None) -> Any:  # noqa: A002
@@ -324,7 +332,8 @@ def softmax(input: Any, dim: int | None = None, *, axis: int | None = None) -> A
     :math:`y_i = e^{x_i} / \sum_j e^{x_j}` over ``dim``, computed stably.
 
     Raises:
-      TypeError: if neither or both of ``dim`` and ``axis`` are given.
+      TypeError: if neither or both of ``dim`` and ``axis`` are given, or
+        ``dim`` is not an int (a float or bool raises, as PyTorch).
       ValueError: if ``dim`` is out of range.
 
     Examples:
@@ -341,7 +350,8 @@ def log_softmax(input: Any, dim: int | None = None, *, axis: int | None = None) 
     ``torch.nn.functional.log_softmax``: :math:`x_i - \log \sum_j e^{x_j}`.
 
     Raises:
-      TypeError: if neither or both of ``dim`` and ``axis`` are given.
+      TypeError: if neither or both of ``dim`` and ``axis`` are given, or
+        ``dim`` is not an int (a float or bool raises, as PyTorch).
       ValueError: if ``dim`` is out of range.
 
     Examples:
@@ -690,7 +700,8 @@ _unfold_op = lift(_core.unfold, "unfold")
 
 def unfold(input, filter_size, stride=1, padding=0, dilation=1):  # noqa: A002
     r"""Sliding patches as columns ``(N, C * prod(k), L)`` in lucid's argument
-    order; see :func:`lucid_fx.functional.unfold`.
+    order; see :func:`lucid_fx.functional.unfold`. A float or bool size raises
+    ``TypeError`` (as PyTorch).
 
     Examples:
       >>> import lucid_fx.nn.functional as F
@@ -700,34 +711,66 @@ def unfold(input, filter_size, stride=1, padding=0, dilation=1):  # noqa: A002
     """
     return _unfold_op(
         input,
-        filter_size=_static_ints(filter_size),
-        stride=_static_ints(stride),
-        padding=_static_ints(padding),
-        dilation=_static_ints(dilation),
+        filter_size=_static_ints(filter_size, "unfold", "filter_size", low=1),
+        stride=_static_ints(stride, "unfold", "stride", low=1),
+        padding=_static_ints(padding, "unfold", "padding"),
+        dilation=_static_ints(dilation, "unfold", "dilation", low=1),
     )
 
 
-def _static_ints(value: Any) -> Any:
-    """Lists become tuples, so they can be part of a compile-cache key."""
-    return tuple(value) if isinstance(value, list) else value
+def _static_ints(value: Any, api: str, name: str, low: int = 0) -> int | tuple:
+    """A checked int or tuple of ints (lists become tuples, for the compile
+    cache's key). Floats and bools raise ``TypeError`` here, at every call,
+    before the lifted op is reached (its cache would take ``2.0`` for ``2``).
+    The pure function checks the tuple's length against the input."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(_core_args.integer(v, api, name, low) for v in value)
+    return _core_args.integer(value, api, name, low)
 
 
 def _make_pool(kind: str, n: int) -> Any:
     name = f"{kind}_pool{n}d"
     op = lift(getattr(_core, name), name)
 
-    def pool(input, kernel_size=1, stride=1, padding=0):  # noqa: A002
+    def call(input, kernel_size, stride, padding, **mode):  # noqa: A002
         return op(
             input,
-            kernel_size=_static_ints(kernel_size),
-            stride=_static_ints(stride),
-            padding=_static_ints(padding),
+            kernel_size=_static_ints(kernel_size, name, "kernel_size", low=1),
+            stride=_static_ints(stride, name, "stride", low=1),
+            padding=_static_ints(padding, name, "padding"),
+            **{key: _core_args.flag(value, name, key) for key, value in mode.items()},
         )
 
+    def max_pool(input, kernel_size=1, stride=1, padding=0, *, ceil_mode=False):  # noqa: A002
+        return call(input, kernel_size, stride, padding, ceil_mode=ceil_mode)
+
+    def avg_pool(
+        input,  # noqa: A002
+        kernel_size=1,
+        stride=1,
+        padding=0,
+        *,
+        ceil_mode=False,
+        count_include_pad=True,
+    ):
+        return call(
+            input,
+            kernel_size,
+            stride,
+            padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        )
+
+    pool = max_pool if kind == "max" else avg_pool
     pool.__name__ = pool.__qualname__ = name
     pool.__doc__ = f"""{"Max" if kind == "max" else "Average"} pooling on a Tensor or \
 array; see :func:`lucid_fx.functional.{name}` (lucid's defaults: kernel_size=1,
-    stride=1, padding=0).
+    stride=1, padding=0). A float or bool size raises ``TypeError`` (as PyTorch).
+    PyTorch's options are keyword-only here (its positional orders differ
+    between max and average pooling): ``ceil_mode=False``{
+        "" if kind == "max" else ", ``count_include_pad=True``"
+    }.
 
     Examples:
       >>> import lucid_fx.nn.functional as F
@@ -881,6 +924,13 @@ def writable(buffer: Tensor, value: Any) -> bool:
     return False
 
 
+def _check_floating(input: Any, api: str) -> None:  # noqa: A002
+    """Integer and bool inputs raise ``TypeError`` (as PyTorch); read from the
+    Tensor's dtype, without computing a deferred value."""
+    dtype = getattr(input, "dtype", None)
+    check_floating(np.asarray(input).dtype if dtype is None else dtype, api)
+
+
 def _normalized(
     op: Any,
     api: str,
@@ -896,6 +946,7 @@ def _normalized(
     training = _core_args.flag(training, api, "training")
     momentum = _core_args.number(momentum, api, "momentum", low=0.0)
     eps = _core_args.number(eps, api, "eps", low=0.0)
+    _check_floating(args[0], api)  # before any running statistic changes
     out = op(*args, training=training, momentum=momentum, eps=eps)
     if training:
         x, running_mean, running_var = args[:3]
@@ -935,6 +986,10 @@ def batch_norm(
       momentum: running-statistics factor. Default 0.1.
       eps: added to the variance. Default ``1e-5``.
 
+    Raises:
+      TypeError: ``input`` is not floating (integer or bool, as PyTorch); the
+        running statistics are then left unchanged.
+
     Examples:
       >>> import lucid_fx.nn.functional as F
       >>> from lucid_fx import Tensor
@@ -960,7 +1015,8 @@ def instance_norm(
 ) -> Any:
     r"""Instance normalization (per sample and channel over the spatial axes),
     in lucid's signature; running statistics (Tensors) are updated in training.
-    See :func:`lucid_fx.functional.instance_norm`.
+    See :func:`lucid_fx.functional.instance_norm`. A non-floating input raises
+    ``TypeError`` before any statistic changes (as PyTorch).
 
     Examples:
       >>> import lucid_fx.nn.functional as F
@@ -982,7 +1038,9 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> Any:
     r"""Layer normalization over the trailing ``normalized_shape`` axes; see
-    :func:`lucid_fx.functional.layer_norm`.
+    :func:`lucid_fx.functional.layer_norm`. ``normalized_shape`` is an int
+    (numpy integers too) or a tuple of ints; floats, bools and non-floating
+    inputs raise ``TypeError`` (as PyTorch).
 
     Examples:
       >>> import lucid_fx.nn.functional as F
@@ -990,8 +1048,9 @@ def layer_norm(
       >>> F.layer_norm(Tensor([[1.0, 3.0]]), (2,), eps=0.0)
       Tensor([[-1.0, 1.0]])
     """
-    shape = _static_ints(normalized_shape)
+    shape = normalized_shape_arg(normalized_shape, "layer_norm")
     eps = _core_args.number(eps, "layer_norm", "eps", low=0.0)
+    _check_floating(input, "layer_norm")
     return _layer_norm_op(input, weight, bias, normalized_shape=shape, eps=eps)
 
 
