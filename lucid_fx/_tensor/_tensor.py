@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import operator
 import sys
 from collections import deque
@@ -217,6 +218,38 @@ class Tensor(TensorOperators):
         self._node: _tape.Node | None = None
         self._birth = _tape.stamp()
         self._version = 0  # in-place changes so far, as PyTorch's Tensor._version
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A copy of a leaf: its values, flags and ``grad`` (PyTorch's rule).
+
+        A result of recorded ops raises ``RuntimeError``, as in PyTorch: a
+        copy of its graph would send gradients to hidden copies of the
+        leaves. Copy ``t.detach()`` instead.
+        """
+        if self._node is not None:
+            raise RuntimeError(_MSG_DEEPCOPY)
+        new = type(self)._wrap(copy.deepcopy(self.data, memo))
+        memo[id(self)] = new
+        new._requires_grad = self._requires_grad
+        new.keep_grad = self.keep_grad
+        new._grad = copy.deepcopy(self._grad, memo)
+        return new
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``pickle`` keeps: the values and flags, as PyTorch does (not
+        ``grad``, not the graph: a result of recorded ops loads as a leaf)."""
+        return {
+            "data": self.data,
+            "requires_grad": self._requires_grad,
+            "keep_grad": self.keep_grad,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        fresh = Tensor._wrap(state["data"])
+        for name in ("_data", "_grad", "_node", "_birth", "_version"):
+            setattr(self, name, getattr(fresh, name))
+        self._requires_grad = state["requires_grad"]
+        self.keep_grad = state["keep_grad"]
 
     @classmethod
     def _wrap(cls, array: jax.Array, node: _tape.Node | None = None) -> Tensor:
@@ -823,6 +856,13 @@ class Tensor(TensorOperators):
             self._node, self._requires_grad = out._node, out._requires_grad
         self._version += 1
 
+
+_MSG_DEEPCOPY = (
+    "Tensor.__deepcopy__: only a leaf tensor can be deep-copied (as in "
+    "PyTorch); this one is the result of ops that record gradients, and a copy "
+    "of its graph would send gradients to hidden copies of its leaves. Copy "
+    "t.detach() instead."
+)
 
 _MSG_NONLEAF_FLAG = (
     "{api}: only a leaf tensor's flag can be turned off; this one is the "

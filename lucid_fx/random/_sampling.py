@@ -269,6 +269,12 @@ def randint(
             "randint: integer tensors cannot require grad (as in PyTorch). Draw "
             "floats with rand/randn, or convert with .float() first."
         )
+    _checks.flags("randint", requires_grad, keep_grad)  # before the key moves
+    if not (_is_int(size) or isinstance(size, list | tuple)):
+        raise TypeError(
+            f"randint: size must be an int or a tuple of ints, as randint(0, 10, "
+            f"(2, 3)), got {size!r}."
+        )
     shape = _shape("randint", (size,) if _is_int(size) else (tuple(size),))
     values = _draw("randint", shape, int(low), int(high))
     return leaf(values, False, keep_grad)

@@ -217,11 +217,44 @@ def test_requires_grad_turned_off_on_a_deferred_intermediate(monkeypatch):
         np.testing.assert_array_equal(x.grad.numpy(), [6.0, 8.0])
 
 
-def test_deepcopy_and_pickle_of_a_deferred_tensor():
+def test_deepcopy_and_pickle_of_a_deferred_tensor_follow_pytorch():
+    import torch
+
     x = Tensor([1.0, 2.0], requires_grad=True)
-    y = x * 2.0
-    np.testing.assert_array_equal(copy.deepcopy(y).numpy(), [2.0, 4.0])
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(y._data)), [2.0, 4.0])
+    y = x * 2.0  # deferred, and a result of recorded ops
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    ty = tx * 2.0
+    # A copy of the graph would send gradients to hidden copies of x.
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(ty)
+    with pytest.raises(RuntimeError, match=r"Tensor.__deepcopy__: only a leaf"):
+        copy.deepcopy(y)
+    # pickle keeps values and flags, not the graph: it loads as a leaf
+    loaded, tloaded = pickle.loads(pickle.dumps(y)), pickle.loads(pickle.dumps(ty))
+    np.testing.assert_array_equal(loaded.numpy(), tloaded.detach().numpy())
+    assert (loaded.requires_grad, loaded.is_leaf) == (True, True)
+    assert (tloaded.requires_grad, tloaded.is_leaf) == (True, True)
+    (loaded * loaded).sum().backward()
+    np.testing.assert_array_equal(loaded.grad.numpy(), [4.0, 8.0])
+    assert x.grad is None  # nothing reached the original
+    np.testing.assert_array_equal(copy.deepcopy(y.detach()).numpy(), [2.0, 4.0])
+
+
+def test_deepcopy_of_a_leaf_copies_its_grad_and_pickle_drops_it_as_pytorch():
+    import torch
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    (tx * tx).sum().backward()
+    ours, theirs = copy.deepcopy(x), copy.deepcopy(tx)
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    assert ours.grad is not x.grad and ours.requires_grad == theirs.requires_grad
+    ours.grad.data = ours.grad.data * 0.0  # a copy: the original keeps its grad
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+    loaded, tloaded = pickle.loads(pickle.dumps(x)), pickle.loads(pickle.dumps(tx))
+    assert loaded.grad is None and tloaded.grad is None
+    assert loaded.requires_grad and tloaded.requires_grad
 
 
 class _HeldFlags:

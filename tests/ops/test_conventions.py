@@ -237,6 +237,10 @@ ERRORS = [
      r"randn: requires_grad must be True or False"),
     (lambda: lucid_fx.random.rand(2, keep_grad=1), TypeError,
      r"rand: keep_grad must be True or False"),
+    (lambda: lucid_fx.random.randint(0, 10, (2,), keep_grad=3), TypeError,
+     r"randint: keep_grad must be True or False"),
+    (lambda: lucid_fx.random.randint(0, 10, None), TypeError, r"randint: size must"),
+    (lambda: lucid_fx.random.randint(0, 10, 2.0), TypeError, r"randint: size must"),
 ]  # fmt: skip
 
 
