@@ -184,46 +184,22 @@ _POOL_DOC = r"""{Kind} pooling over {n} spatial dimension(s).
 def avg_pool1d(  # noqa: D103
     x, kernel_size=1, stride=1, padding=0, *, ceil_mode=False, count_include_pad=True
 ):
-    return _pool(
-        x,
-        1,
-        "avg",
-        kernel_size,
-        stride,
-        padding,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-    )
+    mode = {"ceil_mode": ceil_mode, "count_include_pad": count_include_pad}
+    return _pool(x, 1, "avg", kernel_size, stride, padding, **mode)
 
 
 def avg_pool2d(  # noqa: D103
     x, kernel_size=1, stride=1, padding=0, *, ceil_mode=False, count_include_pad=True
 ):
-    return _pool(
-        x,
-        2,
-        "avg",
-        kernel_size,
-        stride,
-        padding,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-    )
+    mode = {"ceil_mode": ceil_mode, "count_include_pad": count_include_pad}
+    return _pool(x, 2, "avg", kernel_size, stride, padding, **mode)
 
 
 def avg_pool3d(  # noqa: D103
     x, kernel_size=1, stride=1, padding=0, *, ceil_mode=False, count_include_pad=True
 ):
-    return _pool(
-        x,
-        3,
-        "avg",
-        kernel_size,
-        stride,
-        padding,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-    )
+    mode = {"ceil_mode": ceil_mode, "count_include_pad": count_include_pad}
+    return _pool(x, 3, "avg", kernel_size, stride, padding, **mode)
 
 
 def max_pool1d(x, kernel_size=1, stride=1, padding=0, *, ceil_mode=False):  # noqa: D103

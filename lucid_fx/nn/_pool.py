@@ -48,15 +48,9 @@ class _AvgPoolND(_PoolND):
     _kind = "avg"
 
     def __init__(
-        self,
-        kernel_size: int | tuple = 1,
-        stride: int | tuple | None = None,
-        padding: int | tuple = 0,
-        *,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
+        self, *args: Any, count_include_pad: bool = True, **kwargs: Any
     ) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode)
+        super().__init__(*args, **kwargs)  # _PoolND's arguments
         api = type(self).__name__
         self.count_include_pad = _args.flag(count_include_pad, api, "count_include_pad")
 

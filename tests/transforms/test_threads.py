@@ -36,6 +36,25 @@ def _in_thread(fn):
     return out["value"]
 
 
+def _in_threads(fn, n):
+    """Run ``fn(k)`` for k in range(n), each in its own thread; the
+    exceptions they raised."""
+    errors = []
+
+    def run(k):
+        try:
+            fn(k)
+        except Exception as e:  # noqa: BLE001 - handed back to the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def _global_key_and_draw():
     key = lucid_fx.random.get_rng_state_data()
     return key, np.asarray(lucid_fx.random.randn(3).data)
@@ -95,20 +114,12 @@ def test_separate_models_train_in_threads_as_alone():
 
     alone = train(*make())
     runs = [make() for _ in range(3)]
-    errors, results = [], [None] * 3
+    results = [None] * 3
 
     def run(k):
-        try:
-            results[k] = train(*runs[k])
-        except Exception as e:  # noqa: BLE001 - collected for the assert
-            errors.append(e)
+        results[k] = train(*runs[k])
 
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert _in_threads(run, 3) == []
     for result in results:
         for ours, theirs in zip(result, alone, strict=True):
             np.testing.assert_array_equal(ours, theirs)
@@ -130,26 +141,16 @@ def test_one_compiled_function_serves_one_model_from_threads():
     batches = [Tensor(RNG.normal(size=s).astype(np.float32)) for s in shapes]
     with lucid_fx.no_grad():
         expected = [model(x).numpy() for x in batches]
-    errors, wrong = [], []
+    wrong = []
     start = threading.Barrier(len(batches))
 
     def serve(k):
-        try:
-            start.wait()
-            for _ in range(50):
-                if not np.array_equal(
-                    _served(model, compiled, batches[k]), expected[k]
-                ):
-                    wrong.append(k)
-        except Exception as e:  # noqa: BLE001 - collected for the assert
-            errors.append(e)
+        start.wait()
+        for _ in range(50):
+            if not np.array_equal(_served(model, compiled, batches[k]), expected[k]):
+                wrong.append(k)
 
-    threads = [threading.Thread(target=serve, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and wrong == []
+    assert _in_threads(serve, len(batches)) == [] and wrong == []
 
 
 def test_a_call_never_reads_another_threads_batch(monkeypatch):
