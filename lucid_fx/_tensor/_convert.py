@@ -306,8 +306,8 @@ def operand(value: Any, like: Any, op: str) -> Any:
         ):
             return to_array(host if host.dtype != object else value, like.dtype)
         return to_array(value, None)
-    if hasattr(value, "__jax_array__"):
-        return value
+    if isinstance(value, jax.Array) or hasattr(value, "__jax_array__"):
+        return value  # a JAX array, or a tracer (a module run on arrays)
     raise TypeError(
         _MSG_OPERAND.format(op=op, kind=f"{_describe_type(value)} ({value!r:.40})")
     )

@@ -702,7 +702,9 @@ class Tensor(TensorOperators):
             raise RuntimeError(
                 _MSG_INPLACE_CAST.format(name=name, got=out.dtype, want=self.dtype)
             )
-        self._data = out._data
+        # A module run on arrays (functionalize, compile(model)) runs ops on
+        # raw arrays: the result is the new array itself.
+        self._data = out._data if isinstance(out, Tensor) else out
         if grad:
             self._node, self._requires_grad = out._node, out._requires_grad
         self._version += 1

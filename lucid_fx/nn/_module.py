@@ -120,6 +120,10 @@ class Module:
                 return
         buffers = self.__dict__.get("_buffers", {})
         if name in buffers:
+            if isinstance(value, jax.Array) and _tape.is_pure():
+                # A module run on arrays computes arrays: ``self.count =
+                # self.count + 1`` rebinds the buffer to the new one.
+                value = Tensor._wrap(value)
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
                     f"{cls}: cannot assign {kind} to {name!r}, which is a buffer. "

@@ -10,6 +10,7 @@ from typing import Any
 import jax
 
 from lucid_fx._tensor import Tensor, lift
+from lucid_fx._tensor._ops import unwrap
 from lucid_fx.nn import Module
 from lucid_fx.transforms._fallback import UNTRACEABLE, warn_fallback
 from lucid_fx.transforms._functionalize import drawing_probe, swapped
@@ -131,7 +132,7 @@ class CompiledModule:
                     dict(zip(buffer_names, arrays[n : n + b])),
                 ),
             ):
-                out = module(*arrays[n + b :])
+                out = unwrap(module(*arrays[n + b :]))  # a Tensor made inside
                 if drew():
                     raise _StatefulForward
             _check_output(out, type(module).__name__)

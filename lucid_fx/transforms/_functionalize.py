@@ -30,7 +30,9 @@ from lucid_fx.transforms._pure_state import (
     check_params,
     installed,
     live_state,
+    restored,
     state_names,
+    transient_slots,
 )
 
 Params = dict[str, jax.Array]
@@ -61,6 +63,10 @@ def swapped(
     finally:
         for name, p in parameters.items():
             p.data = saved[name]
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, Tensor)
 
 
 def _traced(*trees: Any) -> bool:
@@ -247,8 +253,14 @@ def functionalize(module: Module) -> tuple[Callable[..., Any], Params]:
         check_key(key)
         args = tuple(unwrap(a) for a in args)
         traced = _traced(params, args, kwargs)
-        with _generator(key, traced), installed(parameters, buffers, params) as read:
-            out = module(*args, **kwargs)
+        with (
+            _generator(key, traced),
+            restored(transient_slots(module)),
+            installed(parameters, buffers, params) as read,
+        ):
+            # A Tensor made inside the forward (lucid_fx.zeros, changed in
+            # place) is returned as its array, as every other output is.
+            out = jax.tree.map(unwrap, module(*args, **kwargs), is_leaf=_is_tensor)
             new_buffers = read()
         return (out, new_buffers) if has_buffers else out
 

@@ -45,6 +45,31 @@ def live_state(module: Module) -> tuple[dict[str, Parameter], dict[str, Slot]]:
     return parameters, buffers
 
 
+def transient_slots(module: Module) -> list[Slot]:
+    """The slots of the module's non-persistent buffers: not in ``params``
+    (nor in ``state_dict``), so a call of ``apply`` only reads them."""
+    return [
+        (m._buffers, name)
+        for _, m in module.named_modules()
+        for name in m._non_persistent
+        if m._buffers.get(name) is not None
+    ]
+
+
+@contextlib.contextmanager
+def restored(slots: Iterable[Slot]) -> Iterator[None]:
+    """Put each slot's Tensor and its array back on exit (also after an
+    exception): a forward that changes a non-persistent buffer leaves no
+    traced value in the module."""
+    saved = [(reg, attr, reg[attr], reg[attr].data) for reg, attr in slots]
+    try:
+        yield
+    finally:
+        for reg, attr, tensor, data in saved:
+            reg[attr] = tensor
+            tensor.set_data(data)
+
+
 def state_names(module: Module, names: Iterable[str]) -> list[str]:
     """``names`` in ``state_dict()`` order."""
     wanted = set(names)

@@ -181,6 +181,99 @@ def test_a_rebound_buffer_is_returned_and_the_module_keeps_its_tensor():
     assert model.calls is original and float(original.item()) == 0.0
 
 
+class _Counter(nn.Module):
+    """An EMA and a count kept in buffers, updated the usual PyTorch ways: in
+    place (``add_``, ``mul_``, ``+=``, ``copy_``) or by rebinding."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.how = how
+        self.lin = nn.Linear(2, 2)
+        self.register_buffer("ema", Tensor(jnp.zeros((2,), jnp.float32)))
+        self.register_buffer("count", Tensor(jnp.zeros((), jnp.float32)))
+        self.register_buffer(
+            "seen", Tensor(jnp.zeros((), jnp.float32)), persistent=False
+        )
+
+    def forward(self, x):
+        y = self.lin(x)
+        mean = y.mean(axis=0)
+        if self.how == "in place":
+            self.ema.mul_(0.5).add_(mean * 0.5)
+            self.count += 1.0
+        elif self.how == "copy_":
+            self.ema.copy_(self.ema * 0.5 + mean * 0.5)
+            self.count.add_(1.0)
+        else:  # rebinding
+            self.ema = self.ema * 0.5 + mean * 0.5
+            self.count = self.count + 1.0
+        self.seen.data = self.seen.data + 1.0  # non-persistent: not state
+        return y
+
+
+@pytest.mark.parametrize("how", ["in place", "copy_", "rebinding"])
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_buffers_updated_in_place_or_rebound_are_returned_as_eager(how, jit):
+    # PyTorch's torch.func.functional_call runs these forwards; so must apply,
+    # returning the new buffers and leaving the module (and its non-persistent
+    # buffer) as it was, with no tracer in it.
+    model = _Counter(how)
+    twin = _Counter(how)
+    twin.load_state_dict(model.state_dict())
+    apply, state = lucid_fx.functionalize(model)
+    run = jax.jit(apply) if jit else apply
+    x = jnp.asarray(X[:, :2])
+    for step in range(1, 3):
+        out, new = run(state, x)
+        state = {**state, **new}
+        expected = twin(Tensor(x))
+        np.testing.assert_allclose(out, expected.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(new["ema"], twin.ema.numpy(), rtol=1e-6)
+        assert float(new["count"]) == step == twin.count.item()
+    assert sorted(new) == ["count", "ema"]
+    assert model.count.item() == 0.0 and model.seen.item() == 0.0
+    model(Tensor(x))  # the module itself still works eagerly
+    assert model.seen.item() == 1.0
+
+
+@pytest.mark.parametrize("how", ["in place", "copy_", "rebinding"])
+def test_a_compiled_step_updates_buffers_in_place_as_eager(how):
+    model, twin = _Counter(how), _Counter(how)
+    twin.load_state_dict(model.state_dict())
+    step = lucid_fx.compile(lambda model, x: model(x))
+    x = Tensor(X[:, :2])
+    for _ in range(3):
+        np.testing.assert_allclose(step(model, x).numpy(), twin(x).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(model.ema.numpy(), twin.ema.numpy(), rtol=1e-6)
+    assert model.count.item() == twin.count.item() == 3.0
+
+
+class _LocalInPlace(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 3)
+
+    def forward(self, x):
+        z = lucid_fx.zeros((x.shape[0], 3))
+        z.add_(self.lin(x))  # a local Tensor changed in place
+        z *= 2.0
+        return z
+
+
+def test_a_compiled_module_runs_in_place_ops_on_local_tensors():
+    model = _LocalInPlace()
+    x = Tensor(X[:, :2])
+    out = lucid_fx.compile(model)(x)
+    out.sum().backward()
+    grads = [p.grad.numpy() for p in model.parameters()]
+    model.zero_grad()
+    expected = model(x)
+    expected.sum().backward()
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+    for g, p in zip(grads, model.parameters(), strict=True):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-6)
+
+
 class _FailsAfterBatchNorm(nn.Module):
     def __init__(self):
         super().__init__()
