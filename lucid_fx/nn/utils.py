@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lucid_fx._tensor import Tensor
 from lucid_fx._validate import check_concrete
@@ -38,15 +39,53 @@ def _number(api: str, name: str, value: Any) -> float:
     return float(value)
 
 
+def _norm_type(api: str, value: Any) -> float:
+    """``p`` of the norm: a number, or the string ``"inf"`` (any case), as
+    PyTorch's ``float(norm_type)``."""
+    if isinstance(value, str):
+        if value.strip().lower() == "inf":
+            return math.inf
+        raise ValueError(
+            f"{api}: norm_type as a string must be 'inf' (the infinity norm), got "
+            f"{value!r}. Pass a number for any other norm."
+        )
+    return _number(api, "norm_type", value)
+
+
+def _foreach(api: str, value: Any) -> None:
+    """PyTorch's ``foreach`` only picks its kernel: ``None``/``True``/``False``
+    are all accepted and change nothing here."""
+    if value is not None and not isinstance(value, bool | np.bool_):
+        check_concrete(value, api, "foreach")
+        raise TypeError(
+            f"{api}: foreach must be None, True or False, got "
+            f"{type(value).__name__} {value!r}."
+        )
+
+
 def _bound(api: str, name: str, value: Any) -> jax.Array:
-    """A number as a float32 scalar. A traced real scalar (a Python number
-    argument of a compiled step) is kept: it is only multiplied or compared,
-    so one program serves every value."""
-    if isinstance(value, jax.core.Tracer) and value.shape == ():
-        if jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(
-            value.dtype, jnp.integer
+    """A number as a float32 scalar. A Python or NumPy number, or a 0-d real
+    Tensor / JAX / NumPy array (as PyTorch's ``float(max_norm)``). A traced
+    real scalar (a Python number or 0-d Tensor argument of a compiled step) is
+    kept: it is only multiplied or compared, so one program serves every
+    value."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, jax.Array | np.ndarray | np.generic):
+        dtype = value.dtype
+        if value.shape != ():
+            raise ValueError(
+                f"{api}: {name} must be a number or a 0-d tensor, got a tensor of "
+                f"shape {tuple(value.shape)}."
+            )
+        if dtype == np.bool_ or not (
+            jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
         ):
-            return value.astype(jnp.float32)
+            raise TypeError(
+                f"{api}: {name} must be a real number, got a 0-d tensor of dtype "
+                f"{dtype}."
+            )
+        return jnp.asarray(value).astype(jnp.float32)
     return jnp.float32(_number(api, name, value))
 
 
@@ -73,9 +112,10 @@ def _clip_value(grads: list[jax.Array], clip: jax.Array) -> list[jax.Array]:
 
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
-    max_norm: float,
-    norm_type: float = 2.0,
+    max_norm: float | Tensor,
+    norm_type: float | str = 2.0,
     error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
 ) -> Tensor:
     r"""Rescale the gradients so that their joint norm is at most ``max_norm``.
 
@@ -89,20 +129,29 @@ def clip_grad_norm_(
     Args:
       parameters: a Tensor or an iterable of Tensors (e.g.
         ``model.parameters()``).
-      max_norm: the largest norm allowed. In a compiled step it may be a
-        Python number argument of the step (traced): the step stays compiled
-        and one program serves every value.
+      max_norm: the largest norm allowed: a Python or NumPy number.
+        Also a 0-d real Tensor, JAX or NumPy array, as PyTorch accepts.
+        In a compiled step it may be a Python number or 0-d Tensor argument
+        of the step (traced): the step stays compiled and one program serves
+        every value.
       norm_type: ``p`` of the norm; ``float("inf")`` for the max norm.
-        Default 2. A concrete number: traced, it makes a compiled step fall
-        back to eager (mark it in ``static_argnames``).
+        Also the string ``"inf"`` (any case), as PyTorch documents; no other
+        string. Default 2. A concrete number: traced, it makes a compiled
+        step fall back to eager (mark it in ``static_argnames``).
       error_if_nonfinite: raise if the total norm is NaN or infinite (reads
         it on the host: not inside a compiled step). Default ``False``.
+      foreach: PyTorch's choice of kernel; ``None``, ``True`` or ``False``
+        are accepted and change nothing here (one compiled call clips every
+        gradient). Default ``None``.
 
     Returns:
       The total norm :math:`N` before clipping, a 0-d float32 Tensor.
 
     Raises:
-      TypeError: if a parameter is not a Tensor or a number is not a number.
+      TypeError: if a parameter is not a Tensor, a number is not a number,
+        or ``foreach`` is not ``None``/``True``/``False``.
+      ValueError: if ``max_norm`` is a tensor that is not 0-d, or
+        ``norm_type`` is a string other than ``"inf"``.
       RuntimeError: with ``error_if_nonfinite``, if the norm is NaN or
         infinite.
 
@@ -115,10 +164,16 @@ def clip_grad_norm_(
       5.0
       >>> [round(v, 4) for v in w.grad.tolist()]
       [0.6, 0.8]
+      >>> w.grad = Tensor([3.0, -4.0])
+      >>> nn.utils.clip_grad_norm_(w, Tensor(2.0), "inf", foreach=True).item()
+      4.0
+      >>> [round(v, 4) for v in w.grad.tolist()]
+      [1.5, -2.0]
     """
     api = "clip_grad_norm_"
+    _foreach(api, foreach)
     max_norm = _bound(api, "max_norm", max_norm)
-    norm_type = _number(api, "norm_type", norm_type)
+    norm_type = _norm_type(api, norm_type)
     grads = _grads_of(api, parameters)
     if not grads:
         return Tensor(0.0)
@@ -134,19 +189,28 @@ def clip_grad_norm_(
     return Tensor._wrap(total)
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor],
+    clip_value: float | Tensor,
+    foreach: bool | None = None,
+) -> None:
     r"""Clamp every gradient entry to :math:`[-c, c]` in place, as PyTorch's
     ``torch.nn.utils.clip_grad_value_``. Parameters without a gradient are
     skipped.
 
     Args:
       parameters: a Tensor or an iterable of Tensors.
-      clip_value: :math:`c`, the largest absolute value kept; may be traced
-        (a Python number argument of a compiled step), as ``max_norm``.
+      clip_value: :math:`c`, the largest absolute value kept: a Python or
+        NumPy number. Also a 0-d real Tensor, JAX or NumPy array, as PyTorch
+        accepts. May be traced (a Python number or 0-d Tensor argument of a
+        compiled step), as ``max_norm``.
+      foreach: PyTorch's choice of kernel; ``None``, ``True`` or ``False``
+        are accepted and change nothing here. Default ``None``.
 
     Raises:
-      TypeError: if a parameter is not a Tensor or ``clip_value`` is not a
-        number.
+      TypeError: if a parameter is not a Tensor, ``clip_value`` is not a
+        number, or ``foreach`` is not ``None``/``True``/``False``.
+      ValueError: if ``clip_value`` is a tensor that is not 0-d.
 
     Examples:
       >>> import lucid_fx.nn as nn
@@ -158,6 +222,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
       [-1.0, 0.5, 1.0]
     """
     api = "clip_grad_value_"
+    _foreach(api, foreach)
     clip = _bound(api, "clip_value", clip_value)
     grads = _grads_of(api, parameters)
     if grads:

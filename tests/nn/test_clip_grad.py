@@ -2,6 +2,7 @@
 
 import math
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
@@ -99,3 +100,100 @@ def test_clipping_inside_a_compiled_step_equals_eager():
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
     for a, b in zip(runs[1][1], runs[0][1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _assert_same(ours, theirs):
+    for p, q in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("foreach", [None, True, False])
+def test_foreach_is_accepted_and_changes_nothing(foreach):
+    ours, theirs = _pair(4, 2.0)
+    total = nn.utils.clip_grad_norm_(ours, 0.5, 2.0, False, foreach)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, 0.5, 2.0, False, foreach)
+    np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-6)
+    _assert_same(ours, theirs)
+    ours, theirs = _pair(5, 2.0)
+    nn.utils.clip_grad_value_(ours, 0.3, foreach=foreach)
+    torch.nn.utils.clip_grad_value_(theirs, 0.3, foreach=foreach)
+    _assert_same(ours, theirs)
+
+
+def test_foreach_must_be_none_or_a_bool():
+    ours, _ = _pair(4, 2.0)
+    with pytest.raises(TypeError, match="clip_grad_norm_: foreach must be None"):
+        nn.utils.clip_grad_norm_(ours, 0.5, foreach="yes")
+    with pytest.raises(TypeError, match="clip_grad_value_: foreach must be None"):
+        nn.utils.clip_grad_value_(ours, 0.5, foreach=1)
+
+
+@pytest.mark.parametrize("spelling", ["inf", "INF"])
+def test_norm_type_inf_string_matches_pytorch(spelling):
+    ours, theirs = _pair(6, 3.0)
+    total = nn.utils.clip_grad_norm_(ours, 0.5, spelling)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, 0.5, spelling)
+    np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-6)
+    _assert_same(ours, theirs)
+    ours, _ = _pair(6, 3.0)
+    same = nn.utils.clip_grad_norm_(ours, 0.5, norm_type=math.inf)
+    assert same.item() == total.item()
+
+
+@pytest.mark.parametrize("bad", ["abc", "2", ""])
+def test_norm_type_other_strings_name_the_function(bad):
+    ours, _ = _pair(6, 3.0)
+    with pytest.raises(ValueError, match="clip_grad_norm_: norm_type as a string"):
+        nn.utils.clip_grad_norm_(ours, 0.5, bad)
+
+
+SCALARS = [
+    lambda v: Tensor(v),
+    np.float32,
+    np.float64,
+    lambda v: np.asarray(v, np.float32),
+    lambda v: jnp.asarray(v, jnp.float32),
+]
+
+
+@pytest.mark.parametrize("make", SCALARS)
+def test_scalar_tensor_bounds_match_pytorch(make):
+    ours, theirs = _pair(7, 2.0)
+    total = nn.utils.clip_grad_norm_(ours, make(0.5))
+    expected = torch.nn.utils.clip_grad_norm_(theirs, torch.tensor(0.5))
+    np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-6)
+    _assert_same(ours, theirs)
+    ours, theirs = _pair(8, 2.0)
+    nn.utils.clip_grad_value_(ours, make(0.25))
+    torch.nn.utils.clip_grad_value_(theirs, torch.tensor(0.25))
+    _assert_same(ours, theirs)
+
+
+def test_integer_scalar_tensor_bound_matches_pytorch():
+    ours, theirs = _pair(9, 2.0)
+    nn.utils.clip_grad_value_(ours, Tensor(np.int32(1)))
+    torch.nn.utils.clip_grad_value_(theirs, torch.tensor(1))
+    _assert_same(ours, theirs)
+
+
+def test_non_scalar_tensor_bounds_name_the_function():
+    ours, _ = _pair(7, 2.0)
+    with pytest.raises(ValueError, match=r"clip_grad_norm_: max_norm .* shape \(2,\)"):
+        nn.utils.clip_grad_norm_(ours, Tensor([0.5, 0.5]))
+    with pytest.raises(ValueError, match=r"clip_grad_value_: clip_value .* \(1,\)"):
+        nn.utils.clip_grad_value_(ours, np.array([0.5]))
+    with pytest.raises(TypeError, match="clip_grad_value_: clip_value must be a real"):
+        nn.utils.clip_grad_value_(ours, Tensor(True))
+
+
+def test_scalar_tensor_max_norm_argument_of_a_compiled_step():
+    def step(params, bound):
+        return nn.utils.clip_grad_norm_(params, bound)
+
+    compiled = lucid_fx.compile(step)
+    for bound in (0.5, 2.0):
+        ours, theirs = _pair(10, 2.0)
+        total = compiled(ours, Tensor(bound))
+        expected = torch.nn.utils.clip_grad_norm_(theirs, torch.tensor(bound))
+        np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-6)
+        _assert_same(ours, theirs)
