@@ -59,9 +59,23 @@ def _daz(x: jax.Array) -> jax.Array:
         return x
     # x * 0 is the zero of x's sign and keeps a Python number's weak type.
     # Zeros themselves pass as they are: their derivative stays 1 (a grad of
-    # grad of x ** 2.0 at 0 was 0, PyTorch's is 2).
-    subnormal = (jnp.abs(x) < jnp.finfo(x.dtype).tiny) & (x != 0)
+    # grad of x ** 2.0 at 0 was 0, PyTorch's is 2). Told apart by their bits:
+    # XLA:CPU compares a subnormal as 0 (x != 0 was False, so none flushed).
+    uint = _UINTS[x.dtype.itemsize]
+    magnitude = jax.lax.bitcast_convert_type(x, uint) & uint(_SIGNLESS[x.dtype])
+    normal = jax.lax.bitcast_convert_type(
+        jnp.asarray(jnp.finfo(x.dtype).tiny, x.dtype), uint
+    )
+    subnormal = (magnitude != 0) & (magnitude < normal)
     return jnp.where(subnormal, x * 0, x)
+
+
+_UINTS = {2: jnp.uint16, 4: jnp.uint32, 8: jnp.uint64}
+_SIGNLESS = {
+    jnp.dtype(jnp.bfloat16): 0x7FFF,
+    jnp.dtype(jnp.float32): 0x7FFFFFFF,
+    jnp.dtype(jnp.float64): 0x7FFFFFFFFFFFFFFF,
+}
 
 
 def _as_read(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
