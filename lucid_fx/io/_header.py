@@ -235,4 +235,4 @@ def parse_configs(path: Any, meta: Mapping[str, str]) -> dict[str, Any]:
                     f"form save writes ({CONFIG_FORMS})",
                 )
             configs[key[len(CONFIG_PREFIX) :]] = value
-    return configs
+    return dict(sorted(configs.items()))  # the header's order is not kept
