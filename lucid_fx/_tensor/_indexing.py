@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -50,16 +51,26 @@ def _outside(name: str, a: Any, b: Any) -> Any:
     dtype = getattr(a, "dtype", None)
     if type(b) is not int or dtype is None or not hasattr(a, "_data"):
         return None
-    if dtype == np.bool_:
-        lo, hi = 0, 1
-    elif jnp.issubdtype(dtype, jnp.integer):
-        lo, hi = int(jnp.iinfo(dtype).min), int(jnp.iinfo(dtype).max)
-    else:
-        return None
-    if lo <= b <= hi:
+    bounds = _RANGES.get(dtype)
+    if bounds is None:
+        bounds = _RANGES[dtype] = _range(dtype)
+    lo, hi = bounds
+    if lo <= b <= hi:  # a float dtype's (-inf, inf) holds every int
         return None
     result = _ABOVE[name] if b > hi else _ABOVE[_SWAPPED[name]]
     return (eq if result else ne)(a, a)
+
+
+def _range(dtype: Any) -> tuple[float, float]:
+    """The values an integer or bool dtype holds; any number for the rest."""
+    if dtype == np.bool_:
+        return 0, 1
+    if jnp.issubdtype(dtype, jnp.integer):
+        return int(jnp.iinfo(dtype).min), int(jnp.iinfo(dtype).max)
+    return -math.inf, math.inf
+
+
+_RANGES: dict[Any, tuple[float, float]] = {}  # per dtype: a dozen entries at most
 
 
 eq = _compare("eq", jnp.equal)

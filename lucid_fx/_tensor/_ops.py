@@ -203,36 +203,32 @@ _MSG_WIDE_INT = (
 )
 
 
-def _exact_dtype(a: Any) -> Any:
-    """The dtype of a strongly typed non-float operand; None otherwise."""
-    aval = getattr(a, "aval", None)
-    if aval is None or getattr(aval, "weak_type", False):
-        dtype = None if isinstance(a, int | float) else getattr(a, "dtype", None)
-    else:
-        dtype = aval.dtype
-    if dtype is None or jnp.issubdtype(dtype, jnp.inexact):
-        return None
-    return dtype
-
-
 def _widen(op: str, arrays: list[Any]) -> list[Any]:
-    """Python ints beyond JAX's integer range (``_WideInt``) as floats: with
-    float operands they are converted to the operands' float dtype, as
+    """Python ints beyond JAX's integer range (``_WideInt``) as floats where
+    the other operands make a float result (``jnp.result_type``, weak types
+    included: an index array or a small Python int does not decide it), as
     PyTorch converts a number to a float tensor's dtype (``t + 2**31`` is
-    2147483648.0 in float32). With an integer or bool operand there is no
-    exact result type: raise ``ValueError`` naming the op."""
-    for a in arrays:
-        dtype = _exact_dtype(a)
-        if dtype is not None:
-            wide = next(x for x in arrays if type(x) is _WideInt)
-            info = jnp.iinfo(jnp.asarray(1).dtype)
-            raise ValueError(
-                _MSG_WIDE_INT.format(
-                    op=op, value=int(wide), default=info.dtype, lo=info.min,
-                    hi=info.max, dtype=dtype,
-                )
-            )  # fmt: skip
+    2147483648.0 in float32). Where they make an integer or bool result,
+    there is no exact result type: raise ``ValueError`` naming the op."""
+    others = [a for a in arrays if type(a) is not _WideInt]
+    with jax.numpy_dtype_promotion("standard"):  # float32 with an index array
+        dtype = jnp.result_type(*others) if others else None
+    if dtype is not None and not jnp.issubdtype(dtype, jnp.inexact):
+        wide = next(x for x in arrays if type(x) is _WideInt)
+        info = jnp.iinfo(jnp.asarray(1).dtype)
+        raise ValueError(
+            _MSG_WIDE_INT.format(
+                op=op, value=int(wide), default=info.dtype, lo=info.min,
+                hi=info.max, dtype=dtype,
+            )
+        )  # fmt: skip
     return [float(x) if type(x) is _WideInt else x for x in arrays]
+
+
+def _too_wide(value: np.integer) -> bool:
+    """Whether a NumPy integer scalar is outside JAX's default integer."""
+    info = jnp.iinfo(jnp.asarray(1).dtype)
+    return not info.min <= int(value) <= info.max
 
 
 def check_python_int(op: str, value: Any, dtype: Any) -> None:
@@ -398,6 +394,10 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
                 elif isinstance(a, np.ndarray):  # read now, not when XLA runs
                     a = snapshot(a)
                     args = (*args[:i], a, *args[i + 1 :])
+                elif isinstance(a, np.integer) and _too_wide(a):
+                    # JAX would wrap it into int32 silently: a wide Python int
+                    a = _WideInt(a)
+                    wide = True
                 arrays.append(a)
         mode = mode_get()
         if not tensors or mode == pure:

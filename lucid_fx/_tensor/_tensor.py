@@ -233,15 +233,19 @@ class Tensor(TensorOperators):
         new._requires_grad = self._requires_grad
         new.keep_grad = self.keep_grad
         new._grad = copy.deepcopy(self._grad, memo)
+        if hasattr(self, "__dict__"):  # a subclass's own attributes
+            new.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return new
 
     def __getstate__(self) -> dict[str, Any]:
         """What ``pickle`` keeps: the values and flags, as PyTorch does (not
-        ``grad``, not the graph: a result of recorded ops loads as a leaf)."""
+        ``grad``, not the graph: a result of recorded ops loads as a leaf),
+        and a subclass's own attributes."""
         return {
             "data": self.data,
             "requires_grad": self._requires_grad,
             "keep_grad": self.keep_grad,
+            "attributes": getattr(self, "__dict__", {}),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -250,6 +254,8 @@ class Tensor(TensorOperators):
             setattr(self, name, getattr(fresh, name))
         self._requires_grad = state["requires_grad"]
         self.keep_grad = state["keep_grad"]
+        if state.get("attributes"):
+            self.__dict__.update(state["attributes"])
 
     @classmethod
     def _wrap(cls, array: jax.Array, node: _tape.Node | None = None) -> Tensor:

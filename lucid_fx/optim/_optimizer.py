@@ -155,6 +155,20 @@ class Optimizer(BridgeMixin, StateDictMixin):
         for group in groups:
             self.add_param_group(group)
 
+    # -- copies ------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``pickle`` and ``copy.deepcopy`` keep: everything but the lock
+        (a copy gets its own), as PyTorch's optimizers pickle."""
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self._birth = _tape.stamp()
+
     # -- param groups -----------------------------------------------------
 
     def add_param_group(self, param_group: Mapping[str, Any]) -> None:

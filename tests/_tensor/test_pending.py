@@ -380,3 +380,16 @@ def test_backward_on_a_temporary_does_not_compute_its_value(monkeypatch):
     np.testing.assert_allclose(
         x.grad.numpy(), np.full(3, 3.0 * (_fused.FUSE_AFTER + 3))
     )
+
+
+class _Tagged(Tensor):
+    """A user's Tensor subclass with an attribute of its own."""
+
+
+def test_a_tensor_subclass_keeps_its_attributes_through_pickle_and_deepcopy():
+    t = _Tagged([1.0, 2.0])
+    t.tag = {"name": "probe"}
+    for copied in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t)):
+        assert type(copied) is _Tagged and copied.tag == {"name": "probe"}
+        np.testing.assert_array_equal(copied.numpy(), [1.0, 2.0])
+    assert copy.deepcopy(t).tag is not t.tag

@@ -256,3 +256,52 @@ def test_var_along_an_axis_with_correction_equal_to_its_length():
         want = torch.var(torch.from_numpy(data), dim=1, correction=2).numpy()
     got = lucid_fx.var(Tensor(data), axis=1, correction=2).numpy()
     assert _same(got, want).all()
+
+
+# ------------------------------------------- found in review (each failed)
+
+
+@pytest.mark.parametrize(
+    "index", [[0, 2], np.array([True, False, True])], ids=["list", "mask"]
+)
+def test_a_wide_int_written_through_an_index_array_into_a_float_tensor(index):
+    # The index array is an integer operand of __setitem__'s program, but
+    # the result is the float tensor's: PyTorch stores the value.
+    ours, theirs = Tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 3.0])
+    ours[index] = 2**40
+    theirs[torch.as_tensor(index)] = 2**40
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize(
+    "value", [np.int64(2**40), np.uint64(2**63), np.int64(-(2**35))]
+)
+def test_a_wide_numpy_int_is_not_wrapped_into_int32(value):
+    ours = (Tensor([1.0, 2.0]) + value).numpy()
+    # (torch defers a uint64 scalar to NumPy: its Python int is the number)
+    np.testing.assert_array_equal(ours, (torch.tensor([1.0, 2.0]) + int(value)).numpy())
+    np.testing.assert_array_equal(lucid_fx.add(Tensor([1.0, 2.0]), value).numpy(), ours)
+    with pytest.raises(ValueError, match="add: the Python int"):
+        Tensor(np.array([1], np.int32)) + value
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_16_bit_floor_divide_equals_pytorch_on_random_pairs(dtype):
+    # PyTorch rounds every step of div_floor_floating to the 16-bit type.
+    rng = np.random.default_rng(3)
+    a = torch.tensor(rng.normal(size=4000) * 100).to(dtype)
+    b = torch.tensor(rng.normal(size=4000)).to(dtype)
+    ours = lucid_fx.floor_divide(Tensor(a), Tensor(b))
+    np.testing.assert_array_equal(ours.float().numpy(), (a // b).float().numpy())
+
+
+def test_the_pure_floor_divide_has_a_zero_gradient_also_at_a_zero_divisor():
+    import jax
+
+    a, b = jnp.array([7.0, -7.0, 0.0, 3.0]), jnp.array([2.0, 0.0, 0.0, -3.0])
+    np.testing.assert_array_equal(
+        jax.grad(lambda x: lucid_fx.floor_divide(x, b).sum())(a), np.zeros(4)
+    )
+    np.testing.assert_array_equal(
+        jax.grad(lambda y: lucid_fx.floor_divide(a, y).sum())(b), np.zeros(4)
+    )

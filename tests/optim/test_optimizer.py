@@ -395,3 +395,33 @@ def test_100_random_sigints_during_eager_training_leave_usable_state():
         opt.zero_grad()
         F.cross_entropy(model(x), y).backward()
         opt.step()
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copied_model_and_optimizer_train_as_the_originals(how):
+    # PyTorch's optimizers pickle and deep-copy (a checkpoint in memory, an
+    # ensemble member); ours held a lock that could not be copied.
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(4)
+    x = Tensor(rng.normal(size=(8, 3)).astype(np.float32))
+    model = nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.1), nn.Linear(4, 1))
+    opt = optim.Adam(model.parameters(), lr=0.05)
+
+    def step(model, opt):
+        opt.zero_grad()
+        (model(x) ** 2.0).mean().backward()
+        opt.step()
+
+    step(model, opt)
+    pair = (model, opt)
+    twin, twin_opt = (
+        copy.deepcopy(pair) if how == "deepcopy" else pickle.loads(pickle.dumps(pair))
+    )
+    assert twin_opt.params[0] is twin[0].weight  # the copy steps the copy
+    for _ in range(3):
+        step(model, opt)
+        step(twin, twin_opt)
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
