@@ -1,6 +1,6 @@
 """lucid_fx: lucid's ``nn`` API and an exact LeakyReLU stack, compiled by XLA."""
 
-from lucid_fx import functional, layers, nn, optim, random
+from lucid_fx import functional, layers, nn, optim, random, types
 from lucid_fx._tensor import Tensor, default_device, devices, lift, no_grad
 from lucid_fx._tensor._convert import Float64Warning
 from lucid_fx._tensor._tensor import grad_enabled, shape, tensor, to_tensor
@@ -39,6 +39,7 @@ __all__ = [
     "stack_params",
     "tensor",
     "to_tensor",
+    "types",
 ]
 
 

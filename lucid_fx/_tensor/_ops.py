@@ -14,6 +14,7 @@ the device.
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 from collections import OrderedDict
@@ -319,6 +320,34 @@ _MSG_OPERAND = (
 )
 
 
+def _positional_names(fn: Callable) -> tuple[str, ...]:
+    """The names of ``fn``'s positional parameters without a default: the
+    operands (``a``, ``b``), which callers may also pass by name."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return ()
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return tuple(p.name for p in parameters if p.kind in kinds and p.default is p.empty)
+
+
+def _as_positional(
+    op: str, names: tuple[str, ...], args: tuple, static: dict[str, Any]
+) -> tuple[tuple, dict[str, Any]]:
+    """``args`` with the operands passed by name (``add(x, b=y)``) put in
+    their places, and the remaining keyword arguments."""
+    args, static = list(args), dict(static)
+    for i, name in enumerate(names):
+        if name not in static:
+            continue
+        if i < len(args):
+            raise TypeError(f"{op}: got multiple values for argument {name!r}.")
+        if i > len(args):
+            raise TypeError(f"{op}: missing argument {names[len(args)]!r}.")
+        args.append(static.pop(name))
+    return tuple(args), static
+
+
 def lift(fn: Callable, name: str | None = None) -> Callable:
     """Turn a pure JAX function of arrays into an eager op on ``Tensor``\\ s.
 
@@ -356,6 +385,8 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
       Tensor([0.5])
     """
     op_name = name or getattr(fn, "__name__", "op")
+    positional = _positional_names(fn)  # lucid's add(a, b): a= and b= work
+    named = frozenset(positional)
     cache = _LRU(MAX_OP_PROGRAMS)
     entries, move_to_end = cache.entries, cache.entries.move_to_end
     flat_cache = _LRU(MAX_OP_PROGRAMS)  # per (key, input signature)
@@ -368,6 +399,8 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
     def op(*args: Any, **static: Hashable) -> Any:
         # The eager hot path: a few type checks, one dict lookup, and either a
         # deferred output (no XLA call yet) or one XLA call.
+        if static and not named.isdisjoint(static):
+            args, static = _as_positional(op_name, positional, args, static)
         tensor_type = _tensor.Tensor  # looked up late: _tensor imports the ops
         arrays = []
         tensors = []

@@ -502,7 +502,9 @@ class Tensor(TensorOperators):
 
         Args:
           gradient: the cotangent, of this tensor's shape. Default: ones (for a
-            scalar, 1), as in lucid.
+            scalar, 1), as in lucid. A bool here is lucid's first argument,
+            ``keep_grad`` (lucid's ``backward(keep_grad: bool = False)``):
+            ``t.backward(True)`` is ``t.backward(keep_grad=True)``.
           retain_graph: keep the saved values so backward can run again through
             the same graph. Default ``False``.
           keep_grad: also keep the gradient of every non-leaf tensor in the
@@ -526,6 +528,8 @@ class Tensor(TensorOperators):
           (Tensor([6.0, 12.0]), Tensor([3.0, 3.0]))
         """
         temporary = sys.getrefcount(self) <= _TEMPORARY_REFS  # (first: no refs)
+        if gradient is True or gradient is False:  # lucid's backward(keep_grad)
+            gradient, keep_grad = None, gradient or keep_grad
         if not self.requires_grad:
             raise RuntimeError(_MSG_NO_GRAD)
         if not isinstance(keep_grad, bool):
@@ -547,8 +551,22 @@ class Tensor(TensorOperators):
         _tape.backward(self, seed, retain_graph, keep_grad, not temporary)
 
     def zero_grad(self) -> None:
-        """Clear the accumulated gradient (sets ``grad`` to ``None``)."""
-        self._grad = None
+        """Clear the accumulated gradient (sets ``grad`` to ``None``), unless
+        this tensor's ``keep_grad`` is set: lucid's documented rule ("Resets
+        the gradient to None if keep_grad is False"). ``Module.zero_grad``
+        and the optimizers' ``zero_grad`` always clear, as PyTorch's.
+
+        Examples:
+          >>> from lucid_fx import Tensor
+          >>> a = Tensor([1.0], requires_grad=True)
+          >>> b = Tensor([1.0], requires_grad=True, keep_grad=True)
+          >>> (a * b * 3.0).sum().backward()
+          >>> a.zero_grad(); b.zero_grad()
+          >>> a.grad, b.grad
+          (None, Tensor([3.0]))
+        """
+        if not self.keep_grad:
+            self._grad = None
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set :attr:`requires_grad` in place and return this tensor, as
@@ -961,11 +979,16 @@ for _name in (
 def tensor(
     data: Any,
     requires_grad: bool = False,
-    keep_grad: bool = False,
     dtype: DTypeLike | None = None,
+    *,
+    keep_grad: bool = False,
     device: _device.DeviceLike | None = None,
 ) -> Tensor:
     """A new leaf Tensor from ``data``, as ``lucid.tensor`` and ``torch.tensor``.
+
+    lucid's signature, ``tensor(data, requires_grad=False, dtype=...)``: the
+    third positional argument is ``dtype``; ``keep_grad`` and ``device``
+    (lucid_fx's additions) are keyword-only.
 
     A Tensor argument contributes its values only: the result is a new leaf,
     cut from the tape. Python numbers and lists become float32 (lucid's
@@ -988,6 +1011,8 @@ def tensor(
       Tensor([1.0, 2.0, 3.0], grad=None)
       >>> print(lucid_fx.tensor(t, dtype="float16"))
       [1. 2. 3.]
+      >>> lucid_fx.tensor([1, 2], False, "int32").dtype
+      dtype('int32')
     """
     return Tensor(data, requires_grad, keep_grad, dtype, device)
 

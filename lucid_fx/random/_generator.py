@@ -118,29 +118,32 @@ def held() -> bool:
     return getattr(_local, "state", None) is not None
 
 
-def seed(n: int) -> None:
+def seed(seed: int) -> None:  # noqa: A001 - lucid's name for it
     """Reset the global generator so later initialisations repeat exactly.
 
     Args:
-      n: a non-negative integer seed.
+      seed: an integer in ``[0, 2**64)``, as PyTorch's ``manual_seed``
+        takes (keyword ``seed``, as lucid's ``seed(seed)``).
 
     Raises:
-      TypeError: if ``n`` is not an integer.
-      ValueError: if ``n`` is negative.
+      TypeError: if ``seed`` is not an integer.
+      ValueError: if ``seed`` is negative or not below ``2**64``.
 
     Examples:
       >>> import lucid_fx
       >>> lucid_fx.random.seed(0)
       >>> a = lucid_fx.nn.Linear(2, 2).weight.tolist()
-      >>> lucid_fx.random.seed(0)
+      >>> lucid_fx.random.seed(seed=0)
       >>> a == lucid_fx.nn.Linear(2, 2).weight.tolist()
       True
     """
+    n = seed
     if isinstance(n, bool | np.bool_) or not isinstance(n, int | np.integer):
-        raise TypeError(f"seed: n must be an int, got {type(n).__name__} {n!r}.")
+        raise TypeError(f"seed: seed must be an int, got {type(n).__name__} {n!r}.")
     n = int(n)  # NumPy ints too, as lucid's seed (np.random.seed) takes them
-    if n < 0:
-        raise ValueError(f"seed: n must be >= 0, got {n!r}.")
+    if not 0 <= n < 2**64:
+        raise ValueError(f"seed: seed must be in [0, 2**64), got {n!r}.")
+    n = n - 2**64 if n >= 2**63 else n  # the same 64 bits, as JAX takes them
     with lock, jax.ensure_compile_time_eval():  # concrete, even inside a trace
         _dropped().update(key=jax.random.key(n), raw=None)
 

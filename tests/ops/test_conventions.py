@@ -332,7 +332,7 @@ def test_seed_takes_numpy_ints_as_lucid():
     first = lucid_fx.random.randn(3).tolist()
     lucid_fx.random.seed(7)
     assert lucid_fx.random.randn(3).tolist() == first
-    with pytest.raises(TypeError, match="seed: n must be an int"):
+    with pytest.raises(TypeError, match="seed: seed must be an int"):
         lucid_fx.random.seed(np.True_)
 
 
