@@ -267,7 +267,7 @@ def _make(name: str) -> Callable:
         ga=ga,
         gb=gb,
     )
-    return lift(pure, name)
+    return lift(pure, name, operands=("a", "b"))
 
 
 add = _make("add")

@@ -14,7 +14,6 @@ the device.
 
 from __future__ import annotations
 
-import inspect
 import math
 import threading
 from collections import OrderedDict
@@ -320,17 +319,6 @@ _MSG_OPERAND = (
 )
 
 
-def _positional_names(fn: Callable) -> tuple[str, ...]:
-    """The names of ``fn``'s positional parameters without a default: the
-    operands (``a``, ``b``), which callers may also pass by name."""
-    try:
-        parameters = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return ()
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return tuple(p.name for p in parameters if p.kind in kinds and p.default is p.empty)
-
-
 def _as_positional(
     op: str, names: tuple[str, ...], args: tuple, static: dict[str, Any]
 ) -> tuple[tuple, dict[str, Any]]:
@@ -348,7 +336,9 @@ def _as_positional(
     return tuple(args), static
 
 
-def lift(fn: Callable, name: str | None = None) -> Callable:
+def lift(
+    fn: Callable, name: str | None = None, operands: tuple[str, ...] = ()
+) -> Callable:
     """Turn a pure JAX function of arrays into an eager op on ``Tensor``\\ s.
 
     Positional arguments may be Tensors, JAX or numpy arrays, or Python numbers;
@@ -370,6 +360,9 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
     Args:
       fn: a pure function of arrays returning one array.
       name: the op's name in error messages; defaults to ``fn.__name__``.
+      operands: the names of ``fn``'s first positional parameters, which
+        callers may also pass by name (lucid's ``add(a=x, b=y)``); any other
+        keyword stays static.
 
     Returns:
       The eager op.
@@ -385,7 +378,7 @@ def lift(fn: Callable, name: str | None = None) -> Callable:
       Tensor([0.5])
     """
     op_name = name or getattr(fn, "__name__", "op")
-    positional = _positional_names(fn)  # lucid's add(a, b): a= and b= work
+    positional = tuple(operands)  # lucid's add(a, b): a= and b= work
     named = frozenset(positional)
     cache = _LRU(MAX_OP_PROGRAMS)
     entries, move_to_end = cache.entries, cache.entries.move_to_end

@@ -174,7 +174,7 @@ def _outer(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.outer(a, b)
 
 
-matmul = lift(_matmul, "matmul")
-dot = lift(_dot, "dot")
-inner = lift(_inner, "inner")
-outer = lift(_outer, "outer")
+matmul = lift(_matmul, "matmul", operands=("a", "b"))
+dot = lift(_dot, "dot", operands=("a", "b"))
+inner = lift(_inner, "inner", operands=("a", "b"))
+outer = lift(_outer, "outer", operands=("a", "b"))

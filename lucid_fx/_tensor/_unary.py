@@ -186,7 +186,7 @@ def _make(name: str) -> Callable:
         y=y,
         g=g,
     )
-    return lift(pure, name)
+    return lift(pure, name, operands=("a",))
 
 
 exp = _make("exp")
