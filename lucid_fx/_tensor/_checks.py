@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -145,11 +146,36 @@ def fits_integer(api: str, value: Any, dtype: Any) -> None:
     dtype = np.dtype(dtype)
     if dtype.kind not in "iu":
         return
-    info = np.iinfo(dtype)
-    lo = -int(info.max) if dtype.kind == "u" and _is_int(value) else int(info.min)
-    if not lo <= value <= int(info.max):  # NaN compares false
+    low, high = integer_range(dtype)
+    lo = -high if dtype.kind == "u" and _is_int(value) else low
+    if not lo <= value <= high:  # NaN compares false
         raise ValueError(
-            _MSG_OVERFLOW.format(
-                api=api, value=value, dtype=dtype, lo=info.min, hi=info.max
-            )
+            _MSG_OVERFLOW.format(api=api, value=value, dtype=dtype, lo=low, hi=high)
         )
+
+
+def integer_range(dtype: Any) -> tuple[float, float]:
+    """``(min, max)`` of the values an integer or bool dtype holds, as Python
+    ints; ``(-inf, inf)`` for any other dtype. Cached per dtype (a dozen
+    entries at most): comparisons ask at every call.
+
+    Examples:
+      >>> from lucid_fx._tensor._checks import integer_range
+      >>> integer_range("int8"), integer_range("bool"), integer_range("float32")
+      ((-128, 127), (0, 1), (-inf, inf))
+    """
+    bounds = _RANGES.get(dtype)
+    if bounds is None:
+        kind = np.dtype(dtype).kind
+        if kind == "b":
+            bounds = (0, 1)
+        elif kind in "iu":
+            info = np.iinfo(dtype)
+            bounds = (int(info.min), int(info.max))
+        else:
+            bounds = (-math.inf, math.inf)
+        _RANGES[dtype] = bounds
+    return bounds
+
+
+_RANGES: dict[Any, tuple[float, float]] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -51,26 +50,11 @@ def _outside(name: str, a: Any, b: Any) -> Any:
     dtype = getattr(a, "dtype", None)
     if type(b) is not int or dtype is None or not hasattr(a, "_data"):
         return None
-    bounds = _RANGES.get(dtype)
-    if bounds is None:
-        bounds = _RANGES[dtype] = _range(dtype)
-    lo, hi = bounds
+    lo, hi = _checks.integer_range(dtype)
     if lo <= b <= hi:  # a float dtype's (-inf, inf) holds every int
         return None
     result = _ABOVE[name] if b > hi else _ABOVE[_SWAPPED[name]]
     return (eq if result else ne)(a, a)
-
-
-def _range(dtype: Any) -> tuple[float, float]:
-    """The values an integer or bool dtype holds; any number for the rest."""
-    if dtype == np.bool_:
-        return 0, 1
-    if jnp.issubdtype(dtype, jnp.integer):
-        return int(jnp.iinfo(dtype).min), int(jnp.iinfo(dtype).max)
-    return -math.inf, math.inf
-
-
-_RANGES: dict[Any, tuple[float, float]] = {}  # per dtype: a dozen entries at most
 
 
 eq = _compare("eq", jnp.equal)

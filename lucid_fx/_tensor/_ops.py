@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lucid_fx._tensor import _device, _pending, _tape, _tensor
+from lucid_fx._tensor._checks import integer_range
 from lucid_fx._tensor._config import ENABLE_X64
 from lucid_fx._tensor._convert import is_inexact, snapshot
 from lucid_fx._tensor._donation import donatable
@@ -215,26 +216,32 @@ def _widen(op: str, arrays: list[Any]) -> list[Any]:
         dtype = jnp.result_type(*others) if others else None
     if dtype is not None and not jnp.issubdtype(dtype, jnp.inexact):
         wide = next(x for x in arrays if type(x) is _WideInt)
-        info = jnp.iinfo(jnp.asarray(1).dtype)
+        default = _default_int()
+        lo, hi = integer_range(default)
         raise ValueError(
             _MSG_WIDE_INT.format(
-                op=op, value=int(wide), default=info.dtype, lo=info.min,
-                hi=info.max, dtype=dtype,
+                op=op, value=int(wide), default=default, lo=lo, hi=hi,
+                dtype=dtype,
             )
         )  # fmt: skip
     return [float(x) if type(x) is _WideInt else x for x in arrays]
 
 
-def _too_wide(value: np.integer) -> bool:
-    """Whether a NumPy integer scalar is outside JAX's default integer."""
-    info = jnp.iinfo(jnp.asarray(1).dtype)
-    return not info.min <= int(value) <= info.max
+def _default_int() -> np.dtype:
+    """JAX's integer type for Python ints: int32, or int64 under x64."""
+    return jax.dtypes.canonicalize_dtype(np.int64)
+
+
+def _too_wide(value: int | np.integer) -> bool:
+    """Whether an integer is outside JAX's integer type for Python ints."""
+    lo, hi = integer_range(_default_int())
+    return not lo <= int(value) <= hi
 
 
 def check_python_int(op: str, value: Any, dtype: Any) -> None:
     """Raise ``_widen``'s ``ValueError`` for a Python int outside JAX's
     integer range used with an integer or bool array of ``dtype``."""
-    if type(value) is int and type(_scalar(value)) is _WideInt:
+    if type(value) is int and _too_wide(value):
         _widen(op, [jax.ShapeDtypeStruct((), dtype), _WideInt(value)])
 
 

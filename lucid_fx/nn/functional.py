@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -316,13 +317,9 @@ def _softmax_dim(api: str, dim: Any, axis: Any) -> int:
         raise TypeError(f"{api}: got both dim={dim!r} and axis={axis!r}; pass one.")
     chosen = dim if axis is None else axis
     _validate.check_concrete(chosen, api, "dim")  # a traced number: fall back
-    if isinstance(chosen, bool | np.bool_) or not isinstance(chosen, int | np.integer):
-        # Checked here, before the lifted op and its compile cache (1.0 == 1).
-        raise TypeError(
-            f"{api}: dim must be an int, got {type(chosen).__name__} {chosen!r}. "
-            f"Pass e.g. dim=-1."
-        )
-    return int(chosen)
+    # Checked here, before the lifted op and its compile cache (1.0 == 1); any
+    # sign (the pure function checks the range).
+    return _core_args.integer(chosen, api, "dim", low=-sys.maxsize)
 
 
 def softmax(input: Any, dim: int | None = None, *, axis: int | None = None) -> Any:  # noqa: A002
