@@ -59,8 +59,9 @@ def transient_slots(module: Module) -> list[Slot]:
 @contextlib.contextmanager
 def restored(slots: Iterable[Slot]) -> Iterator[None]:
     """Put each slot's Tensor and its array back on exit (also after an
-    exception): a forward that changes a non-persistent buffer leaves no
-    traced value in the module."""
+    exception): a forward that rebinds or changes a buffer leaves no traced
+    value in the module (``installed``'s buffers, ``apply``'s non-persistent
+    ones)."""
     saved = [(reg, attr, reg[attr], reg[attr].data) for reg, attr in slots]
     try:
         yield
@@ -137,28 +138,24 @@ def installed(
     exception) every Parameter, buffer slot and buffer array is as before.
     """
     saved_params = {name: p.data for name, p in parameters.items()}
-    saved_buffers = {name: reg[attr] for name, (reg, attr) in buffers.items()}
-    saved_data = {name: t.data for name, t in saved_buffers.items()}
+    tensors = {name: reg[attr] for name, (reg, attr) in buffers.items()}
 
     def read() -> dict[str, Any]:
         return {name: reg[attr].data for name, (reg, attr) in buffers.items()}
 
     # The installed buffers take the forward's updates even when those are
     # traced and the arrays passed in are concrete (jax.grad of the params):
-    # they are read back as outputs and the module's own arrays restored below.
-    token = PURE_BUFFERS.set(
-        PURE_BUFFERS.get() | {id(t) for t in saved_buffers.values()}
-    )
+    # they are read back as outputs and the module's own arrays restored
+    # (``restored``: each slot's Tensor and that Tensor's array).
+    token = PURE_BUFFERS.set(PURE_BUFFERS.get() | {id(t) for t in tensors.values()})
     try:
-        for name, p in parameters.items():
-            p.data = arrays[name]
-        for name, tensor in saved_buffers.items():
-            tensor.data = arrays[name]
-        yield read
+        with restored(buffers.values()):
+            for name, p in parameters.items():
+                p.data = arrays[name]
+            for name, tensor in tensors.items():
+                tensor.data = arrays[name]
+            yield read
     finally:
         PURE_BUFFERS.reset(token)
         for name, p in parameters.items():
             p.set_data(saved_params[name])
-        for name, (reg, attr) in buffers.items():
-            reg[attr] = saved_buffers[name]
-            saved_buffers[name].set_data(saved_data[name])
